@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** A simulator running as its own process, as tests, benchmarks and the demo use it. */
+export interface RunningSimulator<Report> {
+  /** The JSON line it printed once listening. */
+  ready: Record<string, unknown>;
+  process: ChildProcess;
+  /** SIGTERM, then the JSON report it prints on exit. */
+  stop(): Promise<Report>;
+  /** SIGKILL, for crash tests. */
+  kill(): void;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Starts `simulators/<name>/main.ts` with tsx and waits for its `{"ready":true,...}` line on stdout.
+ * Every later stdout line is kept; the last JSON line before exit is the report.
+ */
+export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `simulators/${name}/main.ts`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    let ready = false;
+    rl.on('line', (line) => {
+      lines.push(line);
+      if (ready || !line.startsWith('{"ready":true')) return;
+      ready = true;
+      resolve({
+        ready: JSON.parse(line) as Record<string, unknown>,
+        process: child,
+        kill: () => child.kill('SIGKILL'),
+        stop: async () => {
+          child.kill('SIGTERM');
+          const code = await exited;
+          if (code !== 0) throw new Error(`${name} simulator exited with ${code}`);
+          const report = lines.filter((l) => l.startsWith('{') && !l.startsWith('{"ready"')).pop();
+          if (report === undefined) throw new Error(`${name} simulator printed no report`);
+          return JSON.parse(report) as Report;
+        },
+      });
+    });
+    void exited.then((code) => {
+      if (!ready) reject(new Error(`${name} simulator exited with ${code} before it was ready`));
+    });
+  });
+}

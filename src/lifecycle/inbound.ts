@@ -1,0 +1,158 @@
+import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { ActionCode } from '../scheme/profile.js';
+import { toEffects, type Effect } from './step.js';
+
+/**
+ * An inbound payment (scheme to participant), from its 9200 to the reply on the arrival
+ * connection, or its reversal. Pure: timers and I/O are the runtime's; this says what to do.
+ */
+export interface InboundInput {
+  fpid: string;
+  /** Connection the 9200 arrived on: the only one its 9210 may go on (R1). */
+  arrivalConnection: string;
+  /** The participant owning the beneficiary sort code, or null when none does. */
+  participant: string | null;
+  receivedAt: number;
+  /** R6: `T_in - margin` after the scheme wrote the request. */
+  standInAt: number;
+}
+
+export interface InboundContext extends InboundInput {
+  /** Action code of the 9210 once known. */
+  outcome: ActionCode | null;
+  decidedBy: 'participant' | 'stand-in' | 'gateway' | null;
+  offered: boolean;
+  /** R5: repeats that arrived before the outcome, by reply handle id, answered when it is known. */
+  waitingRepeats: string[];
+}
+
+export type InboundEvent =
+  | { type: 'OFFER' }
+  | { type: 'DECIDED'; accept: boolean; code: ActionCode }
+  | { type: 'DEADLINE'; at: number }
+  | { type: 'REPLY_SENT' }
+  | { type: 'REPLY_LOST' }
+  | { type: 'REPEAT'; handle: string }
+  | { type: 'REVERSAL'; handle: string };
+
+/** States in which nothing more is owed by the gateway until the scheme speaks again. */
+export const INBOUND_SETTLED = ['replied', 'reply-lost', 'reversed'] as const;
+
+const outcomeKnown = ({ context }: { context: InboundContext }) => context.outcome !== null;
+
+export const inboundMachine = setup({
+  types: {
+    context: {} as InboundContext,
+    events: {} as InboundEvent,
+    input: {} as InboundInput,
+  },
+  actions: {
+    /** Put the pacs.008 on the participant's queue, expiring at the stand-in deadline. */
+    offer: () => undefined,
+    /** Write the 9210 through the arrival connection's reply handle. */
+    reply: (_, _p: { code: ActionCode }) => undefined,
+    /** Answer a repeat on its own connection (R5). */
+    replyRepeat: (_, _p: { handle: string; code: ActionCode }) => undefined,
+    /** R6: pacs.002 RJCT 0912 to the participant, after a stand-in or for a late decision. */
+    tellStandIn: () => undefined,
+    /** R3: pacs.007 to the participant. */
+    notifyReversal: () => undefined,
+    /** R3: 9430 0000 on the reversal's own connection. */
+    replyReversal: (_, _p: { handle: string }) => undefined,
+    /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
+    replyRepeats: (_, _p: { handles: string[]; code: ActionCode }) => undefined,
+    forgetWaiting: assign({ waitingRepeats: [] }),
+    standIn: assign({ outcome: ActionCode.standIn, decidedBy: 'stand-in' }),
+  },
+  guards: {
+    routed: ({ context }) => context.participant !== null,
+    due: ({ context, event }) => event.type === 'DEADLINE' && event.at >= context.standInAt,
+    outcomeKnown,
+    standInDecided: ({ context }) => context.decidedBy === 'stand-in',
+  },
+}).createMachine({
+  id: 'inbound',
+  context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, waitingRepeats: [] }),
+  initial: 'received',
+  on: {
+    // R3: a reversal is recorded whatever the state, and answered on its own connection.
+    REVERSAL: {
+      target: '.reversed',
+      actions: [
+        { type: 'notifyReversal' },
+        { type: 'replyReversal', params: ({ event }) => ({ handle: event.handle }) },
+      ],
+    },
+    // R5: a repeat gets the original outcome and never reaches the participant again.
+    REPEAT: [
+      { guard: 'outcomeKnown', actions: { type: 'replyRepeat', params: ({ context, event }) => ({ handle: event.handle, code: context.outcome! }) } },
+      { actions: assign({ waitingRepeats: ({ context, event }) => [...context.waitingRepeats, event.handle] }) },
+    ],
+    // R6: a decision after a stand-in changes nothing; the participant is told it was too late.
+    DECIDED: { guard: 'standInDecided', actions: 'tellStandIn' },
+  },
+  states: {
+    received: {
+      always: [
+        { guard: 'routed', target: 'recorded' },
+        // No participant owns the beneficiary sort code: 1100 without reaching any queue.
+        {
+          target: 'decided',
+          actions: assign({ outcome: ActionCode.invalidAccount, decidedBy: 'gateway' }),
+        },
+      ],
+    },
+    recorded: {
+      on: {
+        OFFER: { target: 'offered', actions: [assign({ offered: true }), 'offer'] },
+        DEADLINE: { guard: 'due', target: 'stood-in' },
+      },
+    },
+    offered: {
+      on: {
+        DECIDED: {
+          target: 'decided',
+          actions: assign({ outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code), decidedBy: 'participant' }),
+        },
+        // The participant has the payment: it must learn that it was rejected for it.
+        DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
+      },
+    },
+    decided: {
+      entry: [
+        { type: 'reply', params: ({ context }) => ({ code: context.outcome! }) },
+        { type: 'replyRepeats', params: ({ context }) => ({ handles: context.waitingRepeats, code: context.outcome! }) },
+        'forgetWaiting',
+      ],
+      on: { REPLY_SENT: 'replied', REPLY_LOST: 'reply-lost' },
+    },
+    'stood-in': {
+      entry: [
+        'standIn',
+        { type: 'reply', params: { code: ActionCode.standIn } },
+        { type: 'replyRepeats', params: ({ context }) => ({ handles: context.waitingRepeats, code: ActionCode.standIn }) },
+        'forgetWaiting',
+      ],
+      on: { REPLY_SENT: 'replied', REPLY_LOST: 'reply-lost' },
+    },
+    replied: {},
+    // R4: the arrival connection closed first; a 9201 or a 9420 is expected.
+    'reply-lost': {},
+    reversed: {
+      // A 9421 repeat is answered the same way, once recorded.
+      on: { REVERSAL: { actions: { type: 'replyReversal', params: ({ event }) => ({ handle: event.handle }) } } },
+    },
+  },
+});
+
+export function startInbound(input: InboundInput): { snapshot: InboundSnapshot; effects: Effect[] } {
+  const [snapshot, actions] = initialTransition(inboundMachine, input);
+  return { snapshot, effects: toEffects(actions) };
+}
+
+export type InboundSnapshot = SnapshotFrom<typeof inboundMachine>;
+
+/** Rebuilds a payment's machine from what the ledger holds, for recovery and for repeats. */
+export function resumeInbound(state: string, context: InboundContext): InboundSnapshot {
+  return inboundMachine.resolveState({ value: state, context });
+}

@@ -1,0 +1,112 @@
+import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { ActionCode } from '../scheme/profile.js';
+import { toEffects, type Effect } from './step.js';
+
+/**
+ * An outbound payment (participant to scheme), from the participant's instruction to the one
+ * pacs.002 that reports it. Pure: the runtime submits, times and reports.
+ */
+export interface OutboundInput {
+  fpid: string;
+  participant: string;
+  instructedAt: number;
+  /** R10: the latest time a first submission may still go; past it the instruction is rejected 9091. */
+  submitBy: number;
+}
+
+export interface OutboundContext extends OutboundInput {
+  outcome: ActionCode | null;
+  /** Connection of the last attempt, which a repeat must avoid (R7). */
+  lastConnection: string | null;
+  attempts: number;
+}
+
+export type OutboundEvent =
+  /** The runtime found a connection ready to submit and the scheme active. */
+  | { type: 'SUBMIT' }
+  /** The scheme's 9210 to the 9200 or a 9201. */
+  | { type: 'RESPONSE'; code: ActionCode; connection: string }
+  /** No 9210: `T_out` passed or the connection died with the request in flight (R7). */
+  | { type: 'NO_ANSWER'; connection: string }
+  | { type: 'DEADLINE'; at: number }
+  /** The pacs.002 is on the participant's queue. */
+  | { type: 'REPORTED' };
+
+export const OUTBOUND_SETTLED = ['reported'] as const;
+
+/** Codes with which the scheme refused to take the message at all; the payment does not exist there. */
+const NOT_TAKEN: readonly string[] = [ActionCode.notSignedOn];
+
+export const outboundMachine = setup({
+  types: { context: {} as OutboundContext, events: {} as OutboundEvent, input: {} as OutboundInput },
+  actions: {
+    /** 9200 on any connection ready to submit. */
+    submit: () => undefined,
+    /** R7: 9201 with the same FPID on a connection other than `avoid`. */
+    repeat: (_, _p: { avoid: string }) => undefined,
+    /** pacs.002 ACSC or RJCT with the action code to the participant. */
+    report: (_, _p: { code: ActionCode }) => undefined,
+  },
+  guards: {
+    late: ({ context, event }) => event.type === 'DEADLINE' && event.at >= context.submitBy,
+    accepted: ({ event }) => event.type === 'RESPONSE' && event.code === ActionCode.accepted,
+    notTaken: ({ event }) => event.type === 'RESPONSE' && NOT_TAKEN.includes(event.code),
+  },
+}).createMachine({
+  id: 'outbound',
+  context: ({ input }) => ({ ...input, outcome: null, lastConnection: null, attempts: 0 }),
+  initial: 'recorded',
+  states: {
+    // Instructed and recorded, not yet with the scheme: may wait (R10) until its deadline.
+    recorded: {
+      on: {
+        SUBMIT: { target: 'submitted', actions: [assign({ attempts: ({ context }) => context.attempts + 1 }), 'submit'] },
+        DEADLINE: { guard: 'late', target: 'rejected', actions: assign({ outcome: ActionCode.notSignedOn }) },
+      },
+    },
+    // The scheme may have the payment: from here it is never rejected locally, only learned (R7).
+    submitted: {
+      on: {
+        RESPONSE: [
+          { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
+          // 9091 on the first submission: the scheme did not take it, so it waits or times out (R10).
+          { guard: 'notTaken', target: 'recorded', actions: assign({ lastConnection: ({ event }) => event.connection }) },
+          { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
+        ],
+        NO_ANSWER: { target: 'repeating', actions: assign({ lastConnection: ({ event }) => event.connection }) },
+      },
+    },
+    repeating: {
+      entry: [assign({ attempts: ({ context }) => context.attempts + 1 }), { type: 'repeat', params: ({ context }) => ({ avoid: context.lastConnection ?? '' }) }],
+      on: {
+        RESPONSE: [
+          { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
+          // The repeat met a suspended scheme: try again later, the original may still be there.
+          { guard: 'notTaken', target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
+          { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
+        ],
+        NO_ANSWER: { target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
+      },
+    },
+    accepted: {
+      entry: { type: 'report', params: { code: ActionCode.accepted } },
+      on: { REPORTED: 'reported' },
+    },
+    rejected: {
+      entry: { type: 'report', params: ({ context }) => ({ code: context.outcome! }) },
+      on: { REPORTED: 'reported' },
+    },
+    reported: {},
+  },
+});
+
+export type OutboundSnapshot = SnapshotFrom<typeof outboundMachine>;
+
+export function startOutbound(input: OutboundInput): { snapshot: OutboundSnapshot; effects: Effect[] } {
+  const [snapshot, actions] = initialTransition(outboundMachine, input);
+  return { snapshot, effects: toEffects(actions) };
+}
+
+export function resumeOutbound(state: string, context: OutboundContext): OutboundSnapshot {
+  return outboundMachine.resolveState({ value: state, context });
+}

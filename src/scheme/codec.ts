@@ -1,0 +1,216 @@
+import { FIELDS, MAC_FIELD, MESSAGE_TYPES, isMti, PaymentType, FunctionCode, ActionCode, type Charset, type FieldSpec, type Mti } from './profile.js';
+import { computeMac, macMatches, MAC_LENGTH } from './mac.js';
+import { firstNonPrintable } from './framing.js';
+
+/**
+ * Field values are kept in canonical form: fixed `n` fields hold exactly their digits, fixed `an`
+ * fields hold their text without the right padding, variable fields hold their content.
+ */
+export type Fields = ReadonlyMap<number, string>;
+
+export interface IsoMessage {
+  readonly mti: Mti;
+  readonly fields: Fields;
+}
+
+/**
+ * Why a body was refused. `field` is the field at fault (0 for the MTI, bitmaps and bytes outside
+ * any field); `fields` holds what was read before the fault so that an answer can echo it (R11).
+ */
+export interface DecodeError {
+  readonly code: 'format' | 'mac';
+  readonly field: number;
+  readonly reason: string;
+  readonly mti?: Mti;
+  readonly fields: Fields;
+}
+
+export type DecodeResult = { ok: true; message: IsoMessage } | { ok: false; error: DecodeError };
+
+/** Thrown by `encode` for a message this gateway must never send: a bug, not bad input. */
+export class ProfileError extends Error {
+  constructor(readonly field: number, reason: string) {
+    super(`field ${field}: ${reason}`);
+    this.name = 'ProfileError';
+  }
+}
+
+const CHARSET_TEST: Record<Charset, RegExp> = {
+  n: /^[0-9]*$/,
+  an: /^[A-Za-z0-9]*$/,
+  ans: /^[\x20-\x7e]*$/,
+};
+
+/** Checks a canonical value against its field format; returns the reason it is wrong, or undefined. */
+export function checkValue(spec: FieldSpec, value: string): string | undefined {
+  const f = spec.format;
+  if (f.kind === 'fixed') {
+    if (f.charset === 'n') {
+      if (value.length !== f.length) return `must be exactly ${f.length} digits`;
+    } else if (value.length > f.length) {
+      return `longer than ${f.length} characters`;
+    }
+  } else if (value.length > f.max) {
+    return `longer than ${f.max} characters`;
+  }
+  if (!CHARSET_TEST[f.charset].test(value)) return `not ${f.charset}`;
+  return undefined;
+}
+
+/**
+ * Section 4 and the rules of section 3 that are not formats: mandatory and allowed fields, the
+ * type-20 conditional fields and the code tables. Requests are held to the tables; a response only
+ * echoes, and R11 lets it echo zeros and spaces for what a refused request lacked.
+ */
+export function validate(mti: Mti, fields: Fields): { field: number; reason: string } | undefined {
+  const spec = MESSAGE_TYPES[mti];
+  for (const f of spec.mandatory) {
+    // The MAC is checked by decode and written by encode.
+    if (f !== MAC_FIELD && !fields.has(f)) return { field: f, reason: `mandatory in ${mti}` };
+  }
+  for (const f of fields.keys()) {
+    if (!spec.mandatory.includes(f) && !spec.allowed.includes(f)) return { field: f, reason: `not allowed in ${mti}` };
+  }
+  const ac = fields.get(26);
+  if (ac !== undefined && !ACTION_CODES.has(ac)) return { field: 26, reason: 'unknown action code' };
+  if (spec.response === undefined) return undefined;
+  const pc = fields.get(3);
+  if (pc !== undefined) {
+    const type = pc.slice(0, 2);
+    if (!PAYMENT_TYPES.has(type) || pc.slice(2) !== '0000') return { field: 3, reason: 'unknown payment type or positions 3-6 not 0000' };
+    const isReturn = type === PaymentType.return;
+    for (const f of [126, 127]) {
+      if (isReturn && !fields.has(f)) return { field: f, reason: 'mandatory for a return (type 20)' };
+      if (!isReturn && fields.has(f)) return { field: f, reason: 'only for a return (type 20)' };
+    }
+  }
+  const ccy = fields.get(51);
+  if (ccy !== undefined && ccy !== 'GBP') return { field: 51, reason: 'currency must be GBP' };
+  const fn = fields.get(24);
+  if (fn !== undefined && !FUNCTION_CODES.has(fn)) return { field: 24, reason: 'unknown function code' };
+  return undefined;
+}
+
+const ACTION_CODES = new Set<string>(Object.values(ActionCode));
+const PAYMENT_TYPES = new Set<string>(Object.values(PaymentType));
+const FUNCTION_CODES = new Set<string>(Object.values(FunctionCode));
+
+const HEX = '0123456789ABCDEF';
+
+function bitmapHex(bits: Uint8Array, from: number): string {
+  let s = '';
+  for (let i = from; i < from + 64; i += 4) {
+    s += HEX[(bits[i]! << 3) | (bits[i + 1]! << 2) | (bits[i + 2]! << 1) | bits[i + 3]!];
+  }
+  return s;
+}
+
+function encodeValue(spec: FieldSpec, value: string): string {
+  const f = spec.format;
+  if (f.kind === 'fixed') return f.charset === 'n' ? value : value.padEnd(f.length, ' ');
+  const len = String(value.length).padStart(f.kind === 'llvar' ? 2 : 3, '0');
+  return len + value;
+}
+
+/**
+ * Encodes a message body with its MAC. Field 128 is computed here and must not be given. Throws
+ * ProfileError for a message that breaks the profile: the gateway never puts one on the wire.
+ */
+export function encode(message: IsoMessage, key: Buffer): Buffer {
+  if (message.fields.has(MAC_FIELD)) throw new ProfileError(MAC_FIELD, 'the MAC is computed by encode');
+  const numbers = [...message.fields.keys()].sort((a, b) => a - b);
+  const bits = new Uint8Array(129);
+  let body = '';
+  for (const n of numbers) {
+    const spec = FIELDS.get(n);
+    if (spec === undefined) throw new ProfileError(n, 'not in profile v1');
+    const value = message.fields.get(n)!;
+    const wrong = checkValue(spec, value);
+    if (wrong !== undefined) throw new ProfileError(n, wrong);
+    bits[n] = 1;
+    body += encodeValue(spec, value);
+  }
+  bits[MAC_FIELD] = 1;
+  const invalid = validate(message.mti, message.fields);
+  if (invalid !== undefined) throw new ProfileError(invalid.field, invalid.reason);
+  bits[1] = 1;
+  const head = message.mti + bitmapHex(bits, 1) + bitmapHex(bits, 65);
+  const out = Buffer.allocUnsafe(head.length + body.length + MAC_LENGTH);
+  const macAt = out.write(head + body, 'latin1');
+  out.write(computeMac(key, out.subarray(0, macAt)), macAt, 'latin1');
+  return out;
+}
+
+function hexBits(text: string, at: number, bits: Uint8Array, first: number): boolean {
+  for (let i = 0; i < 16; i++) {
+    const c = text.charCodeAt(at + i);
+    const v = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (v < 0) return false;
+    const b = first + i * 4;
+    bits[b] = (v >> 3) & 1;
+    bits[b + 1] = (v >> 2) & 1;
+    bits[b + 2] = (v >> 1) & 1;
+    bits[b + 3] = v & 1;
+  }
+  return true;
+}
+
+/**
+ * Decodes and verifies one body. Never throws: any byte string yields a message or a DecodeError
+ * naming the field at fault (R11).
+ */
+export function decode(body: Buffer, key: Buffer): DecodeResult {
+  const fields = new Map<number, string>();
+  let mti: Mti | undefined;
+  const fail = (code: DecodeError['code'], field: number, reason: string): DecodeResult => ({
+    ok: false,
+    error: mti === undefined ? { code, field, reason, fields } : { code, field, reason, mti, fields },
+  });
+  const bad = firstNonPrintable(body);
+  if (bad >= 0) return fail('format', 0, `byte ${body[bad]} at offset ${bad} is not printable ASCII`);
+  const text = body.toString('latin1');
+  const mtiText = text.slice(0, 4);
+  if (!isMti(mtiText)) return fail('format', 0, `unknown message type "${mtiText}"`);
+  mti = mtiText;
+  const bits = new Uint8Array(129);
+  if (text.length < 20 || !hexBits(text, 4, bits, 1)) return fail('format', 0, 'primary bitmap is not 16 upper-case hex digits');
+  let pos = 20;
+  if (bits[1] === 1) {
+    if (text.length < 36 || !hexBits(text, 20, bits, 65)) return fail('format', 0, 'secondary bitmap is not 16 upper-case hex digits');
+    pos = 36;
+  }
+  let macAt = -1;
+  for (let n = 2; n <= 128; n++) {
+    if (bits[n] === 0) continue;
+    const spec = FIELDS.get(n);
+    if (spec === undefined) return fail('format', n, 'not in profile v1');
+    const f = spec.format;
+    let value: string;
+    if (f.kind === 'fixed') {
+      if (pos + f.length > text.length) return fail('format', n, 'message ends inside the field');
+      value = text.slice(pos, pos + f.length);
+      if (f.charset !== 'n') value = value.trimEnd();
+      if (n === MAC_FIELD) macAt = pos;
+      pos += f.length;
+    } else {
+      const digits = f.kind === 'llvar' ? 2 : 3;
+      const lenText = text.slice(pos, pos + digits);
+      if (lenText.length < digits || !/^[0-9]+$/.test(lenText)) return fail('format', n, 'length prefix is not digits');
+      const len = Number(lenText);
+      if (len > f.max) return fail('format', n, `length ${len} over ${f.max}`);
+      if (pos + digits + len > text.length) return fail('format', n, 'message ends inside the field');
+      value = text.slice(pos + digits, pos + digits + len);
+      pos += digits + len;
+    }
+    const wrong = checkValue(spec, value);
+    if (wrong !== undefined) return fail('format', n, wrong);
+    fields.set(n, value);
+  }
+  if (pos !== text.length) return fail('format', 0, `${text.length - pos} bytes after the last field`);
+  if (macAt < 0) return fail('format', MAC_FIELD, `mandatory in ${mti}`);
+  if (!macMatches(key, body.subarray(0, macAt), fields.get(MAC_FIELD)!)) return fail('mac', MAC_FIELD, 'MAC verification failed');
+  const invalid = validate(mti, fields);
+  if (invalid !== undefined) return fail('format', invalid.field, invalid.reason);
+  fields.delete(MAC_FIELD);
+  return { ok: true, message: { mti, fields } };
+}

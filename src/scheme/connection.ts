@@ -1,0 +1,271 @@
+import { connect, type Socket } from 'node:net';
+import type { Clock, Timer } from '../clock.js';
+import type { Logger } from '../log.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import type { IsoMessage } from './codec.js';
+import { RequestError } from './errors.js';
+import { networkRequest } from './messages.js';
+import { ActionCode, FunctionCode } from './profile.js';
+import type { ReplyHandle } from './reply.js';
+import { Wire, type RequestOptions } from './wire.js';
+
+export type Dc = 'DC1' | 'DC2';
+
+/** Section 6. */
+export type ConnectionState = 'connecting' | 'signing-on' | 'ready' | 'draining' | 'closed';
+
+export type ServiceStatus = 'ACTIVE' | 'SUSPENDED';
+
+export interface ConnectionOptions {
+  /** Stable name for logs and the console, e.g. `DC1-1`. */
+  id: string;
+  dc: Dc;
+  host: string;
+  port: number;
+  macKey: Buffer;
+  /** R9 `H`. */
+  heartbeatMs: number;
+  /** Default wait for a payment response (R7 `T_out`, or the gateway's stricter one). */
+  requestTimeoutMs: number;
+  signOnTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Back-pressure: payment requests in flight on this connection at most. */
+  maxInFlight: number;
+  backoff: BackoffOptions;
+  /** How long a drain waits for outstanding responses before signing off anyway. */
+  drainTimeoutMs: number;
+}
+
+export interface ConnectionStatus {
+  id: string;
+  dc: Dc;
+  remote: string;
+  /** Local address of the TCP connection, to find it in the scheme's logs; null when not connected. */
+  local: string | null;
+  state: ConnectionState;
+  submit: boolean;
+  receive: boolean;
+  inFlight: number;
+  unanswered: number;
+  /** Clock time of the last state change. */
+  since: number;
+  reconnects: number;
+  lastError: string | null;
+}
+
+export interface ConnectionHandler {
+  /** A payment or reversal request from the scheme, with the only handle that can answer it (R1). */
+  onRequest(request: IsoMessage, reply: ReplyHandle, connection: SchemeConnection): void;
+  onServiceStatus?(status: ServiceStatus, connection: SchemeConnection): void;
+  onStateChange?(status: ConnectionStatus): void;
+}
+
+export interface ConnectionDeps {
+  clock: Clock;
+  log: Logger;
+  random?: () => number;
+}
+
+/**
+ * One persistent connection to a scheme DC: connect, sign on both ways (R8), carry traffic,
+ * reconnect after a loss with jittered back-off (R9), and drain with sign-off when asked.
+ */
+export class SchemeConnection {
+  private state: ConnectionState = 'closed';
+  private wire: Wire | undefined;
+  private socket: Socket | undefined;
+  private submitOn = false;
+  private receiveOn = false;
+  private since: number;
+  private reconnects = 0;
+  private lastError: string | null = null;
+  private stopping = false;
+  private retry: Timer | undefined;
+  private readonly backoff: Backoff;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly deps: ConnectionDeps,
+    private readonly handler: ConnectionHandler,
+  ) {
+    this.since = deps.clock.now();
+    this.backoff = new Backoff(opts.backoff, deps.random);
+    this.log = deps.log.child({ connection: opts.id, dc: opts.dc });
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  /** Ready, signed on to submit and with room under its cap: may take an outbound payment. */
+  get canSubmit(): boolean {
+    return this.state === 'ready' && this.submitOn && this.wire !== undefined && this.wire.hasRoom;
+  }
+
+  status(): ConnectionStatus {
+    return {
+      id: this.opts.id,
+      dc: this.opts.dc,
+      remote: `${this.opts.host}:${this.opts.port}`,
+      local: this.wire === undefined || this.socket === undefined ? null : `${this.socket.localAddress}:${this.socket.localPort}`,
+      state: this.state,
+      submit: this.submitOn,
+      receive: this.receiveOn,
+      inFlight: this.wire?.inFlightCount ?? 0,
+      unanswered: this.wire?.unanswered ?? 0,
+      since: this.since,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+    };
+  }
+
+  start(): void {
+    this.stopping = false;
+    if (this.state === 'closed') this.connect();
+  }
+
+  /** R7: only a ready connection signed on to submit carries a payment request. */
+  request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
+    if (this.state !== 'ready' || !this.submitOn || this.wire === undefined) {
+      return Promise.reject(new RequestError('closed', `connection ${this.opts.id} is ${this.state}, not ready to submit`));
+    }
+    return this.wire.request(message, options);
+  }
+
+  /**
+   * R8 drain: stop submitting, wait for outstanding responses and for replies to requests already
+   * received, sign off both ways and close. The connection does not come back.
+   */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    this.retry?.cancel();
+    const wire = this.wire;
+    if (this.state !== 'ready' || wire === undefined) {
+      this.stop();
+      return;
+    }
+    this.setState('draining');
+    const deadline = this.deps.clock.now() + this.opts.drainTimeoutMs;
+    while (wire.open && (wire.inFlightCount > 0 || wire.unanswered > 0) && this.deps.clock.now() < deadline) {
+      await new Promise<void>((resolve) => this.deps.clock.after(10, resolve));
+    }
+    if (wire.open) {
+      const signOff = (fn: string) =>
+        wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs }).catch((e: Error) => {
+          this.log.warn({ reason: e.message, function: fn }, 'sign-off not acknowledged');
+        });
+      await Promise.all([signOff(FunctionCode.signOffSubmit), signOff(FunctionCode.signOffReceive)]);
+      wire.close('drained');
+    }
+  }
+
+  /** Closes at once and for good; requests in flight fail with `closed`. */
+  stop(): void {
+    this.stopping = true;
+    this.retry?.cancel();
+    if (this.wire !== undefined) this.wire.close('stopped', false);
+    else this.socket?.destroy();
+    this.setState('closed');
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const socket = connect({ host: this.opts.host, port: this.opts.port });
+    this.socket = socket;
+    const timer = this.deps.clock.after(this.opts.connectTimeoutMs, () => socket.destroy(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)));
+    const failed = (e: Error) => {
+      timer.cancel();
+      this.lost(`connect failed: ${e.message}`);
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      timer.cancel();
+      socket.off('error', failed);
+      this.wire = new Wire(
+        socket,
+        {
+          id: this.opts.id,
+          macKey: this.opts.macKey,
+          clock: this.deps.clock,
+          log: this.log,
+          requestTimeoutMs: this.opts.requestTimeoutMs,
+          maxInFlight: this.opts.maxInFlight,
+          heartbeatMs: this.opts.heartbeatMs,
+        },
+        {
+          onRequest: (m, reply) => this.onRequest(m, reply),
+          onUnmatched: (m) => this.log.warn({ mti: m.mti, stan: m.fields.get(11) }, 'response matches no request in flight; discarded'),
+          onClose: (reason) => this.lost(reason),
+        },
+      );
+      void this.signOn(this.wire);
+    });
+  }
+
+  /** R8: 9804 881 and 891, both answered 9814 0000, make the connection ready. */
+  private async signOn(wire: Wire): Promise<void> {
+    this.setState('signing-on');
+    const ask = async (fn: string) => {
+      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs });
+      const code = r.fields.get(26);
+      if (code !== ActionCode.accepted) throw new Error(`sign-on ${fn} refused with ${code}`);
+    };
+    try {
+      await Promise.all([ask(FunctionCode.signOnSubmit), ask(FunctionCode.signOnReceive)]);
+    } catch (e) {
+      wire.close(`sign-on failed: ${(e as Error).message}`, false);
+      return;
+    }
+    if (!wire.open) return;
+    this.submitOn = true;
+    this.receiveOn = true;
+    this.backoff.reset();
+    this.lastError = null;
+    this.setState('ready');
+    this.log.info('signed on to submit and receive');
+  }
+
+  private onRequest(request: IsoMessage, reply: ReplyHandle): void {
+    if (request.mti === '9824') {
+      reply.reply(ActionCode.accepted);
+      const text = request.fields.get(120);
+      if (request.fields.get(24) === FunctionCode.serviceStatus && (text === 'ACTIVE' || text === 'SUSPENDED')) {
+        this.handler.onServiceStatus?.(text, this);
+      }
+      return;
+    }
+    if (request.mti === '9804') {
+      reply.reply(ActionCode.accepted);
+      return;
+    }
+    this.handler.onRequest(request, reply, this);
+  }
+
+  private lost(reason: string): void {
+    this.wire = undefined;
+    this.socket = undefined;
+    this.submitOn = false;
+    this.receiveOn = false;
+    if (this.stopping) {
+      this.setState('closed');
+      return;
+    }
+    this.lastError = reason;
+    this.setState('closed');
+    const delay = this.backoff.next();
+    this.log.warn({ reason, retryInMs: delay }, 'connection lost; reconnecting');
+    this.retry = this.deps.clock.after(delay, () => {
+      if (this.stopping) return;
+      this.reconnects++;
+      this.connect();
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.since = this.deps.clock.now();
+    this.handler.onStateChange?.(this.status());
+  }
+}

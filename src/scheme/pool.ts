@@ -1,0 +1,109 @@
+import type { IsoMessage } from './codec.js';
+import { SchemeConnection, type ConnectionDeps, type ConnectionHandler, type ConnectionOptions, type ConnectionStatus, type Dc, type ServiceStatus } from './connection.js';
+import { RequestError } from './errors.js';
+import type { SchemeLinkConfig } from './config.js';
+
+export interface SubmitOptions {
+  /** R7: a repeat goes on another connection than the one that failed. */
+  avoid?: string;
+  timeoutMs?: number;
+}
+
+export interface Submitted {
+  response: IsoMessage;
+  /** The connection that carried the request and its response. */
+  connection: string;
+}
+
+export type PoolHandler = Omit<ConnectionHandler, 'onServiceStatus'> & {
+  onServiceStatus?(status: ServiceStatus): void;
+};
+
+/**
+ * This site's connections to both DCs of the scheme. Outbound payments are spread over every
+ * ready connection signed on to submit, whichever DC it belongs to, so losing one DC leaves the
+ * other carrying the traffic.
+ */
+export class SchemePool {
+  private readonly connections: SchemeConnection[] = [];
+  private next = 0;
+  private serviceStatus: ServiceStatus = 'ACTIVE';
+
+  constructor(config: SchemeLinkConfig, deps: ConnectionDeps, handler: PoolHandler) {
+    const shared: ConnectionHandler = {
+      ...handler,
+      onServiceStatus: (status) => {
+        if (status === this.serviceStatus) return;
+        this.serviceStatus = status;
+        deps.log.warn({ status }, 'scheme service status changed (971)');
+        handler.onServiceStatus?.(status);
+      },
+    };
+    for (const [dc, endpoints] of [['DC1', config.dc1], ['DC2', config.dc2]] as Array<[Dc, string[]]>) {
+      for (let i = 0; i < config.connectionsPerDc; i++) {
+        const [host, port] = splitEndpoint(endpoints[i % endpoints.length]!);
+        const opts: ConnectionOptions = {
+          id: `${dc}-${i + 1}`,
+          dc,
+          host,
+          port,
+          macKey: Buffer.from(config.macKey, 'hex'),
+          heartbeatMs: config.heartbeatMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+          signOnTimeoutMs: config.signOnTimeoutMs,
+          connectTimeoutMs: config.connectTimeoutMs,
+          maxInFlight: config.maxInFlight,
+          backoff: config.backoff,
+          drainTimeoutMs: config.drainTimeoutMs,
+        };
+        this.connections.push(new SchemeConnection(opts, deps, shared));
+      }
+    }
+  }
+
+  start(): void {
+    for (const c of this.connections) c.start();
+  }
+
+  /** R10: after 971 SUSPENDED nothing is submitted until 971 ACTIVE. */
+  get suspended(): boolean {
+    return this.serviceStatus === 'SUSPENDED';
+  }
+
+  status(): ConnectionStatus[] {
+    return this.connections.map((c) => c.status());
+  }
+
+  /** True when some connection could take a payment now. */
+  get canSubmit(): boolean {
+    return !this.suspended && this.connections.some((c) => c.canSubmit);
+  }
+
+  /** Sends a payment request on the next ready submit connection and resolves with its response. */
+  async submit(message: IsoMessage, options: SubmitOptions = {}): Promise<Submitted> {
+    if (this.suspended) throw new RequestError('suspended', 'the scheme is suspended (971); nothing is submitted until ACTIVE');
+    const n = this.connections.length;
+    for (let i = 0; i < n; i++) {
+      const c = this.connections[(this.next + i) % n]!;
+      if (c.id === options.avoid || !c.canSubmit) continue;
+      this.next = (this.next + i + 1) % n;
+      const response = await c.request(message, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+      return { response, connection: c.id };
+    }
+    throw new RequestError('no-connection', options.avoid === undefined ? 'no connection is ready to submit' : `no connection other than ${options.avoid} is ready to submit`);
+  }
+
+  /** Drains every connection (R8) in parallel. */
+  async drain(): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.drain()));
+  }
+
+  stop(): void {
+    for (const c of this.connections) c.stop();
+  }
+}
+
+export function splitEndpoint(endpoint: string): [string, number] {
+  const at = endpoint.lastIndexOf(':');
+  return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
+}

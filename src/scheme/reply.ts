@@ -1,0 +1,45 @@
+import type { IsoMessage } from './codec.js';
+import type { ActionCode } from './profile.js';
+
+/** What became of a reply: written to the arrival connection, or lost with it (R4). */
+export type ReplyOutcome = 'sent' | 'lost' | 'already-replied';
+
+/** The one thing a reply handle needs of its connection. */
+export interface ReplyChannel {
+  readonly id: string;
+  readonly open: boolean;
+  respond(request: IsoMessage, action: ActionCode, extra: ReadonlyMap<number, string>): boolean;
+}
+
+/**
+ * R1: an inbound request carries the only means of answering it, bound to the connection it
+ * arrived on. There is no way to pass another connection, so a response on the wrong one cannot
+ * be written. R4: once that connection is gone the reply is reported lost, never sent elsewhere.
+ */
+export class ReplyHandle {
+  private done = false;
+
+  constructor(
+    private readonly channel: ReplyChannel,
+    readonly request: IsoMessage,
+    /** Clock time the request was read. */
+    readonly receivedAt: number,
+    private readonly onSettled: () => void,
+  ) {}
+
+  get connectionId(): string {
+    return this.channel.id;
+  }
+
+  get replied(): boolean {
+    return this.done;
+  }
+
+  reply(action: ActionCode, extra: ReadonlyMap<number, string> = new Map()): ReplyOutcome {
+    if (this.done) return 'already-replied';
+    this.done = true;
+    this.onSettled();
+    if (!this.channel.open) return 'lost';
+    return this.channel.respond(this.request, action, extra) ? 'sent' : 'lost';
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Model-based test of the payment lifecycle: random interleavings of scheme messages, participant
+ * answers, connection loss, repeats and clock jumps, with the invariants checked after every step.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { startInbound, type InboundEvent, type InboundSnapshot, inboundMachine } from '../../src/lifecycle/inbound.js';
+import { startOutbound, type OutboundEvent, type OutboundSnapshot, outboundMachine } from '../../src/lifecycle/outbound.js';
+import { step, stateOf, type Effect } from '../../src/lifecycle/step.js';
+import type { ActionCode } from '../../src/scheme/profile.js';
+
+const T_IN = 10_000;
+const MARGIN = 1_000;
+const T_OUT = 15_000;
+const CONNECTIONS = ['DC1-1', 'DC1-2', 'DC2-1'];
+
+interface Handle {
+  connection: string;
+  replies: ActionCode[];
+}
+
+/** The world the machines act on: connections, reply handles, the participant's queue. */
+class World {
+  now = 0;
+  open = new Set(CONNECTIONS);
+  handles = new Map<string, Handle>();
+  inbound = new Map<string, InboundSnapshot>();
+  outbound = new Map<string, OutboundSnapshot>();
+  offers = new Map<string, number>();
+  codesByFpid = new Map<string, ActionCode[]>();
+  standInTold = new Map<string, number>();
+  reports = new Map<string, ActionCode[]>();
+  submissions = new Map<string, string[]>();
+  private nextHandle = 0;
+
+  handle(connection: string): string {
+    const id = `h${this.nextHandle++}`;
+    this.handles.set(id, { connection, replies: [] });
+    return id;
+  }
+
+  /** Writes a reply through a handle: lost when its connection closed (R4). */
+  private reply(fpid: string, handleId: string, code: ActionCode): boolean {
+    const h = this.handles.get(handleId)!;
+    if (!this.open.has(h.connection)) return false;
+    h.replies.push(code);
+    this.codesByFpid.set(fpid, [...(this.codesByFpid.get(fpid) ?? []), code]);
+    return true;
+  }
+
+  inboundEvent(fpid: string, event: InboundEvent): void {
+    const s = step(inboundMachine, this.inbound.get(fpid)!, event);
+    this.inbound.set(fpid, s.snapshot);
+    this.runInbound(fpid, s.effects);
+  }
+
+  runInbound(fpid: string, effects: Effect[]): void {
+    const feedback: InboundEvent[] = [];
+    for (const e of effects) {
+      const p = e.params as Record<string, unknown> | undefined;
+      if (e.type === 'offer') this.offers.set(fpid, (this.offers.get(fpid) ?? 0) + 1);
+      if (e.type === 'reply') feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, p!.code as ActionCode) ? 'REPLY_SENT' : 'REPLY_LOST' });
+      if (e.type === 'replyRepeat') this.reply(fpid, p!.handle as string, p!.code as ActionCode);
+      if (e.type === 'replyRepeats') for (const h of p!.handles as string[]) this.reply(fpid, h, p!.code as ActionCode);
+      if (e.type === 'tellStandIn') this.standInTold.set(fpid, (this.standInTold.get(fpid) ?? 0) + 1);
+    }
+    for (const ev of feedback) this.inboundEvent(fpid, ev);
+  }
+
+  outboundEvent(fpid: string, event: OutboundEvent): void {
+    const s = step(outboundMachine, this.outbound.get(fpid)!, event);
+    this.outbound.set(fpid, s.snapshot);
+    this.runOutbound(fpid, s.effects);
+  }
+
+  runOutbound(fpid: string, effects: Effect[]): void {
+    for (const e of effects) {
+      if (e.type === 'submit' || e.type === 'repeat') this.submissions.set(fpid, [...(this.submissions.get(fpid) ?? []), e.type]);
+      if (e.type === 'report') this.reports.set(fpid, [...(this.reports.get(fpid) ?? []), (e.params as { code: ActionCode }).code]);
+    }
+  }
+
+  checkInvariants(): void {
+    for (const h of this.handles.values()) expect(h.replies.length).toBeLessThanOrEqual(1);
+    for (const [fpid, codes] of this.codesByFpid) {
+      // Every reply for one FPID carries the one outcome: never an accept after a stand-in reject.
+      expect(new Set(codes).size, fpid).toBe(1);
+    }
+    for (const n of this.offers.values()) expect(n).toBeLessThanOrEqual(1);
+    for (const n of this.standInTold.values()) expect(n).toBeLessThanOrEqual(1);
+    for (const r of this.reports.values()) expect(r.length).toBeLessThanOrEqual(1);
+  }
+}
+
+type Command = fc.Command<object, World>;
+const ids = ['A', 'B', 'C'];
+
+class InboundArrives implements Command {
+  constructor(readonly id: string, readonly conn: string, readonly routed: boolean) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    if (!w.open.has(this.conn)) return;
+    const fpid = `in-${this.id}`;
+    if (w.inbound.has(fpid)) {
+      // R5: a 9200 with an FPID already seen is a repeat.
+      w.inboundEvent(fpid, { type: 'REPEAT', handle: w.handle(this.conn) });
+    } else {
+      w.handles.set(`arrival:${fpid}`, { connection: this.conn, replies: [] });
+      const { snapshot, effects } = startInbound({ fpid, arrivalConnection: this.conn, participant: this.routed ? 'P1' : null, receivedAt: w.now, standInAt: w.now + T_IN - MARGIN });
+      w.inbound.set(fpid, snapshot);
+      w.runInbound(fpid, effects);
+    }
+    w.checkInvariants();
+  }
+  toString = () => `InboundArrives(${this.id}, ${this.conn}, routed=${this.routed})`;
+}
+
+class InboundEventCmd implements Command {
+  constructor(readonly id: string, readonly make: (w: World) => InboundEvent | undefined, readonly label: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    const fpid = `in-${this.id}`;
+    if (!w.inbound.has(fpid)) return;
+    const ev = this.make(w);
+    if (ev !== undefined) w.inboundEvent(fpid, ev);
+    w.checkInvariants();
+  }
+  toString = () => `${this.label}(${this.id})`;
+}
+
+class OutboundInstructed implements Command {
+  constructor(readonly id: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    const fpid = `out-${this.id}`;
+    // The participant's TRN makes a redelivered instruction the same payment.
+    if (w.outbound.has(fpid)) return;
+    const { snapshot, effects } = startOutbound({ fpid, participant: 'P1', instructedAt: w.now, submitBy: w.now + T_OUT });
+    w.outbound.set(fpid, snapshot);
+    w.runOutbound(fpid, effects);
+    w.checkInvariants();
+  }
+  toString = () => `OutboundInstructed(${this.id})`;
+}
+
+class OutboundEventCmd implements Command {
+  constructor(readonly id: string, readonly event: OutboundEvent) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    const fpid = `out-${this.id}`;
+    if (!w.outbound.has(fpid)) return;
+    w.outboundEvent(fpid, this.event);
+    w.checkInvariants();
+  }
+  toString = () => `Outbound(${this.id}, ${JSON.stringify(this.event)})`;
+}
+
+class ClockJump implements Command {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    w.now += this.ms;
+    for (const fpid of w.inbound.keys()) w.inboundEvent(fpid, { type: 'DEADLINE', at: w.now });
+    for (const fpid of w.outbound.keys()) w.outboundEvent(fpid, { type: 'DEADLINE', at: w.now });
+    w.checkInvariants();
+  }
+  toString = () => `ClockJump(${this.ms})`;
+}
+
+class ConnectionLost implements Command {
+  constructor(readonly conn: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    w.open.delete(this.conn);
+    w.checkInvariants();
+  }
+  toString = () => `ConnectionLost(${this.conn})`;
+}
+
+class ConnectionBack implements Command {
+  constructor(readonly conn: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    w.open.add(this.conn);
+  }
+  toString = () => `ConnectionBack(${this.conn})`;
+}
+
+const id = fc.constantFrom(...ids);
+const conn = fc.constantFrom(...CONNECTIONS);
+const code = fc.constantFrom<ActionCode>('0000', '1100', '1114', '1160', '9091');
+
+const commands = [
+  fc.tuple(id, conn, fc.boolean()).map(([i, c, r]) => new InboundArrives(i, c, r)),
+  id.map((i) => new InboundEventCmd(i, () => ({ type: 'OFFER' }), 'Offer')),
+  fc.tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114')).map(([i, accept, c]) => new InboundEventCmd(i, () => ({ type: 'DECIDED', accept, code: c }), `Decide(${accept})`)),
+  fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REPEAT', handle: w.handle(c) } : undefined), `Repeat(${c})`)),
+  fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REVERSAL', handle: w.handle(c) } : undefined), `Reversal(${c})`)),
+  id.map((i) => new OutboundInstructed(i)),
+  id.map((i) => new OutboundEventCmd(i, { type: 'SUBMIT' })),
+  fc.tuple(id, code, conn).map(([i, c, cn]) => new OutboundEventCmd(i, { type: 'RESPONSE', code: c, connection: cn })),
+  fc.tuple(id, conn).map(([i, c]) => new OutboundEventCmd(i, { type: 'NO_ANSWER', connection: c })),
+  id.map((i) => new OutboundEventCmd(i, { type: 'REPORTED' })),
+  fc.integer({ min: 1, max: 12_000 }).map((ms) => new ClockJump(ms)),
+  conn.map((c) => new ConnectionLost(c)),
+  conn.map((c) => new ConnectionBack(c)),
+];
+
+/** Lets every outbound payment finish: the scheme answers and every report is put. */
+function settleOutbound(w: World): void {
+  for (const fpid of w.outbound.keys()) {
+    for (let i = 0; i < 5 && stateOf(w.outbound.get(fpid)!) !== 'reported'; i++) {
+      const state = stateOf(w.outbound.get(fpid)!);
+      if (state === 'recorded') w.outboundEvent(fpid, { type: 'SUBMIT' });
+      else if (state === 'submitted' || state === 'repeating') w.outboundEvent(fpid, { type: 'RESPONSE', code: '0000', connection: 'DC2-1' });
+      else w.outboundEvent(fpid, { type: 'REPORTED' });
+    }
+  }
+}
+
+describe('payment lifecycle, model-based', () => {
+  it('keeps the invariants under any interleaving', () => {
+    fc.assert(
+      fc.property(fc.commands(commands, { maxCommands: 60 }), (cmds) => {
+        const w = new World();
+        fc.modelRun(() => ({ model: {}, real: w }), cmds);
+        settleOutbound(w);
+        w.checkInvariants();
+        // Every outbound instruction ends with exactly one report.
+        for (const fpid of w.outbound.keys()) {
+          expect(stateOf(w.outbound.get(fpid)!)).toBe('reported');
+          expect(w.reports.get(fpid)).toHaveLength(1);
+        }
+        // Every inbound payment that reached its stand-in deadline has an outcome, or was reversed.
+        for (const [fpid, s] of w.inbound) {
+          if (w.now >= s.context.standInAt && stateOf(s) !== 'reversed') expect(s.context.outcome, fpid).not.toBeNull();
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { decode, encode, type IsoMessage } from '../../src/scheme/codec.js';
+import { computeMac } from '../../src/scheme/mac.js';
+import { fpidOf, paymentFields, responseTo } from '../../src/scheme/messages.js';
+import { MESSAGE_TYPES, type Mti } from '../../src/scheme/profile.js';
+import { messageArb } from '../support/arbitraries.js';
+
+const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+describe('codec: profile v1', () => {
+  it('encodes the worked example of section 9 byte for byte', () => {
+    const fields = paymentFields({
+      type: '10',
+      amountPence: 1250,
+      trn: 'TRN00000000000001A',
+      dateSent: '20261122',
+      settlementDate: '20261122',
+      settlementCycle: '01',
+      originatorSortCode: '040004',
+      originatorAccount: '87654321',
+      beneficiarySortCode: '200000',
+      beneficiaryAccount: '12345678',
+      institution: '040004',
+    });
+    fields.set(7, '1122093015').set(11, '000042');
+    const body = encode({ mti: '9200', fields }, KEY).toString('latin1');
+    const expectedWithoutMac =
+      '9200' + 'A632000A20602000' + '0000000240000001' + '100000' + '00000000001250' + '1122093015' + '000042' + '20261122' + '20261122' + '01' +
+      'TRN00000000000001A' + '12345678' + '040004' + '87654321' + 'GBP' + '200000' + '040004     ';
+    expect(body.slice(0, -16)).toBe(expectedWithoutMac);
+    expect(body.slice(-16)).toBe(computeMac(KEY, Buffer.from(expectedWithoutMac, 'latin1')));
+    expect(fpidOf(fields)).toBe('TRN00000000000001A' + '10' + '20261122' + 'GBP' + '040004     ');
+    expect(fpidOf(fields)).toHaveLength(42);
+  });
+
+  it('round-trips every message type', () => {
+    fc.assert(
+      fc.property(messageArb, (m: IsoMessage) => {
+        const result = decode(encode(m, KEY), KEY);
+        expect(result).toEqual({ ok: true, message: m });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never throws on arbitrary bytes: a message or a typed error', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        const r = decode(Buffer.from(bytes), KEY);
+        if (!r.ok) {
+          expect(['format', 'mac']).toContain(r.error.code);
+          expect(r.error.field).toBeGreaterThanOrEqual(0);
+          expect(r.error.reason.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('never throws on mutations of valid messages, and names a field', () => {
+    fc.assert(
+      fc.property(messageArb, fc.nat(), fc.integer({ min: 0x20, max: 0x7e }), (m, at, byte) => {
+        const body = Buffer.from(encode(m, KEY));
+        const i = at % body.length;
+        const changed = body[i] !== byte;
+        body[i] = byte;
+        const r = decode(body, KEY);
+        // A one-byte change is either caught or, when the byte did not change, accepted.
+        expect(r.ok).toBe(!changed);
+        if (!r.ok) expect(r.error.field).toBeLessThanOrEqual(128);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reports a bad MAC as code mac with the parsed fields for the 9068 answer', () => {
+    const m: IsoMessage = { mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881']]) };
+    const other = Buffer.from('ffeeddccbbaa99887766554433221100', 'hex');
+    const r = decode(encode(m, other), KEY);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatchObject({ code: 'mac', field: 128, mti: '9804' });
+      expect(r.error.fields.get(11)).toBe('000001');
+    }
+  });
+
+  it('names the field of a format error (9020 / field 44)', () => {
+    const m: IsoMessage = { mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881']]) };
+    const text = encode(m, KEY).toString('latin1');
+    const r = decode(Buffer.from(text.replace('000001881', '00000188X'), 'latin1'), KEY);
+    expect(r).toMatchObject({ ok: false, error: { code: 'format', field: 24, reason: 'not n' } });
+    const missing = decode(Buffer.from('9804' + '0200000000000000' + '1122093015', 'latin1'), KEY);
+    expect(missing).toMatchObject({ ok: false, error: { code: 'format', field: 128 } });
+    expect(decode(Buffer.from('9999', 'latin1'), KEY)).toMatchObject({ ok: false, error: { field: 0 } });
+  });
+
+  it('refuses to encode what breaks the profile', () => {
+    expect(() => encode({ mti: '9804', fields: new Map([[7, '1'], [11, '000001'], [24, '881']]) }, KEY)).toThrow(/field 7/);
+    expect(() => encode({ mti: '9804', fields: new Map([[7, '1122093015'], [24, '881']]) }, KEY)).toThrow(/field 11: mandatory/);
+    expect(() => encode({ mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881'], [5, '1']]) }, KEY)).toThrow(/field 5/);
+  });
+
+  it('answers a refused request with zeros and spaces where nothing can be echoed (R11)', () => {
+    for (const mti of Object.keys(MESSAGE_TYPES) as Mti[]) {
+      if (MESSAGE_TYPES[mti].response === undefined) continue;
+      const answer = responseTo(mti, new Map(), '9020', Date.UTC(2026, 10, 22), new Map([[44, '000 unknown']]));
+      const r = decode(encode(answer, KEY), KEY);
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.message.fields.get(11)).toBe('000000');
+    }
+  });
+});
