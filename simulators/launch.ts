@@ -20,7 +20,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * Every later stdout line is kept; the last JSON line before exit is the report.
  */
 export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `simulators/${name}/main.ts`, ...args], {
+  // SIMULATOR_NODE_ARGS passes flags such as --cpu-prof that NODE_OPTIONS refuses.
+  const nodeArgs = (process.env.SIMULATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `simulators/${name}/main.ts`, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

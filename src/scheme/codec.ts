@@ -1,5 +1,5 @@
 import { FIELDS, MAC_FIELD, MESSAGE_TYPES, isMti, PaymentType, FunctionCode, ActionCode, type Charset, type FieldSpec, type Mti } from './profile.js';
-import { computeMac, macMatches, MAC_LENGTH } from './mac.js';
+import { macMatches, MAC_LENGTH, writeMac } from './mac.js';
 import { firstNonPrintable } from './framing.js';
 
 /**
@@ -35,11 +35,19 @@ export class ProfileError extends Error {
   }
 }
 
-const CHARSET_TEST: Record<Charset, RegExp> = {
-  n: /^[0-9]*$/,
-  an: /^[A-Za-z0-9]*$/,
-  ans: /^[\x20-\x7e]*$/,
-};
+function inCharset(charset: Charset, value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const ok =
+      charset === 'n' ? c >= 48 && c <= 57 : charset === 'an' ? (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) : c >= 0x20 && c <= 0x7e;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Field specs indexed by field number, and the profile's field numbers in ascending order. */
+const FIELD_TABLE: ReadonlyArray<FieldSpec | undefined> = Array.from({ length: 129 }, (_, n) => FIELDS.get(n));
+const FIELD_ORDER: readonly number[] = [...FIELDS.keys()].sort((a, b) => a - b);
 
 /** Checks a canonical value against its field format; returns the reason it is wrong, or undefined. */
 export function checkValue(spec: FieldSpec, value: string): string | undefined {
@@ -53,7 +61,7 @@ export function checkValue(spec: FieldSpec, value: string): string | undefined {
   } else if (value.length > f.max) {
     return `longer than ${f.max} characters`;
   }
-  if (!CHARSET_TEST[f.charset].test(value)) return `not ${f.charset}`;
+  if (!inCharset(f.charset, value)) return `not ${f.charset}`;
   return undefined;
 }
 
@@ -68,8 +76,9 @@ export function validate(mti: Mti, fields: Fields): { field: number; reason: str
     // The MAC is checked by decode and written by encode.
     if (f !== MAC_FIELD && !fields.has(f)) return { field: f, reason: `mandatory in ${mti}` };
   }
+  const allowed = ALLOWED[mti];
   for (const f of fields.keys()) {
-    if (!spec.mandatory.includes(f) && !spec.allowed.includes(f)) return { field: f, reason: `not allowed in ${mti}` };
+    if (allowed[f] !== 1) return { field: f, reason: `not allowed in ${mti}` };
   }
   const ac = fields.get(26);
   if (ac !== undefined && !ACTION_CODES.has(ac)) return { field: 26, reason: 'unknown action code' };
@@ -91,6 +100,13 @@ export function validate(mti: Mti, fields: Fields): { field: number; reason: str
   return undefined;
 }
 
+const ALLOWED = Object.fromEntries(
+  Object.entries(MESSAGE_TYPES).map(([mti, t]) => {
+    const table = new Uint8Array(129);
+    for (const f of [...t.mandatory, ...t.allowed]) table[f] = 1;
+    return [mti, table];
+  }),
+) as Record<Mti, Uint8Array>;
 const ACTION_CODES = new Set<string>(Object.values(ActionCode));
 const PAYMENT_TYPES = new Set<string>(Object.values(PaymentType));
 const FUNCTION_CODES = new Set<string>(Object.values(FunctionCode));
@@ -117,28 +133,32 @@ function encodeValue(spec: FieldSpec, value: string): string {
  * ProfileError for a message that breaks the profile: the gateway never puts one on the wire.
  */
 export function encode(message: IsoMessage, key: Buffer): Buffer {
-  if (message.fields.has(MAC_FIELD)) throw new ProfileError(MAC_FIELD, 'the MAC is computed by encode');
-  const numbers = [...message.fields.keys()].sort((a, b) => a - b);
+  const fields = message.fields;
+  if (fields.has(MAC_FIELD)) throw new ProfileError(MAC_FIELD, 'the MAC is computed by encode');
+  const invalid = validate(message.mti, fields);
+  if (invalid !== undefined) throw new ProfileError(invalid.field, invalid.reason);
   const bits = new Uint8Array(129);
   let body = '';
-  for (const n of numbers) {
-    const spec = FIELDS.get(n);
-    if (spec === undefined) throw new ProfileError(n, 'not in profile v1');
-    const value = message.fields.get(n)!;
+  for (const n of FIELD_ORDER) {
+    const value = fields.get(n);
+    if (value === undefined) continue;
+    const spec = FIELD_TABLE[n]!;
     const wrong = checkValue(spec, value);
     if (wrong !== undefined) throw new ProfileError(n, wrong);
     bits[n] = 1;
     body += encodeValue(spec, value);
   }
-  bits[MAC_FIELD] = 1;
-  const invalid = validate(message.mti, message.fields);
-  if (invalid !== undefined) throw new ProfileError(invalid.field, invalid.reason);
   bits[1] = 1;
-  const head = message.mti + bitmapHex(bits, 1) + bitmapHex(bits, 65);
-  const out = Buffer.allocUnsafe(head.length + body.length + MAC_LENGTH);
-  const macAt = out.write(head + body, 'latin1');
-  out.write(computeMac(key, out.subarray(0, macAt)), macAt, 'latin1');
+  bits[MAC_FIELD] = 1;
+  const text = message.mti + bitmapHex(bits, 1) + bitmapHex(bits, 65) + body;
+  const out = Buffer.allocUnsafe(text.length + MAC_LENGTH);
+  const macAt = out.write(text, 'latin1');
+  writeMac(key, out, macAt);
   return out;
+}
+
+function fail(mti: Mti, fields: Fields, code: DecodeError['code'], field: number, reason: string): DecodeResult {
+  return { ok: false, error: { code, field, reason, mti, fields } };
 }
 
 function hexBits(text: string, at: number, bits: Uint8Array, first: number): boolean {
@@ -161,33 +181,27 @@ function hexBits(text: string, at: number, bits: Uint8Array, first: number): boo
  */
 export function decode(body: Buffer, key: Buffer): DecodeResult {
   const fields = new Map<number, string>();
-  let mti: Mti | undefined;
-  const fail = (code: DecodeError['code'], field: number, reason: string): DecodeResult => ({
-    ok: false,
-    error: mti === undefined ? { code, field, reason, fields } : { code, field, reason, mti, fields },
-  });
   const bad = firstNonPrintable(body);
-  if (bad >= 0) return fail('format', 0, `byte ${body[bad]} at offset ${bad} is not printable ASCII`);
+  if (bad >= 0) return { ok: false, error: { code: 'format', field: 0, reason: `byte ${body[bad]} at offset ${bad} is not printable ASCII`, fields } };
   const text = body.toString('latin1');
-  const mtiText = text.slice(0, 4);
-  if (!isMti(mtiText)) return fail('format', 0, `unknown message type "${mtiText}"`);
-  mti = mtiText;
+  const mti = text.slice(0, 4);
+  if (!isMti(mti)) return { ok: false, error: { code: 'format', field: 0, reason: `unknown message type "${mti}"`, fields } };
   const bits = new Uint8Array(129);
-  if (text.length < 20 || !hexBits(text, 4, bits, 1)) return fail('format', 0, 'primary bitmap is not 16 upper-case hex digits');
+  if (text.length < 20 || !hexBits(text, 4, bits, 1)) return fail(mti, fields, 'format', 0, 'primary bitmap is not 16 upper-case hex digits');
   let pos = 20;
   if (bits[1] === 1) {
-    if (text.length < 36 || !hexBits(text, 20, bits, 65)) return fail('format', 0, 'secondary bitmap is not 16 upper-case hex digits');
+    if (text.length < 36 || !hexBits(text, 20, bits, 65)) return fail(mti, fields, 'format', 0, 'secondary bitmap is not 16 upper-case hex digits');
     pos = 36;
   }
   let macAt = -1;
   for (let n = 2; n <= 128; n++) {
     if (bits[n] === 0) continue;
-    const spec = FIELDS.get(n);
-    if (spec === undefined) return fail('format', n, 'not in profile v1');
+    const spec = FIELD_TABLE[n];
+    if (spec === undefined) return fail(mti, fields, 'format', n, 'not in profile v1');
     const f = spec.format;
     let value: string;
     if (f.kind === 'fixed') {
-      if (pos + f.length > text.length) return fail('format', n, 'message ends inside the field');
+      if (pos + f.length > text.length) return fail(mti, fields, 'format', n, 'message ends inside the field');
       value = text.slice(pos, pos + f.length);
       if (f.charset !== 'n') value = value.trimEnd();
       if (n === MAC_FIELD) macAt = pos;
@@ -195,22 +209,22 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
     } else {
       const digits = f.kind === 'llvar' ? 2 : 3;
       const lenText = text.slice(pos, pos + digits);
-      if (lenText.length < digits || !/^[0-9]+$/.test(lenText)) return fail('format', n, 'length prefix is not digits');
+      if (lenText.length < digits || !inCharset('n', lenText)) return fail(mti, fields, 'format', n, 'length prefix is not digits');
       const len = Number(lenText);
-      if (len > f.max) return fail('format', n, `length ${len} over ${f.max}`);
-      if (pos + digits + len > text.length) return fail('format', n, 'message ends inside the field');
+      if (len > f.max) return fail(mti, fields, 'format', n, `length ${len} over ${f.max}`);
+      if (pos + digits + len > text.length) return fail(mti, fields, 'format', n, 'message ends inside the field');
       value = text.slice(pos + digits, pos + digits + len);
       pos += digits + len;
     }
     const wrong = checkValue(spec, value);
-    if (wrong !== undefined) return fail('format', n, wrong);
+    if (wrong !== undefined) return fail(mti, fields, 'format', n, wrong);
     fields.set(n, value);
   }
-  if (pos !== text.length) return fail('format', 0, `${text.length - pos} bytes after the last field`);
-  if (macAt < 0) return fail('format', MAC_FIELD, `mandatory in ${mti}`);
-  if (!macMatches(key, body.subarray(0, macAt), fields.get(MAC_FIELD)!)) return fail('mac', MAC_FIELD, 'MAC verification failed');
+  if (pos !== text.length) return fail(mti, fields, 'format', 0, `${text.length - pos} bytes after the last field`);
+  if (macAt < 0) return fail(mti, fields, 'format', MAC_FIELD, `mandatory in ${mti}`);
+  if (!macMatches(key, body, macAt)) return fail(mti, fields, 'mac', MAC_FIELD, 'MAC verification failed');
   const invalid = validate(mti, fields);
-  if (invalid !== undefined) return fail('format', invalid.field, invalid.reason);
+  if (invalid !== undefined) return fail(mti, fields, 'format', invalid.field, invalid.reason);
   fields.delete(MAC_FIELD);
   return { ok: true, message: { mti, fields } };
 }

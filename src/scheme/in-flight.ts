@@ -5,7 +5,8 @@ import { RequestError } from './errors.js';
 interface Waiter {
   resolve(m: IsoMessage): void;
   reject(e: RequestError): void;
-  timer: Timer;
+  deadline: number;
+  timeoutMs: number;
 }
 
 const STAN_SPACE = 1_000_000;
@@ -14,10 +15,15 @@ const STAN_SPACE = 1_000_000;
  * Requests sent on one connection and awaiting their response, keyed by field 11. Field 11 is
  * unique among this sender's messages in flight on the connection (section 3), so
  * (connection, field 11) names exactly one waiter.
+ *
+ * One timer serves all waiters: it fires at the earliest deadline and sweeps, so a request costs
+ * no timer of its own on the hot path.
  */
 export class InFlight {
   private readonly waiters = new Map<number, Waiter>();
   private next = 1;
+  private sweep: Timer | undefined;
+  private sweepAt = Infinity;
 
   constructor(
     private readonly clock: Clock,
@@ -45,12 +51,10 @@ export class InFlight {
   track(stan: number, timeoutMs: number, capped: boolean): Promise<IsoMessage> {
     if (this.waiters.has(stan)) throw new RequestError('duplicate-stan', `field 11 ${stan} is already in flight`);
     if (capped && !this.hasRoom) throw new RequestError('busy', `${this.cap} requests already in flight`);
+    const deadline = this.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const timer = this.clock.after(timeoutMs, () => {
-        this.waiters.delete(stan);
-        reject(new RequestError('timeout', `no response to field 11 ${stan} within ${timeoutMs} ms`));
-      });
-      this.waiters.set(stan, { resolve, reject, timer });
+      this.waiters.set(stan, { resolve, reject, deadline, timeoutMs });
+      if (deadline < this.sweepAt) this.armSweep(deadline);
     });
   }
 
@@ -59,7 +63,6 @@ export class InFlight {
     const w = this.waiters.get(stan);
     if (w === undefined) return false;
     this.waiters.delete(stan);
-    w.timer.cancel();
     w.resolve(response);
     return true;
   }
@@ -68,9 +71,34 @@ export class InFlight {
   failAll(reason: string): void {
     const all = [...this.waiters.values()];
     this.waiters.clear();
-    for (const w of all) {
-      w.timer.cancel();
-      w.reject(new RequestError('closed', reason));
+    this.disarm();
+    for (const w of all) w.reject(new RequestError('closed', reason));
+  }
+
+  private armSweep(at: number): void {
+    this.sweep?.cancel();
+    this.sweepAt = at;
+    this.sweep = this.clock.after(at - this.clock.now(), () => this.expire());
+  }
+
+  private disarm(): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.sweepAt = Infinity;
+  }
+
+  private expire(): void {
+    this.disarm();
+    const now = this.clock.now();
+    let earliest = Infinity;
+    for (const [stan, w] of this.waiters) {
+      if (w.deadline <= now) {
+        this.waiters.delete(stan);
+        w.reject(new RequestError('timeout', `no response to field 11 ${stan} within ${w.timeoutMs} ms`));
+      } else if (w.deadline < earliest) {
+        earliest = w.deadline;
+      }
     }
+    if (earliest !== Infinity) this.armSweep(earliest);
   }
 }

@@ -1,17 +1,38 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /** Length of field 128 on the wire: 8 bytes of HMAC as upper-case hex. */
 export const MAC_LENGTH = 16;
 
-/** Section 8: the first 8 bytes of HMAC-SHA256(key, body up to field 128), upper-case hex. */
-export function computeMac(key: Buffer, bodyBeforeMac: Buffer): string {
-  return createHmac('sha256', key).update(bodyBeforeMac).digest().subarray(0, 8).toString('hex').toUpperCase();
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
+
+function digest(key: Buffer, bodyBeforeMac: Buffer): Buffer {
+  return createHmac('sha256', key).update(bodyBeforeMac).digest();
 }
 
-export function macMatches(key: Buffer, bodyBeforeMac: Buffer, mac: string): boolean {
-  const expected = Buffer.from(computeMac(key, bodyBeforeMac), 'latin1');
-  const given = Buffer.from(mac, 'latin1');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** Section 8: the first 8 bytes of HMAC-SHA256(key, body up to field 128), upper-case hex. */
+export function computeMac(key: Buffer, bodyBeforeMac: Buffer): string {
+  return digest(key, bodyBeforeMac).subarray(0, 8).toString('hex').toUpperCase();
+}
+
+/** Writes the MAC of `body[0, macAt)` into `body` at `macAt`. */
+export function writeMac(key: Buffer, body: Buffer, macAt: number): void {
+  const d = digest(key, body.subarray(0, macAt));
+  for (let i = 0; i < 8; i++) {
+    body[macAt + 2 * i] = HEX[d[i]! >> 4]!;
+    body[macAt + 2 * i + 1] = HEX[d[i]! & 15]!;
+  }
+}
+
+/** Checks the 16 characters at `macAt` against the MAC of what precedes them, in constant time. */
+export function macMatches(key: Buffer, body: Buffer, macAt: number): boolean {
+  if (body.length - macAt < MAC_LENGTH) return false;
+  const d = digest(key, body.subarray(0, macAt));
+  let diff = 0;
+  for (let i = 0; i < 8; i++) {
+    diff |= body[macAt + 2 * i]! ^ HEX[d[i]! >> 4]!;
+    diff |= body[macAt + 2 * i + 1]! ^ HEX[d[i]! & 15]!;
+  }
+  return diff === 0;
 }
 
 /** Parses a MAC key given as hex in configuration; refuses anything that is not whole bytes of hex. */

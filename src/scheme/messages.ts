@@ -29,9 +29,17 @@ const pad = (n: number, width: number): string => String(n).padStart(width, '0')
 
 /** Field 7: UTC `MMDDhhmmss`. */
 export function transmissionTime(ms: number): string {
-  const d = new Date(ms);
-  return pad(d.getUTCMonth() + 1, 2) + pad(d.getUTCDate(), 2) + pad(d.getUTCHours(), 2) + pad(d.getUTCMinutes(), 2) + pad(d.getUTCSeconds(), 2);
+  // Every message carries it; within one second the text is the same.
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const d = new Date(ms);
+    lastText = pad(d.getUTCMonth() + 1, 2) + pad(d.getUTCDate(), 2) + pad(d.getUTCHours(), 2) + pad(d.getUTCMinutes(), 2) + pad(d.getUTCSeconds(), 2);
+    lastSecond = second;
+  }
+  return lastText;
 }
+let lastSecond = NaN;
+let lastText = '';
 
 /** Fields 12 and 15: UTC `YYYYMMDD`. */
 export function businessDate(ms: number): string {
@@ -50,7 +58,8 @@ export function stanText(stan: number): string {
  */
 export function fpidOf(fields: Fields): string {
   const pc = fields.get(3) ?? '';
-  return (fields.get(31) ?? '').padEnd(18, ' ') + pc.slice(0, 2) + (fields.get(12) ?? '') + (fields.get(51) ?? '') + (fields.get(98) ?? '').padEnd(11, ' ');
+  // The currency is always GBP (field 51), and some messages that name a payment (9430) lack it.
+  return (fields.get(31) ?? '').padEnd(18, ' ') + pc.slice(0, 2) + (fields.get(12) ?? '') + 'GBP' + (fields.get(98) ?? '').padEnd(11, ' ');
 }
 
 export function paymentFields(p: SchemePayment): Map<number, string> {

@@ -9,6 +9,9 @@ import { networkRequest, responseTo, stanText, transmissionTime } from './messag
 import { ActionCode, FunctionCode, isRequest, type Mti } from './profile.js';
 import { ReplyHandle, type ReplyChannel } from './reply.js';
 
+/** Frames written together at most; smaller batches let two busy ends work in parallel. */
+const FLUSH_BATCH = 16;
+
 export interface WireOptions {
   id: string;
   macKey: Buffer;
@@ -52,6 +55,7 @@ export class Wire implements ReplyChannel {
   private outbox: Buffer[] = [];
   private flushScheduled = false;
   private closed = false;
+  private muted = false;
   private unansweredCount = 0;
   private heartbeat: Timer | undefined;
   private echoPending = false;
@@ -111,6 +115,17 @@ export class Wire implements ReplyChannel {
     return true;
   }
 
+  /**
+   * Fault injection for simulators: a silent peer. Nothing more is read or written and no echo is
+   * sent, so the other end's echo (R9) is what must notice.
+   */
+  mute(): void {
+    this.muted = true;
+    this.socket.pause();
+    this.heartbeat?.cancel();
+    this.outbox = [];
+  }
+
   /** Closes the connection. Graceful lets what is already written leave first. */
   close(reason: string, graceful = true): void {
     if (this.closed) return;
@@ -137,15 +152,23 @@ export class Wire implements ReplyChannel {
   }
 
   private enqueue(framed: Buffer): void {
+    if (this.muted) return;
     this.outbox.push(framed);
+    // A full batch leaves at once so that the peer starts on it while this side carries on.
+    if (this.outbox.length >= FLUSH_BATCH) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
     }
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.outbox.length === 0 || this.socket.destroyed) return;
     const out = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
     this.outbox = [];
@@ -211,7 +234,7 @@ export class Wire implements ReplyChannel {
   }
 
   private onHeartbeat(): void {
-    if (this.closed || this.echoPending) return;
+    if (this.closed || this.echoPending || this.muted) return;
     const h = this.opts.heartbeatMs;
     if (this.opts.clock.now() - this.lastReceivedAt < h) {
       this.armHeartbeat();

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** `host:port`; port 0 asks the system for a free one (the ready line reports the real port). */
+export const endpointSchema = z
+  .string()
+  .regex(/^.+:\d{1,5}$/, { error: 'must be host:port', abort: true })
+  .refine((text) => splitEndpoint(text).port <= 65535, 'port must be 0..65535');
+
+export function splitEndpoint(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
+}
+
+const ms = (fallback: number) => z.number().int().min(0).default(fallback);
+const seconds = z.number().min(0).default(0);
+
+/**
+ * What the simulated Central Infrastructure is told at start, as plain data. Times are
+ * milliseconds unless the name ends in `Sec`; a zero period turns that fault off.
+ */
+export const centralSettingsSchema = z
+  .object({
+    macKey: z.string().regex(/^(?:[0-9a-fA-F]{2}){16,64}$/, 'must be 16 to 64 bytes given as hex'),
+    dc1: z.array(endpointSchema).default([]),
+    dc2: z.array(endpointSchema).default([]),
+    tInMs: z.number().int().positive().default(10_000),
+    tOutMs: z.number().int().positive().default(15_000),
+    heartbeatMs: ms(5_000),
+    reversalRepeatMs: z.number().int().positive().default(2_000),
+    inboundRate: z.number().min(0).default(0),
+    sortCodes: z.array(z.string().regex(/^\d{6}$/, 'a sort code is 6 digits')).min(1).default(['200000']),
+    answerDelayMs: ms(0),
+    corruptMacRate: z.number().min(0).max(1).default(0),
+    dropEverySec: seconds,
+    suspendEverySec: seconds,
+    suspendForSec: seconds,
+  })
+  .superRefine((s, ctx) => {
+    if (s.dc1.length + s.dc2.length === 0) ctx.addIssue({ code: 'custom', path: ['dc1'], message: 'give at least one listener (DC1 or DC2)' });
+    if (s.suspendEverySec > 0 && !(s.suspendForSec > 0 && s.suspendForSec < s.suspendEverySec)) {
+      ctx.addIssue({ code: 'custom', path: ['suspendForSec'], message: 'must be above 0 and below the suspend period' });
+    }
+  });
+
+export type CentralSettingsInput = z.input<typeof centralSettingsSchema>;
+export type CentralSettings = z.output<typeof centralSettingsSchema>;
