@@ -1,0 +1,14 @@
+export { createTransport } from './factory.js';
+export { mqConfigSchema, type MqConfig } from './config.js';
+export { consumeOptions, ensureParticipantQueues, participantQueues, type ParticipantQueues } from './queues.js';
+export {
+  DEFAULT_BACKOUT_THRESHOLD,
+  newMessageId,
+  type ConsumeOptions,
+  type Consumer,
+  type Disposition,
+  type Handler,
+  type IncomingMessage,
+  type MqTransport,
+  type OutgoingMessage,
+} from './port.js';
