@@ -9,6 +9,8 @@ import { toEffects, type Effect } from './step.js';
 export interface OutboundInput {
   fpid: string;
   participant: string;
+  /** What the pacs.002 must name: the instruction's message ids and references. */
+  instruction: { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
   instructedAt: number;
   /** R10: the latest time a first submission may still go; past it the instruction is rejected 9091. */
   submitBy: number;
@@ -29,6 +31,10 @@ export type OutboundEvent =
   /** No 9210: `T_out` passed or the connection died with the request in flight (R7). */
   | { type: 'NO_ANSWER'; connection: string }
   | { type: 'DEADLINE'; at: number }
+  /** The request never left this gateway (no connection ready, cap reached, suspended). */
+  | { type: 'NOT_SENT' }
+  /** Try again what did not go: the repeat, or the report. */
+  | { type: 'RETRY' }
   /** The pacs.002 is on the participant's queue. */
   | { type: 'REPORTED' };
 
@@ -74,6 +80,7 @@ export const outboundMachine = setup({
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
         NO_ANSWER: { target: 'repeating', actions: assign({ lastConnection: ({ event }) => event.connection }) },
+        NOT_SENT: 'recorded',
       },
     },
     repeating: {
@@ -86,15 +93,16 @@ export const outboundMachine = setup({
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
         NO_ANSWER: { target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
+        RETRY: { target: 'repeating', reenter: true },
       },
     },
     accepted: {
       entry: { type: 'report', params: { code: ActionCode.accepted } },
-      on: { REPORTED: 'reported' },
+      on: { REPORTED: 'reported', RETRY: { target: 'accepted', reenter: true } },
     },
     rejected: {
       entry: { type: 'report', params: ({ context }) => ({ code: context.outcome! }) },
-      on: { REPORTED: 'reported' },
+      on: { REPORTED: 'reported', RETRY: { target: 'rejected', reenter: true } },
     },
     reported: {},
   },

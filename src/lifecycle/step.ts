@@ -9,14 +9,15 @@ export interface Effect {
 export interface Step<M extends AnyStateMachine> {
   snapshot: SnapshotFrom<M>;
   effects: Effect[];
-  /** False when the event changed nothing (not handled in this state). */
+  /** False when the event was not handled: no new state and nothing to do. */
   changed: boolean;
 }
 
 /** One pure transition: the next snapshot and the effects it calls for. No I/O, no timers. */
 export function step<M extends AnyStateMachine>(machine: M, snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): Step<M> {
   const [next, actions] = transition(machine, snapshot, event);
-  return { snapshot: next, effects: toEffects(actions), changed: next !== snapshot };
+  const effects = toEffects(actions);
+  return { snapshot: next, effects, changed: next !== snapshot || effects.length > 0 };
 }
 
 export function toEffects(actions: ReadonlyArray<{ type: string; params?: unknown }>): Effect[] {

@@ -12,7 +12,7 @@ import type { ActionCode } from '../../src/scheme/profile.js';
 const T_IN = 10_000;
 const MARGIN = 1_000;
 const T_OUT = 15_000;
-const CONNECTIONS = ['DC1-1', 'DC1-2', 'DC2-1'];
+const CONNECTIONS = ['DC1-1', 'DC2-1'];
 
 interface Handle {
   connection: string;
@@ -30,7 +30,11 @@ class World {
   codesByFpid = new Map<string, ActionCode[]>();
   standInTold = new Map<string, number>();
   reports = new Map<string, ActionCode[]>();
-  submissions = new Map<string, string[]>();
+  /** Requests with the scheme awaiting an answer, by FPID: the connection carrying each. */
+  atScheme = new Map<string, string>();
+  /** Reports whose put failed, waiting for the runtime to try again. */
+  reportPending = new Set<string>();
+  mqUp = true;
   private nextHandle = 0;
 
   handle(connection: string): string {
@@ -74,10 +78,25 @@ class World {
   }
 
   runOutbound(fpid: string, effects: Effect[]): void {
+    const feedback: OutboundEvent[] = [];
     for (const e of effects) {
-      if (e.type === 'submit' || e.type === 'repeat') this.submissions.set(fpid, [...(this.submissions.get(fpid) ?? []), e.type]);
-      if (e.type === 'report') this.reports.set(fpid, [...(this.reports.get(fpid) ?? []), (e.params as { code: ActionCode }).code]);
+      if (e.type === 'submit' || e.type === 'repeat') {
+        const avoid = (e.params as { avoid?: string } | undefined)?.avoid;
+        const conn = [...this.open].find((c) => c !== avoid);
+        if (conn === undefined) feedback.push({ type: 'NOT_SENT' });
+        else this.atScheme.set(fpid, conn);
+      }
+      if (e.type === 'report') {
+        if (this.mqUp) {
+          this.reports.set(fpid, [...(this.reports.get(fpid) ?? []), (e.params as { code: ActionCode }).code]);
+          this.reportPending.delete(fpid);
+          feedback.push({ type: 'REPORTED' });
+        } else {
+          this.reportPending.add(fpid);
+        }
+      }
     }
+    for (const ev of feedback) this.outboundEvent(fpid, ev);
   }
 
   checkInvariants(): void {
@@ -135,7 +154,8 @@ class OutboundInstructed implements Command {
     const fpid = `out-${this.id}`;
     // The participant's TRN makes a redelivered instruction the same payment.
     if (w.outbound.has(fpid)) return;
-    const { snapshot, effects } = startOutbound({ fpid, participant: 'P1', instructedAt: w.now, submitBy: w.now + T_OUT });
+    const instruction = { msgId: `msg-${this.id}`, mqMessageId: 'ab'.repeat(24), trn: `TRN${this.id}` };
+    const { snapshot, effects } = startOutbound({ fpid, participant: 'P1', instruction, instructedAt: w.now, submitBy: w.now + T_OUT });
     w.outbound.set(fpid, snapshot);
     w.runOutbound(fpid, effects);
     w.checkInvariants();
@@ -143,16 +163,59 @@ class OutboundInstructed implements Command {
   toString = () => `OutboundInstructed(${this.id})`;
 }
 
-class OutboundEventCmd implements Command {
-  constructor(readonly id: string, readonly event: OutboundEvent) {}
+/** The scheme answers a request it holds, on the connection that carried it (R7). */
+class SchemeAnswers implements Command {
+  constructor(readonly id: string, readonly code: ActionCode) {}
   check = () => true;
   run(_: object, w: World): void {
     const fpid = `out-${this.id}`;
-    if (!w.outbound.has(fpid)) return;
-    w.outboundEvent(fpid, this.event);
+    const conn = w.atScheme.get(fpid);
+    if (conn === undefined || !w.open.has(conn)) return;
+    w.atScheme.delete(fpid);
+    w.outboundEvent(fpid, { type: 'RESPONSE', code: this.code, connection: conn });
     w.checkInvariants();
   }
-  toString = () => `Outbound(${this.id}, ${JSON.stringify(this.event)})`;
+  toString = () => `SchemeAnswers(${this.id}, ${this.code})`;
+}
+
+/** `T_out` passes, or the connection died, with the request in flight. */
+class NoAnswer implements Command {
+  constructor(readonly id: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    const fpid = `out-${this.id}`;
+    const conn = w.atScheme.get(fpid);
+    if (conn === undefined) return;
+    w.atScheme.delete(fpid);
+    w.outboundEvent(fpid, { type: 'NO_ANSWER', connection: conn });
+    w.checkInvariants();
+  }
+  toString = () => `NoAnswer(${this.id})`;
+}
+
+/** The runtime retries what did not go: a submission, a repeat or a report. */
+class RuntimeRetries implements Command {
+  constructor(readonly id: string) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    const fpid = `out-${this.id}`;
+    const s = w.outbound.get(fpid);
+    if (s === undefined || w.atScheme.has(fpid)) return;
+    const state = stateOf(s);
+    if (state === 'recorded') w.outboundEvent(fpid, { type: 'SUBMIT' });
+    else if (state === 'repeating' || w.reportPending.has(fpid)) w.outboundEvent(fpid, { type: 'RETRY' });
+    w.checkInvariants();
+  }
+  toString = () => `RuntimeRetries(${this.id})`;
+}
+
+class Mq implements Command {
+  constructor(readonly up: boolean) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    w.mqUp = this.up;
+  }
+  toString = () => `Mq(${this.up ? 'up' : 'down'})`;
 }
 
 class ClockJump implements Command {
@@ -197,23 +260,28 @@ const commands = [
   fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REPEAT', handle: w.handle(c) } : undefined), `Repeat(${c})`)),
   fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REVERSAL', handle: w.handle(c) } : undefined), `Reversal(${c})`)),
   id.map((i) => new OutboundInstructed(i)),
-  id.map((i) => new OutboundEventCmd(i, { type: 'SUBMIT' })),
-  fc.tuple(id, code, conn).map(([i, c, cn]) => new OutboundEventCmd(i, { type: 'RESPONSE', code: c, connection: cn })),
-  fc.tuple(id, conn).map(([i, c]) => new OutboundEventCmd(i, { type: 'NO_ANSWER', connection: c })),
-  id.map((i) => new OutboundEventCmd(i, { type: 'REPORTED' })),
+  fc.tuple(id, code).map(([i, c]) => new SchemeAnswers(i, c)),
+  id.map((i) => new NoAnswer(i)),
+  id.map((i) => new RuntimeRetries(i)),
+  fc.boolean().map((up) => new Mq(up)),
   fc.integer({ min: 1, max: 12_000 }).map((ms) => new ClockJump(ms)),
   conn.map((c) => new ConnectionLost(c)),
   conn.map((c) => new ConnectionBack(c)),
 ];
 
-/** Lets every outbound payment finish: the scheme answers and every report is put. */
+/** Lets every outbound payment finish: connections and MQ come back, the scheme answers, the runtime retries. */
 function settleOutbound(w: World): void {
-  for (const fpid of w.outbound.keys()) {
-    for (let i = 0; i < 5 && stateOf(w.outbound.get(fpid)!) !== 'reported'; i++) {
-      const state = stateOf(w.outbound.get(fpid)!);
-      if (state === 'recorded') w.outboundEvent(fpid, { type: 'SUBMIT' });
-      else if (state === 'submitted' || state === 'repeating') w.outboundEvent(fpid, { type: 'RESPONSE', code: '0000', connection: 'DC2-1' });
-      else w.outboundEvent(fpid, { type: 'REPORTED' });
+  w.mqUp = true;
+  for (const c of CONNECTIONS) w.open.add(c);
+  for (let round = 0; round < 6; round++) {
+    for (const fpid of w.outbound.keys()) {
+      const conn = w.atScheme.get(fpid);
+      if (conn !== undefined) {
+        w.atScheme.delete(fpid);
+        w.outboundEvent(fpid, { type: 'RESPONSE', code: '0000', connection: conn });
+      } else if (stateOf(w.outbound.get(fpid)!) !== 'reported') {
+        new RuntimeRetries(fpid.slice(4)).run({}, w);
+      }
     }
   }
 }
@@ -236,7 +304,7 @@ describe('payment lifecycle, model-based', () => {
           if (w.now >= s.context.standInAt && stateOf(s) !== 'reversed') expect(s.context.outcome, fpid).not.toBeNull();
         }
       }),
-      { numRuns: 1500 },
+      { numRuns: 4000 },
     );
   });
 });
