@@ -39,6 +39,8 @@ export interface ConnectionOptions {
 export interface ConnectionStatus {
   id: string;
   dc: Dc;
+  /** This TCP session's name, `<id>#<n>`: replies and repeats (R1, R7) are bound to a session, not a slot. */
+  session: string | null;
   remote: string;
   /** Local address of the TCP connection, to find it in the scheme's logs; null when not connected. */
   local: string | null;
@@ -98,6 +100,11 @@ export class SchemeConnection {
     return this.opts.id;
   }
 
+  /** The current TCP session's name, if connected. */
+  get session(): string | undefined {
+    return this.wire?.id;
+  }
+
   /** Ready, signed on to submit and with room under its cap: may take an outbound payment. */
   get canSubmit(): boolean {
     return this.state === 'ready' && this.submitOn && this.wire !== undefined && this.wire.hasRoom;
@@ -107,6 +114,7 @@ export class SchemeConnection {
     return {
       id: this.opts.id,
       dc: this.opts.dc,
+      session: this.wire?.id ?? null,
       remote: `${this.opts.host}:${this.opts.port}`,
       local: this.wire === undefined || this.socket === undefined ? null : `${this.socket.localAddress}:${this.socket.localPort}`,
       state: this.state,
@@ -128,7 +136,7 @@ export class SchemeConnection {
   /** R7: only a ready connection signed on to submit carries a payment request. */
   request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
     if (this.state !== 'ready' || !this.submitOn || this.wire === undefined) {
-      return Promise.reject(new RequestError('closed', `connection ${this.opts.id} is ${this.state}, not ready to submit`));
+      return Promise.reject(new RequestError('no-connection', `connection ${this.opts.id} is ${this.state}, not ready to submit`));
     }
     return this.wire.request(message, options);
   }
@@ -185,7 +193,7 @@ export class SchemeConnection {
       this.wire = new Wire(
         socket,
         {
-          id: this.opts.id,
+          id: `${this.opts.id}#${this.reconnects + 1}`,
           macKey: this.opts.macKey,
           clock: this.deps.clock,
           log: this.log,

@@ -11,6 +11,8 @@ export class RequestError extends Error {
   constructor(
     readonly code: RequestFailure,
     message: string,
+    /** The connection (session) the request was on, when it got that far. */
+    readonly connection?: string,
   ) {
     super(message);
     this.name = 'RequestError';

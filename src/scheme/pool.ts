@@ -4,14 +4,14 @@ import { RequestError } from './errors.js';
 import type { SchemeLinkConfig } from './config.js';
 
 export interface SubmitOptions {
-  /** R7: a repeat goes on another connection than the one that failed. */
+  /** R7: a repeat goes on another connection (TCP session) than the one that failed. */
   avoid?: string;
   timeoutMs?: number;
 }
 
 export interface Submitted {
   response: IsoMessage;
-  /** The connection that carried the request and its response. */
+  /** The connection (TCP session) that carried the request and its response. */
   connection: string;
 }
 
@@ -85,10 +85,16 @@ export class SchemePool {
     const n = this.connections.length;
     for (let i = 0; i < n; i++) {
       const c = this.connections[(this.next + i) % n]!;
-      if (c.id === options.avoid || !c.canSubmit) continue;
+      const session = c.session;
+      if (session === undefined || session === options.avoid || !c.canSubmit) continue;
       this.next = (this.next + i + 1) % n;
-      const response = await c.request(message, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
-      return { response, connection: c.id };
+      try {
+        const response = await c.request(message, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+        return { response, connection: session };
+      } catch (e) {
+        if (e instanceof RequestError) throw new RequestError(e.code, e.message, session);
+        throw e;
+      }
     }
     throw new RequestError('no-connection', options.avoid === undefined ? 'no connection is ready to submit' : `no connection other than ${options.avoid} is ready to submit`);
   }

@@ -146,7 +146,7 @@ describe('scheme link against the simulator', () => {
     const target = await sessionOf(s, p, 'DC1-2');
     await s.control('POST', '/inbound', { count: 1, session: target });
     await until(() => held.length === 1, 2000, 'the held payment');
-    expect(held[0]!.reply.connectionId).toBe('DC1-2');
+    expect(held[0]!.reply.connectionId).toBe('DC1-2#1');
     await s.control('POST', '/inbound', { count: 10 });
     await waitFor(s, (r) => r.inbound.answered_in_time === 10);
     await s.control('POST', '/drop', { session: target });
@@ -167,7 +167,7 @@ describe('scheme link against the simulator', () => {
     a.process.kill();
     await until(() => p.status().filter((c) => c.dc === 'DC1').every((c) => c.state !== 'ready'), 3000, 'DC1 down');
     const results = await Promise.all(Array.from({ length: 10 }, () => p.submit(payment())));
-    expect(new Set(results.map((r) => r.connection))).toEqual(new Set(['DC2-1', 'DC2-2']));
+    expect(new Set(results.map((r) => r.connection))).toEqual(new Set(['DC2-1#1', 'DC2-2#1']));
     expect(results.every((r) => r.response.fields.get(26) === '0000')).toBe(true);
     expect((await b.report()).outbound.received).toBe(10);
   });
