@@ -1,0 +1,177 @@
+import { PaymentType } from '../../scheme/profile.js';
+import type { SchemePayment } from '../../scheme/messages.js';
+import { formatPence, readPence } from './amount.js';
+import { optionalField, requiredField, schemeField } from './formats.js';
+import { checkOneTransaction, settledGroupHeader } from './header.js';
+import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
+import { Refusal, optionalElement, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
+
+/**
+ * A participant's outbound instruction: the scheme fields of its pacs.008, money in integer pence.
+ * The date sent and the sending institution are not in it: the gateway adds them (participant-mq.md
+ * section 3). `settlementDate` is only present on the gateway's own inbound messages.
+ */
+export type Pacs008Instruction = Omit<SchemePayment, 'dateSent' | 'institution' | 'settlementCycle'> & {
+  /** GrpHdr/MsgId, echoed as OrgnlMsgId in the pacs.002 that answers it. */
+  msgId: string;
+};
+
+export interface Pacs008Build {
+  /** GrpHdr/MsgId, chosen by the gateway. */
+  msgId: string;
+  /** GrpHdr/CreDtTm, epoch milliseconds. */
+  createdAt: number;
+  payment: SchemePayment;
+}
+
+export type Pacs008Parse = { ok: true; instruction: Pacs008Instruction } | Rejection;
+
+/** Field 3's payment type as LclInstrm/Prtry. */
+const LOCAL_INSTRUMENTS: Readonly<Record<PaymentType, string>> = {
+  [PaymentType.sip]: 'SIP',
+  [PaymentType.return]: 'RTN',
+  [PaymentType.sop]: 'SOP',
+  [PaymentType.fdp]: 'FDP',
+};
+const PAYMENT_TYPES = new Map(Object.entries(LOCAL_INSTRUMENTS).map(([type, code]) => [code, type as PaymentType]));
+
+/** EndToEndId is mandatory in ISO, field 62 optional in the scheme: ISO's own "none given" value. */
+const NO_END_TO_END_ID = 'NOTPROVIDED';
+
+/*
+ * Field 127 is a 42-character FPID, but RfrdDocInf/Nb is Max35Text. Nb carries the FPID without
+ * what the profile fixes: the currency (always GBP) and the 5 spaces padding the 6-digit
+ * institution. The 34 characters left restore the FPID exactly.
+ */
+const FPID = /^([A-Z0-9]{18}[0-9]{10})GBP([0-9]{6}) {5}$/;
+const COMPACT_FPID = /^([A-Z0-9]{18}[0-9]{10})([0-9]{6})$/;
+
+const TX = 'CdtTrfTxInf';
+
+/*
+ * Fixed values for elements the XSD requires and the link's table leaves open (besides the group
+ * header's, see header.ts):
+ * - ChrgBr SLEV: charges follow the scheme's rules; FPS deducts nothing from the amount.
+ * - ClrSysMmbId/ClrSysId/Cd GBDSC: the agents' member ids are UK domestic sort codes.
+ * - Dbtr and Cdtr are written empty when fields 116 and 118 are absent (ISO requires the parties).
+ */
+const SORT_CODE_SCHEME = { Cd: 'GBDSC' };
+
+/** The gateway's inbound payment to the participant. Empty optional fields are left out. */
+export function buildPacs008(p: Pacs008Build): string {
+  const pay = p.payment;
+  const isReturn = pay.type === PaymentType.return;
+  const reference = given(pay.reference);
+  const strd = reference !== undefined || isReturn;
+  return writeDocument('pacs.008', {
+    GrpHdr: settledGroupHeader(p.msgId, p.createdAt),
+    CdtTrfTxInf: {
+      PmtId: { EndToEndId: given(pay.endToEndRef) ?? NO_END_TO_END_ID, TxId: pay.trn },
+      PmtTpInf: { LclInstrm: { Prtry: LOCAL_INSTRUMENTS[pay.type] } },
+      IntrBkSttlmAmt: { '@_Ccy': 'GBP', '#text': formatPence(pay.amountPence) },
+      ...(pay.settlementDate !== undefined && { IntrBkSttlmDt: isoDate(pay.settlementDate) }),
+      ChrgBr: 'SLEV',
+      Dbtr: party(pay.originatorName),
+      DbtrAcct: account(pay.originatorAccount),
+      DbtrAgt: agent(pay.originatorSortCode),
+      CdtrAgt: agent(pay.beneficiarySortCode),
+      Cdtr: party(pay.beneficiaryName),
+      CdtrAcct: account(pay.beneficiaryAccount),
+      ...((given(pay.remittance) !== undefined || strd) && {
+        RmtInf: {
+          ...(given(pay.remittance) !== undefined && { Ustrd: pay.remittance }),
+          ...(strd && {
+            Strd: {
+              ...(isReturn && { RfrdDocInf: { Nb: compactFpid(pay.returnedFpid) } }),
+              ...(reference !== undefined && { CdtrRefInf: { Ref: reference } }),
+              ...(isReturn && { AddtlRmtInf: required(pay.returnReason, 'returnReason (field 126)') }),
+            },
+          }),
+        },
+      }),
+    },
+  });
+}
+
+/** A participant's outbound pacs.008: schema first, then the scheme fields' formats. */
+export function parsePacs008(xml: string): Pacs008Parse {
+  const r = parseMessage('pacs.008', xml, { endToEndId: `${TX}/PmtId/EndToEndId`, trn: `${TX}/PmtId/TxId` }, readInstruction);
+  return r.ok ? { ok: true, instruction: r.value } : r;
+}
+
+function readInstruction(m: XmlNode): Pacs008Instruction {
+  checkOneTransaction(m, TX);
+  const lclInstrm = `${TX}/PmtTpInf/LclInstrm/Prtry`;
+  const type = PAYMENT_TYPES.get(requiredText(m, lclInstrm, 'field 3, payment type'));
+  if (type === undefined) throw new Refusal(`${lclInstrm} (field 3) must be one of ${[...PAYMENT_TYPES.keys()].join(', ')}`);
+  const endToEnd = requiredText(m, `${TX}/PmtId/EndToEndId`, 'field 62');
+  return withoutAbsent<Pacs008Instruction>({
+    msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
+    trn: requiredField(m, `${TX}/PmtId/TxId`, 31),
+    type,
+    amountPence: readPence(m, `${TX}/IntrBkSttlmAmt`),
+    originatorName: optionalField(m, `${TX}/Dbtr/Nm`, 116),
+    originatorAccount: requiredField(m, `${TX}/DbtrAcct/Id/Othr/Id`, 43),
+    originatorSortCode: requiredField(m, `${TX}/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId`, 42),
+    beneficiaryName: optionalField(m, `${TX}/Cdtr/Nm`, 118),
+    beneficiaryAccount: requiredField(m, `${TX}/CdtrAcct/Id/Othr/Id`, 35),
+    beneficiarySortCode: requiredField(m, `${TX}/CdtrAgt/FinInstnId/ClrSysMmbId/MmbId`, 95),
+    endToEndRef: endToEnd === NO_END_TO_END_ID ? undefined : schemeField(62, endToEnd, `${TX}/PmtId/EndToEndId`),
+    settlementDate: readDate(m, `${TX}/IntrBkSttlmDt`),
+    remittance: optionalField(m, `${TX}/RmtInf/Ustrd`, 121),
+    ...readStructured(m, type),
+  });
+}
+
+/** Field 120, and for a return its fields 126 and 127, from the one RmtInf/Strd. */
+function readStructured(m: XmlNode, type: PaymentType): Pick<Pacs008Instruction, 'reference' | 'returnReason' | 'returnedFpid'> {
+  const strd = `${TX}/RmtInf/Strd`;
+  optionalElement(m, strd); // refuses a repeated Strd: the fields below must come from one
+
+  const nb = optionalText(m, `${strd}/RfrdDocInf/Nb`);
+  const reason = optionalField(m, `${strd}/AddtlRmtInf`, 126);
+  const reference = optionalField(m, `${strd}/CdtrRefInf/Ref`, 120);
+  if (type !== PaymentType.return) {
+    if (nb !== undefined || reason !== undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb and AddtlRmtInf (fields 127, 126) are only for a return (RTN)`);
+    return { reference };
+  }
+  if (reason === undefined) throw new Refusal(`${strd}/AddtlRmtInf (field 126, return reason code) is mandatory for a return (RTN)`);
+  if (nb === undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb (field 127, FPID of the payment being returned) is mandatory for a return (RTN)`);
+  const fpid = COMPACT_FPID.exec(nb);
+  if (fpid === null) throw new Refusal(`${strd}/RfrdDocInf/Nb (field 127) must be the returned FPID without its currency and padding: 18 characters A-Z 0-9, then 16 digits`);
+  return { reference, returnReason: reason, returnedFpid: `${fpid[1]}GBP${fpid[2]}     ` };
+}
+
+/** xs:date (collapsed whitespace, optional time zone) to the scheme's YYYYMMDD. */
+function readDate(m: XmlNode, path: string): string | undefined {
+  const text = optionalText(m, path);
+  if (text === undefined) return undefined;
+  const d = /^(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?$/.exec(text.trim());
+  if (d === null) throw new Refusal(`${path} must be a date YYYY-MM-DD`);
+  return d[1]! + d[2]! + d[3]!;
+}
+
+function isoDate(yyyymmdd: string): string {
+  if (!/^\d{8}$/.test(yyyymmdd)) throw new RangeError('settlementDate (field 15) must be YYYYMMDD');
+  return `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6)}`;
+}
+
+function compactFpid(fpid: string | undefined): string {
+  const m = FPID.exec(required(fpid, 'returnedFpid (field 127)'));
+  if (m === null) throw new RangeError('returnedFpid (field 127) is not the FPID of a GBP payment from a 6-digit institution');
+  return m[1]! + m[2]!;
+}
+
+/** ISO text elements are at least one character: an empty optional field is an absent one. */
+function given(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new RangeError(`${what} is mandatory for a return`);
+  return value;
+}
+
+const party = (name: string | undefined): object => (given(name) === undefined ? {} : { Nm: name });
+const account = (number: string): object => ({ Id: { Othr: { Id: number } } });
+const agent = (sortCode: string): object => ({ FinInstnId: { ClrSysMmbId: { ClrSysId: SORT_CODE_SCHEME, MmbId: sortCode } } });
