@@ -1,0 +1,140 @@
+/**
+ * Command line for the participant-bank simulator (README.md). Prints one ready line and, on
+ * SIGINT, SIGTERM or after --duration (and the drain that follows), one report line to stdout;
+ * logs go to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { systemClock } from '../../src/clock.js';
+import { createLogger } from '../../src/log.js';
+import { createTransport, type MqTransport } from '../../src/participant/mq/index.js';
+import { ParticipantBanks } from './bank.js';
+import { startControl, type ControlServer } from './control.js';
+import { DEFAULT_AMQP_URL, cliSchema } from './options.js';
+import { seededRandom } from './random.js';
+
+/** Every option: its flag, the setting it feeds, and how its text is read. */
+const OPTIONS = {
+  mq: { flag: 'mq', read: 'text' },
+  participants: { flag: 'participant', read: 'repeat' },
+  latency: { flag: 'latency-ms', read: 'text' },
+  lateShare: { flag: 'late-share', read: 'number' },
+  lateMs: { flag: 'late-ms', read: 'number' },
+  rejectShare: { flag: 'reject-share', read: 'number' },
+  outboundRate: { flag: 'outbound-rate', read: 'number' },
+  beneficiarySortCodes: { flag: 'beneficiary-sort-codes', read: 'list' },
+  badAccountShare: { flag: 'bad-account-share', read: 'number' },
+  drainMs: { flag: 'drain-ms', read: 'number' },
+  durationSec: { flag: 'duration', read: 'number' },
+  control: { flag: 'control', read: 'text' },
+  seed: { flag: 'seed', read: 'number' },
+} as const;
+type Key = keyof typeof OPTIONS;
+
+const USAGE = `usage: npm run sim:participant -- --participant ID:SORTCODE[,SORTCODE...] [options]
+  --mq URL|JSON (default $AMQP_URL or ${DEFAULT_AMQP_URL})   --participant may be repeated
+  inbound:  --latency-ms MIN-MAX  --late-share P  --late-ms MS  --reject-share P
+  outbound: --outbound-rate N/s  --beneficiary-sort-codes A,B  --bad-account-share P
+  process:  --duration S  --drain-ms MS  --control HOST:PORT  --seed N
+  see simulators/participant/README.md`;
+
+function fail(message: string): never {
+  console.error(`participant simulator: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function readOptions(argv: string[]): z.output<typeof cliSchema> {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    const spec = Object.fromEntries(
+      Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const, multiple: o.read === 'list' || o.read === 'repeat' }]),
+    );
+    values = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const input: Record<string, unknown> = {};
+  for (const [key, o] of Object.entries(OPTIONS)) {
+    const v = values[o.flag];
+    if (v === undefined || typeof v === 'boolean') continue;
+    if (o.read === 'list') input[key] = (v as string[]).flatMap((s) => s.split(',')).filter((s) => s !== '');
+    else if (o.read === 'repeat') input[key] = v;
+    else if (o.read === 'number') input[key] = (v as string).trim() === '' ? Number.NaN : Number(v);
+    else input[key] = v;
+  }
+  input.participants ??= [];
+  const parsed = cliSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path[0] as Key | undefined;
+      const rest = i.path.slice(1).filter((p) => typeof p === 'string');
+      const where = rest.length === 0 ? '' : ` (${rest.join('.')})`;
+      return `--${key !== undefined && key in OPTIONS ? OPTIONS[key].flag : String(i.path.join('.'))}${where}: ${i.message}`;
+    });
+    fail(`bad option\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  // Not pino.destination(2): it retries a write to a closed stderr for ever, and a simulator
+  // whose reader went away must still stop. Lost output (EPIPE) is ignored for the same reason.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  const log = createLogger('participant-sim', undefined, process.stderr);
+  const mq = options.mq ?? { kind: 'amqp' as const, url: process.env.AMQP_URL ?? DEFAULT_AMQP_URL };
+  const seed = options.seed ?? Math.floor(Math.random() * 0xffffffff);
+
+  let transport: MqTransport;
+  try {
+    transport = await createTransport(mq, log);
+  } catch (e) {
+    console.error(`participant simulator: cannot connect to MQ: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const banks = new ParticipantBanks(options, { transport, clock: systemClock, log, random: seededRandom(seed) });
+  let control: ControlServer | undefined;
+  try {
+    await banks.start();
+    if (options.control !== undefined) control = await startControl(banks, options.control, log);
+  } catch (e) {
+    console.error(`participant simulator: cannot start: ${(e as Error).message}`);
+    await banks.stop(0).catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const ready = {
+    ready: true,
+    participants: banks.participantIds,
+    queues: Object.fromEntries(banks.participantIds.map((id) => [id, banks.queues(id)])),
+    mq: transport.name,
+    control: control?.address ?? null,
+    seed,
+  };
+  log.info(ready, 'participant simulator running');
+  console.log(JSON.stringify(ready));
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why, drainMs: options.drainMs }, 'participant simulator stopping; draining outstanding reports');
+    try {
+      await banks.stop();
+    } catch (e) {
+      log.error({ err: e }, 'error while stopping');
+    }
+    await control?.close();
+    await transport.close().catch(() => undefined);
+    process.stdout.write(JSON.stringify(banks.report()) + '\n', () => process.exit(0));
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (options.durationSec !== undefined) systemClock.after(options.durationSec * 1000, () => void stop('duration reached'));
+}
+
+void main();
