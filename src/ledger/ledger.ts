@@ -1,0 +1,127 @@
+import type pg from 'pg';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
+import { GroupCommitter } from './group-commit.js';
+import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
+import { transitionProblem, type CommitResult, type JournalEntry, type Payment, type Transition } from './transition.js';
+
+export interface LedgerOptions {
+  /** States a payment never leaves; everything else is open and resumed after a crash. */
+  finalStates: readonly string[];
+  /** Most transitions written in one transaction. */
+  maxBatch: number;
+  /** Batches in flight at once, each on its own pooled connection. */
+  maxInFlight: number;
+  /** How long an FPID counts as seen; retention removes finished payments older than this. */
+  duplicateWindowDays: number;
+  /** The fencing lease a write's epoch is checked against. */
+  leaseName: string;
+}
+
+export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
+  maxBatch: 500,
+  maxInFlight: 2,
+  duplicateWindowDays: 7,
+  leaseName: 'open-site',
+};
+
+export const DAY_MS = 86_400_000;
+
+/** A deadlock between two in-flight batches aborts the whole statement, which is then safe to rerun. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The payment ledger over a pg.Pool. Every state change goes through `commit`, which resolves only
+ * after the transaction holding it has committed: durable before effect.
+ */
+export class Ledger {
+  private readonly options: LedgerOptions;
+  private readonly committer: GroupCommitter<Transition, CommitResult>;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: Partial<LedgerOptions> & Pick<LedgerOptions, 'finalStates'>,
+  ) {
+    this.options = { ...DEFAULT_LEDGER_OPTIONS, ...options };
+    this.committer = new GroupCommitter((batch) => this.write(batch), (t) => t.fpid, this.options);
+  }
+
+  /** Applies one transition, grouped with whatever else is committing at the same moment. */
+  commit(t: Transition): Promise<CommitResult> {
+    const problem = transitionProblem(t);
+    if (problem) return Promise.reject(new Error(`transition ${t.event} for ${t.fpid} refused before writing: ${problem}`));
+    return this.committer.submit(t);
+  }
+
+  /** Resolves once every commit submitted so far has settled. The pool stays the caller's to end. */
+  drain(): Promise<void> {
+    return this.committer.drained();
+  }
+
+  async get(fpid: string): Promise<Payment | undefined> {
+    const { rows } = await this.pool.query<PaymentRow>('SELECT * FROM payments WHERE fpid = $1', [fpid]);
+    return rows[0] && toPayment(rows[0]);
+  }
+
+  /** Every payment not in a final state, oldest first: what a restarting gateway must resume. */
+  async findOpen(): Promise<Payment[]> {
+    const { rows } = await this.pool.query<PaymentRow>(
+      'SELECT * FROM payments WHERE state <> ALL($1::text[]) ORDER BY created_at, fpid',
+      [this.options.finalStates],
+    );
+    return rows.map(toPayment);
+  }
+
+  /** The outbound payment a participant instructed under its own TRN, if any. */
+  async findByParticipantTrn(participantId: string, trn: string): Promise<Payment | undefined> {
+    const { rows } = await this.pool.query<PaymentRow>(
+      "SELECT * FROM payments WHERE participant_id = $1 AND trn = $2 AND direction = 'outbound'",
+      [participantId, trn],
+    );
+    return rows[0] && toPayment(rows[0]);
+  }
+
+  /** The payment whose offer to a participant went out under this message id, if any. */
+  async findByParticipantMsgId(participantMsgId: string): Promise<Payment | undefined> {
+    const { rows } = await this.pool.query<PaymentRow>('SELECT * FROM payments WHERE participant_msg_id = $1', [participantMsgId]);
+    return rows[0] && toPayment(rows[0]);
+  }
+
+  async journal(fpid: string): Promise<JournalEntry[]> {
+    const { rows } = await this.pool.query<JournalRow>('SELECT * FROM payment_journal WHERE fpid = $1 ORDER BY id', [fpid]);
+    return rows.map(toJournalEntry);
+  }
+
+  /** Whether the FPID was first seen within the duplicate window. */
+  async isDuplicate(fpid: string): Promise<boolean> {
+    const since = new Date(this.clock.now() - this.options.duplicateWindowDays * DAY_MS);
+    const { rowCount } = await this.pool.query('SELECT 1 FROM payments WHERE fpid = $1 AND created_at >= $2', [fpid, since]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
+    const query = commitQuery(batch, this.options.leaseName);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // Autocommit: the single statement is the transaction, so it has committed when this returns.
+        const { rows } = await this.pool.query<RefusedRow>(query);
+        return commitResults(batch, rows);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= MAX_ATTEMPTS || code === undefined || !RETRYABLE.has(code)) {
+          // The server's `detail` can quote a failing row, account numbers included, so neither the
+          // log nor the error handed to callers carries it.
+          const message = `ledger batch of ${batch.length} transitions failed (attempt ${attempt}, code ${code ?? 'none'}): ${(err as Error).message}`;
+          this.logger.error({ code, transitions: batch.length, attempt }, message);
+          // eslint-disable-next-line preserve-caught-error -- dropping the cause is the point, see above
+          throw new Error(message);
+        }
+        this.logger.warn({ code, transitions: batch.length, attempt }, 'ledger batch aborted by the server; retrying');
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export interface PoolOptions {
+  url: string;
+  /** Connections; the ledger needs one per batch in flight plus a few for reads. */
+  max: number;
+}
+
+/**
+ * A pool that survives its server going away: an idle connection's error (server restart,
+ * shutdown) is logged and the connection replaced, where an unheard 'error' would end the process.
+ */
+export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.max });
+  pool.on('error', (err) => logger.warn({ code: (err as { code?: string }).code }, `idle ledger connection lost: ${err.message}`));
+  return pool;
+}

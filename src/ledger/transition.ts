@@ -1,0 +1,138 @@
+/**
+ * The ledger's vocabulary: a payment as recorded, the transitions that move it between states,
+ * and what a commit reports back. Pure data; nothing here touches the database.
+ */
+
+export type Direction = 'inbound' | 'outbound';
+
+/** The facts of a payment fixed when it is first recorded. Money is integer pence. */
+export interface NewPayment {
+  direction: Direction;
+  paymentType: string;
+  amountPence: number;
+  trn: string;
+  /** YYYYMMDD */
+  dateSent: string;
+  institution: string;
+  originatorSortCode: string;
+  originatorAccount: string;
+  originatorName?: string;
+  beneficiarySortCode: string;
+  beneficiaryAccount: string;
+  beneficiaryName?: string;
+  endToEndRef?: string;
+  reference?: string;
+  remittance?: string;
+  /** YYYYMMDD */
+  settlementDate?: string;
+  settlementCycle?: string;
+  returnReason?: string;
+  /** On a return, the FPID of the payment being returned. */
+  returnedFpid?: string;
+  participantId?: string;
+  participantMsgId?: string;
+  arrivalConnection?: string;
+}
+
+/** Fields a transition may change. `null` clears a timestamp; an absent key leaves it alone. */
+export interface PaymentPatch {
+  outcome?: string;
+  standInAt?: number | null;
+  deadlineAt?: number | null;
+  arrivalConnection?: string;
+  participantMsgId?: string;
+  /** The lifecycle's state beyond the state name; replaces what was stored. */
+  context?: Record<string, unknown>;
+}
+
+/**
+ * The message that caused a transition. Deliberately closed: identifiers only, so account numbers
+ * and names cannot reach the journal.
+ */
+export interface Cause {
+  mti?: string;
+  /** Field 11. */
+  stan?: string;
+  connectionId?: string;
+  participantMsgId?: string;
+}
+
+export interface OutboxEvent {
+  topic: string;
+  key: string;
+  payload: unknown;
+}
+
+export interface Transition {
+  fpid: string;
+  /** `null` records a new payment; otherwise the state the payment must be in for this to apply. */
+  from: string | null;
+  to: string;
+  /** Domain event, e.g. 'received', 'offered', 'decided', 'stand-in'. */
+  event: string;
+  /** Clock milliseconds. */
+  at: number;
+  site: string;
+  /** Fencing: refused unless it equals the `open-site` lease epoch, when such a lease exists. */
+  epoch: number;
+  /** Required when `from` is null. */
+  payment?: NewPayment;
+  patch?: PaymentPatch;
+  cause?: Cause;
+  /** Published only if the transition applies, in the same transaction. */
+  outbox?: OutboxEvent[];
+}
+
+export type RefusalReason = 'duplicate' | 'conflict' | 'fenced';
+
+export type CommitResult =
+  | { fpid: string; ok: true }
+  /** `currentState` is the state the payment was in when refused, when a payment with that FPID exists. */
+  | { fpid: string; ok: false; reason: RefusalReason; currentState?: string };
+
+/** A payment as the ledger holds it. Times are clock milliseconds. */
+export interface Payment extends NewPayment {
+  fpid: string;
+  state: string;
+  site: string;
+  outcome?: string;
+  context?: Record<string, unknown>;
+  standInAt?: number;
+  deadlineAt?: number;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+export interface JournalEntry {
+  id: number;
+  fpid: string;
+  from: string | null;
+  to: string;
+  event: string;
+  at: number;
+  site: string;
+  epoch: number;
+  cause?: Cause;
+}
+
+export const FPID_LENGTH = 42;
+
+/**
+ * Says what is wrong with a transition, or undefined when it may be queued. Checked before batching
+ * so one malformed transition cannot fail the statement that carries everyone else's.
+ */
+export function transitionProblem(t: Transition): string | undefined {
+  if (t.fpid.length !== FPID_LENGTH) return `FPID must be ${FPID_LENGTH} characters, got ${t.fpid.length}`;
+  if (!Number.isSafeInteger(t.at)) return `at must be integer clock milliseconds, got ${t.at}`;
+  if (!Number.isSafeInteger(t.epoch) || t.epoch < 0) return `epoch must be a non-negative integer, got ${t.epoch}`;
+  for (const [name, ms] of [['standInAt', t.patch?.standInAt], ['deadlineAt', t.patch?.deadlineAt]] as const) {
+    if (ms !== undefined && ms !== null && !Number.isSafeInteger(ms)) return `${name} must be integer clock milliseconds, got ${ms}`;
+  }
+  if (t.from !== null) return t.payment ? 'payment is only for creating a payment (from: null)' : undefined;
+  const p = t.payment;
+  if (!p) return 'creating a payment (from: null) needs its payment details';
+  if (p.direction !== 'inbound' && p.direction !== 'outbound') return `direction must be inbound or outbound, got ${String(p.direction)}`;
+  if (!Number.isSafeInteger(p.amountPence) || p.amountPence < 0) return `amountPence must be non-negative integer pence, got ${p.amountPence}`;
+  return undefined;
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter, takeBatch } from '../../src/ledger/group-commit.js';
+
+const key = (s: string): string => s.split(':')[0] ?? s;
+
+describe('takeBatch', () => {
+  it('takes in order up to the cap', () => {
+    expect(takeBatch(['a:1', 'b:1', 'c:1'], 2, key, new Set())).toEqual({ batch: ['a:1', 'b:1'], rest: ['c:1'] });
+  });
+
+  it('defers a second transition for the same FPID, and everything after it for that FPID', () => {
+    const { batch, rest } = takeBatch(['a:1', 'b:1', 'a:2', 'c:1', 'a:3'], 10, key, new Set());
+    expect(batch).toEqual(['a:1', 'b:1', 'c:1']);
+    expect(rest).toEqual(['a:2', 'a:3']);
+  });
+
+  it('leaves FPIDs with a write in flight queued', () => {
+    expect(takeBatch(['a:1', 'b:1'], 10, key, new Set(['a']))).toEqual({ batch: ['b:1'], rest: ['a:1'] });
+  });
+
+  it('does not let a later item overtake one held back by the cap', () => {
+    const { batch, rest } = takeBatch(['a:1', 'b:1', 'a:2'], 1, key, new Set());
+    expect(batch).toEqual(['a:1']);
+    expect(rest).toEqual(['b:1', 'a:2']);
+  });
+});
+
+describe('GroupCommitter', () => {
+  it('groups what arrives while a write is in flight and keeps per-key order', async () => {
+    const writes: string[][] = [];
+    const committer = new GroupCommitter<string, string>(
+      async (batch) => {
+        writes.push([...batch]);
+        await new Promise((r) => setTimeout(r, 5));
+        return batch.map((s) => `done ${s}`);
+      },
+      key,
+      { maxBatch: 100, maxInFlight: 1 },
+    );
+    const results = await Promise.all(['a:1', 'b:1', 'a:2', 'c:1', 'a:3'].map((s) => committer.submit(s)));
+    expect(results).toEqual(['done a:1', 'done b:1', 'done a:2', 'done c:1', 'done a:3']);
+    expect(writes).toEqual([['a:1'], ['b:1', 'a:2', 'c:1'], ['a:3']]);
+  });
+
+  it('rejects every item of a failed write and carries on with the next', async () => {
+    let calls = 0;
+    const committer = new GroupCommitter<string, string>(
+      async (batch) => {
+        calls += 1;
+        if (calls === 1) throw new Error('disk on fire');
+        return [...batch];
+      },
+      key,
+      { maxBatch: 100, maxInFlight: 1 },
+    );
+    const first = committer.submit('a:1');
+    const second = committer.submit('b:1');
+    await expect(first).rejects.toThrow('disk on fire');
+    await expect(second).resolves.toBe('b:1');
+    await committer.drained();
+  });
+});
