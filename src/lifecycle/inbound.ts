@@ -22,6 +22,8 @@ export interface InboundContext extends InboundInput {
   outcome: ActionCode | null;
   decidedBy: 'participant' | 'stand-in' | 'gateway' | null;
   offered: boolean;
+  /** The participant has been sent its RJCT 0912: once is enough, a later decision included. */
+  standInTold: boolean;
   /** R5: repeats that arrived before the outcome, by reply handle id, answered when it is known. */
   waitingRepeats: string[];
 }
@@ -62,17 +64,18 @@ export const inboundMachine = setup({
     /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
     replyRepeats: (_, _p: { handles: string[]; code: ActionCode }) => undefined,
     forgetWaiting: assign({ waitingRepeats: [] }),
+    markTold: assign({ standInTold: true }),
     standIn: assign({ outcome: ActionCode.standIn, decidedBy: 'stand-in' }),
   },
   guards: {
     routed: ({ context }) => context.participant !== null,
     due: ({ context, event }) => event.type === 'DEADLINE' && event.at >= context.standInAt,
     outcomeKnown,
-    standInDecided: ({ context }) => context.decidedBy === 'stand-in',
+    lateAfterStandIn: ({ context }) => context.decidedBy === 'stand-in' && !context.standInTold,
   },
 }).createMachine({
   id: 'inbound',
-  context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, waitingRepeats: [] }),
+  context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, standInTold: false, waitingRepeats: [] }),
   initial: 'received',
   on: {
     // R3: a reversal is recorded whatever the state, and answered on its own connection.
@@ -89,7 +92,7 @@ export const inboundMachine = setup({
       { actions: assign({ waitingRepeats: ({ context, event }) => [...context.waitingRepeats, event.handle] }) },
     ],
     // R6: a decision after a stand-in changes nothing; the participant is told it was too late.
-    DECIDED: { guard: 'standInDecided', actions: 'tellStandIn' },
+    DECIDED: { guard: 'lateAfterStandIn', actions: ['tellStandIn', 'markTold'] },
   },
   states: {
     received: {
@@ -115,7 +118,7 @@ export const inboundMachine = setup({
           actions: assign({ outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code), decidedBy: 'participant' }),
         },
         // The participant has the payment: it must learn that it was rejected for it.
-        DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
+        DEADLINE: { guard: 'due', target: 'stood-in', actions: ['tellStandIn', 'markTold'] },
       },
     },
     decided: {
