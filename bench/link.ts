@@ -1,7 +1,8 @@
 /**
- * bench:link — the scheme simulator in its own process, this process as the gateway side, one
- * loopback connection, 100 payment requests always in flight. Full profile 9200/9210 with MAC on
- * both sides. Prints one JSON line.
+ * bench:link: this process as the gateway side (SchemeConnection), the peer in its own process,
+ * one loopback connection, 100 payment requests always in flight, full profile 9200/9210 with MAC
+ * on both sides. `--peer plain` (default) answers with bench/responder.ts; `--peer simulator` with
+ * the scheme simulator and all its rules. Prints one JSON line.
  */
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock.js';
@@ -9,13 +10,15 @@ import { silentLogger } from '../src/log.js';
 import { SchemeConnection } from '../src/scheme/connection.js';
 import { paymentFields, businessDate } from '../src/scheme/messages.js';
 import { splitEndpoint } from '../src/scheme/pool.js';
-import { launchSimulator } from '../simulators/launch.js';
+import { launchScript, launchSimulator } from '../simulators/launch.js';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     'in-flight': { type: 'string', default: '100' },
+    // `simulator`: the scheme simulator with all its rules; `plain`: bench/responder.ts.
+    peer: { type: 'string', default: 'plain' },
   },
 });
 const seconds = Number(values.seconds);
@@ -23,7 +26,12 @@ const warmup = Number(values.warmup);
 const inFlight = Number(values['in-flight']);
 const MAC_KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 
-const sim = await launchSimulator('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--mac-key', MAC_KEY, '--heartbeat', '60000']);
+// The peer gets the same young-generation size as this process (see the bench:link script).
+const peerEnv = { SIMULATOR_NODE_ARGS: process.env.SIMULATOR_NODE_ARGS ?? '--max-semi-space-size=64' };
+const sim =
+  values.peer === 'plain'
+    ? await launchScript('bench/responder', [MAC_KEY], peerEnv)
+    : await launchSimulator('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--mac-key', MAC_KEY, '--heartbeat', '60000'], peerEnv);
 const [host, port] = splitEndpoint(String(sim.ready.dc1));
 let ready!: () => void;
 const signedOn = new Promise<void>((r) => (ready = r));
@@ -86,7 +94,7 @@ const pairs = latenciesUs.length;
 stop = true;
 await Promise.all(workers);
 await conn.drain();
-const report = await sim.stop();
+await sim.stop();
 
 latenciesUs.sort((a, b) => a - b);
 const pct = (p: number) => Math.round(latenciesUs[Math.min(pairs - 1, Math.floor((p / 100) * pairs))] ?? 0);
@@ -99,6 +107,6 @@ console.log(
     message: '9200/9210',
     seconds: Number(elapsedS.toFixed(2)),
     pairs,
-    simulator_outbound_received: (report as { outbound?: { received?: number } }).outbound?.received,
+    peer: values.peer,
   }),
 );

@@ -13,16 +13,25 @@ export interface RunningSimulator<Report> {
   kill(): void;
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMPILED = import.meta.url.endsWith('.js');
+const ROOT = fileURLToPath(new URL(COMPILED ? '../..' : '..', import.meta.url));
+
+/** Starts `simulators/<name>/main.ts` as its own process; see `launchScript`. */
+export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+  return launchScript<Report>(`simulators/${name}/main`, args, env);
+}
 
 /**
- * Starts `simulators/<name>/main.ts` with tsx and waits for its `{"ready":true,...}` line on stdout.
- * Every later stdout line is kept; the last JSON line before exit is the report.
+ * Starts a script of the project (path from the root, without extension) and waits for its
+ * `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
+ * exit is the report. From source it runs through tsx; from a build (dist/) it runs the built file.
  */
-export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+export function launchScript<Report = Record<string, unknown>>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+  const name = script;
   // SIMULATOR_NODE_ARGS passes flags such as --cpu-prof that NODE_OPTIONS refuses.
-  const nodeArgs = (process.env.SIMULATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `simulators/${name}/main.ts`, ...args], {
+  const nodeArgs = (env.SIMULATOR_NODE_ARGS ?? process.env.SIMULATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const main = COMPILED ? [fileURLToPath(new URL(`../${script}.js`, import.meta.url))] : ['--import', 'tsx', `${script}.ts`];
+  const child = spawn(process.execPath, [...nodeArgs, ...main, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

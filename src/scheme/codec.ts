@@ -27,6 +27,12 @@ export interface DecodeError {
 
 export type DecodeResult = { ok: true; message: IsoMessage } | { ok: false; error: DecodeError };
 
+/** Fields 7 and 11 as a sender sets them at the moment of sending, over whatever the message holds. */
+export interface Stamp {
+  time: string;
+  stan: string;
+}
+
 /** Thrown by `encode` for a message this gateway must never send: a bug, not bad input. */
 export class ProfileError extends Error {
   constructor(readonly field: number, reason: string) {
@@ -70,11 +76,11 @@ export function checkValue(spec: FieldSpec, value: string): string | undefined {
  * type-20 conditional fields and the code tables. Requests are held to the tables; a response only
  * echoes, and R11 lets it echo zeros and spaces for what a refused request lacked.
  */
-export function validate(mti: Mti, fields: Fields): { field: number; reason: string } | undefined {
+export function validate(mti: Mti, fields: Fields, stamped = false): { field: number; reason: string } | undefined {
   const spec = MESSAGE_TYPES[mti];
   for (const f of spec.mandatory) {
-    // The MAC is checked by decode and written by encode.
-    if (f !== MAC_FIELD && !fields.has(f)) return { field: f, reason: `mandatory in ${mti}` };
+    // The MAC is checked by decode and written by encode; a stamp supplies 7 and 11.
+    if (f !== MAC_FIELD && !fields.has(f) && !(stamped && (f === 7 || f === 11))) return { field: f, reason: `mandatory in ${mti}` };
   }
   const allowed = ALLOWED[mti];
   for (const f of fields.keys()) {
@@ -129,18 +135,19 @@ function encodeValue(spec: FieldSpec, value: string): string {
 }
 
 /**
- * Encodes a message body with its MAC. Field 128 is computed here and must not be given. Throws
+ * Encodes a message body with its MAC, after `headroom` bytes left for the caller (a frame header),
+ * with fields 7 and 11 taken from `stamp` when given. Field 128 is computed here and must not be given. Throws
  * ProfileError for a message that breaks the profile: the gateway never puts one on the wire.
  */
-export function encode(message: IsoMessage, key: Buffer): Buffer {
+export function encode(message: IsoMessage, key: Buffer, headroom = 0, stamp?: Stamp): Buffer {
   const fields = message.fields;
   if (fields.has(MAC_FIELD)) throw new ProfileError(MAC_FIELD, 'the MAC is computed by encode');
-  const invalid = validate(message.mti, fields);
+  const invalid = validate(message.mti, fields, stamp !== undefined);
   if (invalid !== undefined) throw new ProfileError(invalid.field, invalid.reason);
-  const bits = new Uint8Array(129);
+  const bits = ENCODE_BITS.fill(0);
   let body = '';
   for (const n of FIELD_ORDER) {
-    const value = fields.get(n);
+    const value = stamp === undefined ? fields.get(n) : n === 7 ? stamp.time : n === 11 ? stamp.stan : fields.get(n);
     if (value === undefined) continue;
     const spec = FIELD_TABLE[n]!;
     const wrong = checkValue(spec, value);
@@ -151,11 +158,15 @@ export function encode(message: IsoMessage, key: Buffer): Buffer {
   bits[1] = 1;
   bits[MAC_FIELD] = 1;
   const text = message.mti + bitmapHex(bits, 1) + bitmapHex(bits, 65) + body;
-  const out = Buffer.allocUnsafe(text.length + MAC_LENGTH);
-  const macAt = out.write(text, 'latin1');
-  writeMac(key, out, macAt);
+  const out = Buffer.allocUnsafe(headroom + text.length + MAC_LENGTH);
+  const macAt = headroom + out.write(text, headroom, 'latin1');
+  writeMac(key, out, headroom, macAt);
   return out;
 }
+
+/** Bitmap scratch space: encode and decode run to completion, so one each is enough. */
+const ENCODE_BITS = new Uint8Array(129);
+const DECODE_BITS = new Uint8Array(129);
 
 function fail(mti: Mti, fields: Fields, code: DecodeError['code'], field: number, reason: string): DecodeResult {
   return { ok: false, error: { code, field, reason, mti, fields } };
@@ -186,7 +197,7 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
   const text = body.toString('latin1');
   const mti = text.slice(0, 4);
   if (!isMti(mti)) return { ok: false, error: { code: 'format', field: 0, reason: `unknown message type "${mti}"`, fields } };
-  const bits = new Uint8Array(129);
+  const bits = DECODE_BITS.fill(0);
   if (text.length < 20 || !hexBits(text, 4, bits, 1)) return fail(mti, fields, 'format', 0, 'primary bitmap is not 16 upper-case hex digits');
   let pos = 20;
   if (bits[1] === 1) {
@@ -218,13 +229,13 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
     }
     const wrong = checkValue(spec, value);
     if (wrong !== undefined) return fail(mti, fields, 'format', n, wrong);
-    fields.set(n, value);
+    // The MAC is checked below and is not part of the message handed on.
+    if (n !== MAC_FIELD) fields.set(n, value);
   }
   if (pos !== text.length) return fail(mti, fields, 'format', 0, `${text.length - pos} bytes after the last field`);
   if (macAt < 0) return fail(mti, fields, 'format', MAC_FIELD, `mandatory in ${mti}`);
   if (!macMatches(key, body, macAt)) return fail(mti, fields, 'mac', MAC_FIELD, 'MAC verification failed');
   const invalid = validate(mti, fields);
   if (invalid !== undefined) return fail(mti, fields, 'format', invalid.field, invalid.reason);
-  fields.delete(MAC_FIELD);
   return { ok: true, message: { mti, fields } };
 }

@@ -14,12 +14,12 @@ export function computeMac(key: Buffer, bodyBeforeMac: Buffer): string {
   return digest(key, bodyBeforeMac).subarray(0, 8).toString('hex').toUpperCase();
 }
 
-/** Writes the MAC of `body[0, macAt)` into `body` at `macAt`. */
-export function writeMac(key: Buffer, body: Buffer, macAt: number): void {
-  const d = digest(key, body.subarray(0, macAt));
+/** Writes the MAC of `buf[start, macAt)` into `buf` at `macAt`. */
+export function writeMac(key: Buffer, buf: Buffer, start: number, macAt: number): void {
+  const d = digest(key, buf.subarray(start, macAt));
   for (let i = 0; i < 8; i++) {
-    body[macAt + 2 * i] = HEX[d[i]! >> 4]!;
-    body[macAt + 2 * i + 1] = HEX[d[i]! & 15]!;
+    buf[macAt + 2 * i] = HEX[d[i]! >> 4]!;
+    buf[macAt + 2 * i + 1] = HEX[d[i]! & 15]!;
   }
 }
 

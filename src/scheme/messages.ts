@@ -62,6 +62,19 @@ export function fpidOf(fields: Fields): string {
   return (fields.get(31) ?? '').padEnd(18, ' ') + pc.slice(0, 2) + (fields.get(12) ?? '') + 'GBP' + (fields.get(98) ?? '').padEnd(11, ' ');
 }
 
+/** Optional payment fields: where each lives in a SchemePayment and on the wire. */
+const OPTIONAL_FIELDS: ReadonlyArray<readonly [keyof SchemePayment, number]> = [
+  ['settlementDate', 15],
+  ['settlementCycle', 29],
+  ['endToEndRef', 62],
+  ['originatorName', 116],
+  ['beneficiaryName', 118],
+  ['reference', 120],
+  ['remittance', 121],
+  ['returnReason', 126],
+  ['returnedFpid', 127],
+];
+
 export function paymentFields(p: SchemePayment): Map<number, string> {
   const f = new Map<number, string>([
     [3, p.type + '0000'],
@@ -75,18 +88,10 @@ export function paymentFields(p: SchemePayment): Map<number, string> {
     [95, p.beneficiarySortCode],
     [98, p.institution],
   ]);
-  const optional: Array<[number, string | undefined]> = [
-    [15, p.settlementDate],
-    [29, p.settlementCycle],
-    [62, p.endToEndRef],
-    [116, p.originatorName],
-    [118, p.beneficiaryName],
-    [120, p.reference],
-    [121, p.remittance],
-    [126, p.returnReason],
-    [127, p.returnedFpid],
-  ];
-  for (const [n, v] of optional) if (v !== undefined) f.set(n, v);
+  for (const [k, n] of OPTIONAL_FIELDS) {
+    const v = p[k];
+    if (v !== undefined) f.set(n, v as string);
+  }
   return f;
 }
 
@@ -104,18 +109,7 @@ export function paymentOf(fields: Fields): SchemePayment {
     beneficiaryAccount: get(35),
     institution: get(98),
   };
-  const optional: Array<[keyof SchemePayment, number]> = [
-    ['settlementDate', 15],
-    ['settlementCycle', 29],
-    ['endToEndRef', 62],
-    ['originatorName', 116],
-    ['beneficiaryName', 118],
-    ['reference', 120],
-    ['remittance', 121],
-    ['returnReason', 126],
-    ['returnedFpid', 127],
-  ];
-  for (const [k, n] of optional) {
+  for (const [k, n] of OPTIONAL_FIELDS) {
     const v = fields.get(n);
     if (v !== undefined) (p as unknown as Record<string, string>)[k] = v;
   }

@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../log.js';
-import { decode, encode, type DecodeError, type IsoMessage } from './codec.js';
+import { decode, encode, type DecodeError, type IsoMessage, type Stamp } from './codec.js';
 import { RequestError } from './errors.js';
-import { frame, FrameReader, FramingError } from './framing.js';
+import { frame, FRAME_HEADER, FrameReader, FramingError } from './framing.js';
 import { InFlight } from './in-flight.js';
 import { networkRequest, responseTo, stanText, transmissionTime } from './messages.js';
-import { ActionCode, FunctionCode, isRequest, type Mti } from './profile.js';
+import { ActionCode, FunctionCode, isRequest, MAX_FRAME_BODY, type Mti } from './profile.js';
 import { ReplyHandle, type ReplyChannel } from './reply.js';
 
 /** Frames written together at most; smaller batches let two busy ends work in parallel. */
@@ -104,8 +104,7 @@ export class Wire implements ReplyChannel {
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    const fields = new Map(message.fields).set(7, transmissionTime(this.opts.clock.now())).set(11, stanText(stan));
-    this.write({ mti: message.mti, fields });
+    this.write(message, { time: transmissionTime(this.opts.clock.now()), stan: stanText(stan) });
     return waiting;
   }
 
@@ -147,8 +146,13 @@ export class Wire implements ReplyChannel {
     if (!this.closed) this.enqueue(frame(body));
   }
 
-  private write(message: IsoMessage): void {
-    this.enqueue(frame(encode(message, this.opts.macKey)));
+  private write(message: IsoMessage, stamp?: Stamp): void {
+    // The body is encoded after room for its frame header, so the frame needs no second copy.
+    const framed = encode(message, this.opts.macKey, FRAME_HEADER, stamp);
+    const length = framed.length - FRAME_HEADER;
+    if (length > MAX_FRAME_BODY) throw new FramingError(`body of ${length} bytes is over ${MAX_FRAME_BODY}`);
+    framed.writeUInt16BE(length, 0);
+    this.enqueue(framed);
   }
 
   private enqueue(framed: Buffer): void {
