@@ -22,15 +22,14 @@ export interface InboundContext extends InboundInput {
   outcome: ActionCode | null;
   decidedBy: 'participant' | 'stand-in' | 'gateway' | null;
   offered: boolean;
-  /** The participant has been sent its RJCT 0912: once is enough, a later decision included. */
-  standInTold: boolean;
   /** R5: repeats that arrived before the outcome, by reply handle id, answered when it is known. */
   waitingRepeats: string[];
 }
 
 export type InboundEvent =
   | { type: 'OFFER' }
-  | { type: 'DECIDED'; accept: boolean; code: ActionCode }
+  /** The participant's pacs.002; `message` is its MQ message id, which an answer to it correlates to. */
+  | { type: 'DECIDED'; accept: boolean; code: ActionCode; message: string }
   | { type: 'DEADLINE'; at: number }
   | { type: 'REPLY_SENT' }
   | { type: 'REPLY_LOST' }
@@ -55,8 +54,10 @@ export const inboundMachine = setup({
     reply: (_, _p: { code: ActionCode }) => undefined,
     /** Answer a repeat on its own connection (R5). */
     replyRepeat: (_, _p: { handle: string; code: ActionCode }) => undefined,
-    /** R6: pacs.002 RJCT 0912 to the participant, after a stand-in or for a late decision. */
+    /** R6: pacs.002 RJCT 0912 to the participant after a stand-in. */
     tellStandIn: () => undefined,
+    /** R6: pacs.002 RJCT 0912 answering a decision that came after the stand-in. */
+    answerLate: (_, _p: { message: string }) => undefined,
     /** R3: pacs.007 to the participant. */
     notifyReversal: () => undefined,
     /** R3: 9430 0000 on the reversal's own connection. */
@@ -64,18 +65,17 @@ export const inboundMachine = setup({
     /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
     replyRepeats: (_, _p: { handles: string[]; code: ActionCode }) => undefined,
     forgetWaiting: assign({ waitingRepeats: [] }),
-    markTold: assign({ standInTold: true }),
     standIn: assign({ outcome: ActionCode.standIn, decidedBy: 'stand-in' }),
   },
   guards: {
     routed: ({ context }) => context.participant !== null,
     due: ({ context, event }) => event.type === 'DEADLINE' && event.at >= context.standInAt,
     outcomeKnown,
-    lateAfterStandIn: ({ context }) => context.decidedBy === 'stand-in' && !context.standInTold,
+    stoodIn: ({ context }) => context.decidedBy === 'stand-in',
   },
 }).createMachine({
   id: 'inbound',
-  context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, standInTold: false, waitingRepeats: [] }),
+  context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, waitingRepeats: [] }),
   initial: 'received',
   on: {
     // R3: a reversal is recorded whatever the state, and answered on its own connection.
@@ -91,8 +91,8 @@ export const inboundMachine = setup({
       { guard: 'outcomeKnown', actions: { type: 'replyRepeat', params: ({ context, event }) => ({ handle: event.handle, code: context.outcome! }) } },
       { actions: assign({ waitingRepeats: ({ context, event }) => [...context.waitingRepeats, event.handle] }) },
     ],
-    // R6: a decision after a stand-in changes nothing; the participant is told it was too late.
-    DECIDED: { guard: 'lateAfterStandIn', actions: ['tellStandIn', 'markTold'] },
+    // R6: a decision after a stand-in changes nothing; it is recorded and answered RJCT 0912.
+    DECIDED: { guard: 'stoodIn', actions: { type: 'answerLate', params: ({ event }) => ({ message: event.message }) } },
   },
   states: {
     received: {
@@ -118,7 +118,7 @@ export const inboundMachine = setup({
           actions: assign({ outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code), decidedBy: 'participant' }),
         },
         // The participant has the payment: it must learn that it was rejected for it.
-        DEADLINE: { guard: 'due', target: 'stood-in', actions: ['tellStandIn', 'markTold'] },
+        DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
       },
     },
     decided: {

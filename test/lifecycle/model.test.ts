@@ -29,6 +29,13 @@ class World {
   offers = new Map<string, number>();
   codesByFpid = new Map<string, ActionCode[]>();
   standInTold = new Map<string, number>();
+  /** Answers to late decisions, by decision message. */
+  lateAnswers = new Map<string, number>();
+  private nextDecision = 0;
+
+  decision(): string {
+    return `d${this.nextDecision++}`;
+  }
   reports = new Map<string, ActionCode[]>();
   /** Requests with the scheme awaiting an answer, by FPID: the connection carrying each. */
   atScheme = new Map<string, string>();
@@ -67,6 +74,7 @@ class World {
       if (e.type === 'replyRepeat') this.reply(fpid, p!.handle as string, p!.code as ActionCode);
       if (e.type === 'replyRepeats') for (const h of p!.handles as string[]) this.reply(fpid, h, p!.code as ActionCode);
       if (e.type === 'tellStandIn') this.standInTold.set(fpid, (this.standInTold.get(fpid) ?? 0) + 1);
+      if (e.type === 'answerLate') this.lateAnswers.set(p!.message as string, (this.lateAnswers.get(p!.message as string) ?? 0) + 1);
     }
     for (const ev of feedback) this.inboundEvent(fpid, ev);
   }
@@ -107,6 +115,7 @@ class World {
     }
     for (const n of this.offers.values()) expect(n).toBeLessThanOrEqual(1);
     for (const n of this.standInTold.values()) expect(n).toBeLessThanOrEqual(1);
+    for (const n of this.lateAnswers.values()) expect(n).toBeLessThanOrEqual(1);
     for (const r of this.reports.values()) expect(r.length).toBeLessThanOrEqual(1);
   }
 }
@@ -256,7 +265,7 @@ const code = fc.constantFrom<ActionCode>('0000', '1100', '1114', '1160', '9091')
 const commands = [
   fc.tuple(id, conn, fc.boolean()).map(([i, c, r]) => new InboundArrives(i, c, r)),
   id.map((i) => new InboundEventCmd(i, () => ({ type: 'OFFER' }), 'Offer')),
-  fc.tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114')).map(([i, accept, c]) => new InboundEventCmd(i, () => ({ type: 'DECIDED', accept, code: c }), `Decide(${accept})`)),
+  fc.tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114')).map(([i, accept, c]) => new InboundEventCmd(i, (w) => ({ type: 'DECIDED', accept, code: c, message: w.decision() }), `Decide(${accept})`)),
   fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REPEAT', handle: w.handle(c) } : undefined), `Repeat(${c})`)),
   fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REVERSAL', handle: w.handle(c) } : undefined), `Reversal(${c})`)),
   id.map((i) => new OutboundInstructed(i)),

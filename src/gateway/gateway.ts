@@ -1,0 +1,100 @@
+import type pg from 'pg';
+import type { Clock } from '../clock.js';
+import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
+import { Ledger } from '../ledger/ledger.js';
+import { migrate } from '../ledger/migrate.js';
+import { createPool } from '../ledger/pool.js';
+import type { Logger } from '../log.js';
+import { INBOUND_SETTLED } from '../lifecycle/inbound.js';
+import { OUTBOUND_SETTLED } from '../lifecycle/outbound.js';
+import { ParticipantBridge } from '../participant/bridge.js';
+import { createTransport, type MqTransport } from '../participant/mq/index.js';
+import type { ConnectionStatus } from '../scheme/connection.js';
+import { SchemePool } from '../scheme/pool.js';
+import type { GatewayConfig } from './config.js';
+import { fixedFence } from './fence.js';
+import { InboundDesk } from './inbound-desk.js';
+import { OutboundDesk } from './outbound-desk.js';
+import { ParticipantDirectory } from './participants.js';
+
+export interface GatewayStatus {
+  site: string;
+  suspended: boolean;
+  connections: ConnectionStatus[];
+  inFlight: { inbound: number; outbound: number };
+  mq: { transport: string; durable: boolean };
+}
+
+/**
+ * One gateway site: the ledger, the scheme link to both DCs, the participant link over MQ and the
+ * payment lifecycle between them. Start order makes recovery safe: the ledger first, then the
+ * payments left open by a previous run, then the scheme, then the participants' queues.
+ */
+export class Gateway {
+  private constructor(
+    private readonly config: GatewayConfig,
+    private readonly log: Logger,
+    private readonly db: DatabaseHandle,
+    private readonly pool: pg.Pool,
+    private readonly ledger: Ledger,
+    private readonly transport: MqTransport,
+    private readonly scheme: SchemePool,
+    private readonly bridge: ParticipantBridge,
+    private readonly inbound: InboundDesk,
+    private readonly outbound: OutboundDesk,
+  ) {}
+
+  static async start(config: GatewayConfig, deps: { clock: Clock; log: Logger }): Promise<Gateway> {
+    const { clock, log } = deps;
+    const db = await openDatabase({ name: config.site, ...config.database }, log);
+    await migrate(db.url, log);
+    const pool = createPool({ url: db.url, max: 8 }, log);
+    const ledger = new Ledger(pool, clock, log, {
+      finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED],
+      duplicateWindowDays: config.ledger.duplicateWindowDays,
+      maxBatch: config.ledger.maxBatch,
+    });
+    const participants = new ParticipantDirectory(config.participants);
+    const transport = await createTransport(config.mq, log);
+    const bridge = new ParticipantBridge({ transport, participants, clock, log });
+    const fence = fixedFence(config.site);
+    const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, timing: config.timing });
+    const scheme = new SchemePool(config.scheme, { clock, log }, { onRequest: (m, reply) => void inbound.onRequest(m, reply) });
+    const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
+
+    const open = await ledger.findOpen();
+    if (open.length > 0) log.info({ payments: open.length }, 'resuming payments left open by the previous run');
+    await inbound.recover(open);
+    await outbound.recover(open);
+    scheme.start();
+    await bridge.start({
+      instruct: (p, instruction, mqMessageId) => outbound.instruct(p, instruction, mqMessageId),
+      decide: (offerMessageId, decision, message) => inbound.decideOffer(offerMessageId, decision, message),
+    });
+    log.info({ site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name }, 'gateway started');
+    return new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
+  }
+
+  status(): GatewayStatus {
+    return {
+      site: this.config.site,
+      suspended: this.scheme.suspended,
+      connections: this.scheme.status(),
+      inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
+      mq: { transport: this.transport.name, durable: this.transport.durable },
+    };
+  }
+
+  /** Stops taking work, lets what is in flight finish, signs off the scheme and closes everything. */
+  async stop(): Promise<void> {
+    await this.bridge.stop();
+    await this.scheme.drain();
+    this.inbound.stop();
+    this.outbound.stop();
+    await this.ledger.drain();
+    await this.transport.close();
+    await this.pool.end();
+    await this.db.stop();
+    this.log.info('gateway stopped');
+  }
+}

@@ -1,0 +1,194 @@
+import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
+import type { Clock, Timer } from '../clock.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Cause, NewPayment } from '../ledger/transition.js';
+import type { Logger } from '../log.js';
+import { step, stateOf, type Effect } from '../lifecycle/step.js';
+import type { Fence } from './fence.js';
+
+type LedgerPort = Pick<Ledger, 'commit'>;
+
+/** What a direction's desk tells the runtime about its machine. */
+export interface LifecycleSpec<M extends AnyStateMachine> {
+  machine: M;
+  direction: 'inbound' | 'outbound';
+  /** Performs one effect after its state committed; returns events that follow at once from it. */
+  perform(fpid: string, effect: Effect, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
+  /** When the machine wants a DEADLINE event, if it waits for one in this state. */
+  deadline(snapshot: SnapshotFrom<M>): number | undefined;
+  /** The action code decided so far, kept in its own column for operators and queries. */
+  outcome(snapshot: SnapshotFrom<M>): string | undefined;
+  /** Nothing more is owed in this state: the payment leaves memory (a later event reloads it). */
+  settled(snapshot: SnapshotFrom<M>): boolean;
+  /** Drops whatever the desk keeps beside the machine for a payment that left memory. */
+  forget(fpid: string): void;
+}
+
+export interface LifecycleDeps {
+  ledger: LedgerPort;
+  clock: Clock;
+  log: Logger;
+  fence: () => Fence;
+}
+
+interface Entry<M extends AnyStateMachine> {
+  snapshot: SnapshotFrom<M>;
+  /** Events of one payment are applied one at a time, in arrival order. */
+  chain: Promise<void>;
+  timer?: Timer;
+}
+
+export type Created = 'created' | 'duplicate' | 'refused';
+
+/**
+ * The runtime of one direction's payments: each event is a pure machine step, the new state is
+ * committed to the ledger, and only then are its effects performed (durable before effect).
+ */
+export class Lifecycle<M extends AnyStateMachine> {
+  private readonly entries = new Map<string, Entry<M>>();
+
+  constructor(
+    private readonly spec: LifecycleSpec<M>,
+    private readonly deps: LifecycleDeps,
+  ) {}
+
+  has(fpid: string): boolean {
+    return this.entries.has(fpid);
+  }
+
+  snapshot(fpid: string): SnapshotFrom<M> | undefined {
+    return this.entries.get(fpid)?.snapshot;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Records a new payment in its first state, then performs that state's effects. */
+  async create(fpid: string, snapshot: SnapshotFrom<M>, effects: Effect[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
+    const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
+    if (this.entries.has(fpid)) return 'duplicate';
+    this.entries.set(fpid, entry);
+    let result: Created = 'created';
+    entry.chain = (async () => {
+      const fence = this.deps.fence();
+      const r = await this.deps.ledger.commit({
+        fpid,
+        from: null,
+        to: stateOf(snapshot),
+        event,
+        at: this.deps.clock.now(),
+        site: fence.site,
+        epoch: fence.epoch,
+        payment,
+        patch: this.patch(snapshot),
+        cause,
+        outbox: [this.announce(fpid, null, snapshot, event)],
+      });
+      if (!r.ok) {
+        this.entries.delete(fpid);
+        result = r.reason === 'duplicate' ? 'duplicate' : 'refused';
+        this.deps.log.warn({ fpid, reason: r.reason, state: r.currentState }, 'payment not recorded');
+        return;
+      }
+      await this.afterCommit(fpid, entry, effects);
+    })().catch((e: Error) => {
+      this.entries.delete(fpid);
+      result = 'refused';
+      this.deps.log.error({ fpid, err: e.message }, 'recording a payment failed');
+    });
+    await entry.chain;
+    return result;
+  }
+
+  /** Takes back a payment from the ledger (recovery, or a repeat for one not in memory). */
+  adopt(fpid: string, snapshot: SnapshotFrom<M>): void {
+    if (!this.entries.has(fpid)) {
+      const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
+      this.entries.set(fpid, entry);
+      this.arm(fpid, entry);
+    }
+  }
+
+  /** Applies an event to a payment held here; resolves once it and its effects are done. */
+  send(fpid: string, event: EventFromLogic<M>, cause: Cause = {}): Promise<void> {
+    const entry = this.entries.get(fpid);
+    if (entry === undefined) return Promise.reject(new Error(`payment ${fpid} is not held by this site`));
+    const next = entry.chain.then(() => this.apply(fpid, entry, event, cause));
+    entry.chain = next.catch((e: Error) => this.deps.log.error({ fpid, event: event.type, err: e.message }, 'payment event failed'));
+    return entry.chain;
+  }
+
+  private release(fpid: string): void {
+    this.entries.get(fpid)?.timer?.cancel();
+    this.entries.delete(fpid);
+    this.spec.forget(fpid);
+  }
+
+  stop(): void {
+    for (const e of this.entries.values()) e.timer?.cancel();
+  }
+
+  private async apply(fpid: string, entry: Entry<M>, event: EventFromLogic<M>, cause: Cause): Promise<void> {
+    const before = entry.snapshot;
+    const { snapshot, effects, changed } = step(this.spec.machine, before, event);
+    if (!changed) return;
+    const fence = this.deps.fence();
+    const name = (event as { type: string }).type.toLowerCase();
+    const r = await this.deps.ledger.commit({
+      fpid,
+      from: stateOf(before),
+      to: stateOf(snapshot),
+      event: name,
+      at: this.deps.clock.now(),
+      site: fence.site,
+      epoch: fence.epoch,
+      patch: this.patch(snapshot),
+      cause,
+      outbox: [this.announce(fpid, before, snapshot, name)],
+    });
+    if (!r.ok) {
+      // Nothing leaves the process for a state the ledger did not take.
+      this.deps.log.error({ fpid, event: name, reason: r.reason, state: r.currentState }, 'transition refused by the ledger; effects dropped');
+      return;
+    }
+    entry.snapshot = snapshot;
+    await this.afterCommit(fpid, entry, effects);
+  }
+
+  private async afterCommit(fpid: string, entry: Entry<M>, effects: Effect[]): Promise<void> {
+    this.arm(fpid, entry);
+    for (const effect of effects) {
+      const follow = await this.spec.perform(fpid, effect, entry.snapshot);
+      for (const ev of follow) await this.apply(fpid, entry, ev, {});
+    }
+    if (this.spec.settled(entry.snapshot) && this.entries.get(fpid) === entry) this.release(fpid);
+  }
+
+  private arm(fpid: string, entry: Entry<M>): void {
+    entry.timer?.cancel();
+    entry.timer = undefined;
+    const at = this.spec.deadline(entry.snapshot);
+    if (at === undefined) return;
+    const fire = () => {
+      // A timer may wake a millisecond before the wall clock reaches its deadline: wait the rest.
+      const now = this.deps.clock.now();
+      if (now < at) entry.timer = this.deps.clock.after(at - now, fire);
+      else void this.send(fpid, { type: 'DEADLINE', at: now } as EventFromLogic<M>);
+    };
+    entry.timer = this.deps.clock.after(at - this.deps.clock.now(), fire);
+  }
+
+  private patch(snapshot: SnapshotFrom<M>) {
+    const outcome = this.spec.outcome(snapshot);
+    return { context: (snapshot as { context: Record<string, unknown> }).context, ...(outcome === undefined ? {} : { outcome }) };
+  }
+
+  private announce(fpid: string, before: SnapshotFrom<M> | null, after: SnapshotFrom<M>, event: string) {
+    return {
+      topic: `payments.${this.spec.direction}`,
+      key: fpid,
+      payload: { fpid, direction: this.spec.direction, event, from: before === null ? null : stateOf(before), to: stateOf(after), outcome: this.spec.outcome(after) ?? null },
+    };
+  }
+}
