@@ -32,7 +32,10 @@ const stop = (signal: string) => {
   stopping = true;
   log.info({ signal }, 'stopping: draining the scheme link and the participants’ queues');
   gateway.stop().then(
-    () => process.exit(0),
+    () => {
+      process.stdout.write(`${JSON.stringify({ stopped: true, site: gateway.status().site })}\n`);
+      process.exit(0);
+    },
     (e: Error) => {
       log.error({ err: e.message }, 'stop failed');
       process.exit(1);
