@@ -33,6 +33,10 @@ export interface BankReport {
   reports_rejected: number;
   missing_reports: number;
   duplicate_reports: number;
+  /** The same report message delivered again (MQ is at least once): not a second report. */
+  redelivered_reports: number;
+  /** RJCT 0912 answers to decisions of ours that came after the gateway's stand-in. */
+  late_answers: number;
   inbound_offered: number;
   inbound_decided: number;
   inbound_accepted: number;
@@ -78,6 +82,8 @@ interface Instruction {
   /** The put was confirmed by the broker. */
   sent: boolean;
   reports: number;
+  /** MQ message ids of the reports seen: the same id again is the same message redelivered. */
+  reportIds: Set<string>;
 }
 
 /** An inbound pacs.008 offered to this bank, keyed by its MQ message id. */
@@ -102,6 +108,8 @@ export class ParticipantBanks {
   private readonly byId = new Map<string, Bank>();
   private readonly instructions = new Map<string, Instruction>();
   private readonly offers = new Map<string, Offer>();
+  /** Our decisions by MQ message id: what a gateway's answer to a late one correlates to. */
+  private readonly decisions = new Map<string, Offer>();
   /** `TRN|GrpHdr/MsgId` of every payment offered: the same payment under a new MQ message id. */
   private readonly offerKeys = new Set<string>();
   private readonly offersByTrn = new Map<string, Offer[]>();
@@ -119,6 +127,8 @@ export class ParticipantBanks {
     reportsAccepted: 0,
     reportsRejected: 0,
     duplicateReports: 0,
+    redeliveredReports: 0,
+    lateAnswers: 0,
     inboundOffered: 0,
     inboundDecided: 0,
     inboundAccepted: 0,
@@ -237,6 +247,8 @@ export class ParticipantBanks {
       reports_rejected: this.n.reportsRejected,
       missing_reports: missing.length,
       duplicate_reports: this.n.duplicateReports,
+      redelivered_reports: this.n.redeliveredReports,
+      late_answers: this.n.lateAnswers,
       inbound_offered: this.n.inboundOffered,
       inbound_decided: this.n.inboundDecided,
       inbound_accepted: this.n.inboundAccepted,
@@ -297,7 +309,7 @@ export class ParticipantBanks {
         reference: `SIM ${serial}`.slice(0, 18),
       },
     });
-    const instruction: Instruction = { participant: b.spec.id, trn, msgId, sent: false, reports: 0 };
+    const instruction: Instruction = { participant: b.spec.id, trn, msgId, sent: false, reports: 0, reportIds: new Set() };
     // Known before the put: the report may be read before the publisher confirm arrives.
     this.instructions.set(messageId, instruction);
     this.track(
@@ -389,6 +401,7 @@ export class ParticipantBanks {
     else this.n.inboundRejected++;
     if (d.late) this.n.inboundLate++;
     const messageId = newMessageId();
+    this.decisions.set(messageId, o);
     const body = buildPacs002({
       msgId: `D${this.run}${(++this.serial).toString(36).toUpperCase().padStart(9, '0')}`,
       createdAt: this.deps.clock.now(),
@@ -413,6 +426,12 @@ export class ParticipantBanks {
     const instruction = m.correlationId === null ? undefined : this.instructions.get(m.correlationId);
     if (instruction !== undefined && instruction.participant === b.spec.id) {
       if (s.originalTrn !== instruction.trn) return this.unexpected(b, m, `a report correlated to instruction ${instruction.trn} names TRN ${s.originalTrn}`);
+      // MQ delivers at least once: the same message id again is the one report, not a second one.
+      if (instruction.reportIds.has(m.messageId)) {
+        this.n.redeliveredReports++;
+        return;
+      }
+      instruction.reportIds.add(m.messageId);
       instruction.reports++;
       if (instruction.reports > 1) {
         this.n.duplicateReports++;
@@ -426,6 +445,11 @@ export class ParticipantBanks {
         const reason = s.reason ?? 'none';
         this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
       }
+      return;
+    }
+    const decided = m.correlationId === null ? undefined : this.decisions.get(m.correlationId);
+    if (decided !== undefined && s.status === 'RJCT' && s.reason === ActionCode.standIn && s.originalTrn === decided.instruction.trn) {
+      this.n.lateAnswers++;
       return;
     }
     const offer = m.correlationId === null ? undefined : this.offers.get(m.correlationId);

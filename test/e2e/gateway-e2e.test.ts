@@ -63,6 +63,8 @@ describe('gateway end to end', () => {
     expect(schemeReport.inbound.accepted).toBe(bankReport.inbound_accepted - bankReport.inbound_late);
     expect(schemeReport.inbound.rejected).toBe(bankReport.inbound_rejected + bankReport.inbound_late);
     expect(bankReport.stand_in_notices).toBe(bankReport.inbound_late);
+    expect(bankReport.late_answers).toBe(bankReport.inbound_late);
+    expect(bankReport.unexpected_messages + bankReport.invalid_messages).toBe(0);
 
     const states = await db.pool.query<{ direction: string; state: string; n: string }>('SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2');
     expect(Object.fromEntries(states.rows.map((r) => [`${r.direction}/${r.state}`, Number(r.n)]))).toEqual({ 'inbound/replied': inbound, 'outbound/reported': outbound });
