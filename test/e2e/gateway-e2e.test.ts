@@ -39,7 +39,7 @@ describe('gateway end to end', () => {
     const inbound = SECONDS * INBOUND_PER_S;
     const outbound = SECONDS * OUTBOUND_PER_S;
     await eventually(() => sim.report(), (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound && r.outbound.answered >= outbound, 20_000, 'the scheme to have every answer');
-    await eventually(() => bank.report(), (r) => r.reports_received >= outbound && r.late_answers >= r.inbound_late, 20_000, 'every report, and an answer to every late decision');
+    await eventually(() => bank.report(), (r) => r.reports_received >= outbound && r.inbound_decided >= inbound && r.late_answers >= r.inbound_late, 20_000, 'every report, and an answer to every late decision');
 
     await gateway.stop();
     const bankReport = await bank.process.stop();
