@@ -44,7 +44,8 @@ export class Gateway {
     private readonly outbound: OutboundDesk,
   ) {}
 
-  static async start(config: GatewayConfig, deps: { clock: Clock; log: Logger }): Promise<Gateway> {
+  /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
+  static async start(config: GatewayConfig, deps: { clock: Clock; log: Logger; transport?: MqTransport }): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.url, log);
@@ -55,7 +56,7 @@ export class Gateway {
       maxBatch: config.ledger.maxBatch,
     });
     const participants = new ParticipantDirectory(config.participants);
-    const transport = await createTransport(config.mq, log);
+    const transport = deps.transport ?? (await createTransport(config.mq, log));
     const bridge = new ParticipantBridge({ transport, participants, clock, log });
     const fence = fixedFence(config.site);
     const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, timing: config.timing });
