@@ -58,25 +58,18 @@ export class ParticipantBridge implements ParticipantPort {
   }
 
   async standIn(t: Told): Promise<void> {
-    await this.put(t.participant, {
-      body: buildPacs002({
-        msgId: isoIdFor('stand-in', t.fpid),
-        createdAt: this.deps.clock.now(),
-        originalMsgId: isoIdFor('offer', t.fpid),
-        ...endToEnd(t.payment.endToEndRef),
-        originalTrn: t.payment.trn,
-        status: 'RJCT',
-        reason: ActionCode.standIn,
-      }),
-      messageId: mqIdFor('stand-in', t.fpid),
-      correlationId: offerMessageId(t.fpid),
-    });
+    await this.rejectedForStandIn(t, 'stand-in', t.fpid, offerMessageId(t.fpid));
   }
 
   async answerLate(t: Told & { decision: string }): Promise<void> {
+    await this.rejectedForStandIn(t, 'late', t.decision, t.decision);
+  }
+
+  /** R6: pacs.002 RJCT 0912 on an offered payment, answering `correlationId`. */
+  private async rejectedForStandIn(t: Told, purpose: string, key: string, correlationId: string): Promise<void> {
     await this.put(t.participant, {
       body: buildPacs002({
-        msgId: isoIdFor('late', t.decision),
+        msgId: isoIdFor(purpose, key),
         createdAt: this.deps.clock.now(),
         originalMsgId: isoIdFor('offer', t.fpid),
         ...endToEnd(t.payment.endToEndRef),
@@ -84,8 +77,8 @@ export class ParticipantBridge implements ParticipantPort {
         status: 'RJCT',
         reason: ActionCode.standIn,
       }),
-      messageId: mqIdFor('late', t.decision),
-      correlationId: t.decision,
+      messageId: mqIdFor(purpose, key),
+      correlationId,
     });
   }
 
