@@ -3,9 +3,9 @@
  * SIGINT, SIGTERM or after --duration (and the drain that follows), one report line to stdout;
  * logs go to stderr.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
+import { readCommandLine, type OptionTable } from '../cli.js';
 import { createLogger } from '../../src/log.js';
 import { createTransport, type MqTransport } from '../../src/participant/mq/index.js';
 import { ParticipantBanks } from './bank.js';
@@ -28,8 +28,7 @@ const OPTIONS = {
   durationSec: { flag: 'duration', read: 'number' },
   control: { flag: 'control', read: 'text' },
   seed: { flag: 'seed', read: 'number' },
-} as const;
-type Key = keyof typeof OPTIONS;
+} as const satisfies OptionTable;
 
 const USAGE = `usage: npm run sim:participant -- --participant ID:SORTCODE[,SORTCODE...] [options]
   --mq URL|JSON (default $AMQP_URL or ${DEFAULT_AMQP_URL})   --participant may be repeated
@@ -38,46 +37,8 @@ const USAGE = `usage: npm run sim:participant -- --participant ID:SORTCODE[,SORT
   process:  --duration S  --drain-ms MS  --control HOST:PORT  --seed N
   see simulators/participant/README.md`;
 
-function fail(message: string): never {
-  console.error(`participant simulator: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
 function readOptions(argv: string[]): z.output<typeof cliSchema> {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    const spec = Object.fromEntries(
-      Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const, multiple: o.read === 'list' || o.read === 'repeat' }]),
-    );
-    values = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (values.help === true) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const input: Record<string, unknown> = {};
-  for (const [key, o] of Object.entries(OPTIONS)) {
-    const v = values[o.flag];
-    if (v === undefined || typeof v === 'boolean') continue;
-    if (o.read === 'list') input[key] = (v as string[]).flatMap((s) => s.split(',')).filter((s) => s !== '');
-    else if (o.read === 'repeat') input[key] = v;
-    else if (o.read === 'number') input[key] = (v as string).trim() === '' ? Number.NaN : Number(v);
-    else input[key] = v;
-  }
-  input.participants ??= [];
-  const parsed = cliSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const key = i.path[0] as Key | undefined;
-      const rest = i.path.slice(1).filter((p) => typeof p === 'string');
-      const where = rest.length === 0 ? '' : ` (${rest.join('.')})`;
-      return `--${key !== undefined && key in OPTIONS ? OPTIONS[key].flag : String(i.path.join('.'))}${where}: ${i.message}`;
-    });
-    fail(`bad option\n  ${lines.join('\n  ')}`);
-  }
-  return parsed.data;
+  return readCommandLine(argv, OPTIONS, cliSchema, USAGE, 'participant simulator', { participants: [] });
 }
 
 async function main(): Promise<void> {

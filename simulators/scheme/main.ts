@@ -2,9 +2,9 @@
  * Command line for the scheme simulator (README.md). Prints one ready line and, on SIGINT,
  * SIGTERM or after --duration, one report line to stdout; logs go to stderr.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
+import { readCommandLine, type OptionTable } from '../cli.js';
 import { createLogger } from '../../src/log.js';
 import { Central } from './central.js';
 import { startControl, type ControlServer } from './control.js';
@@ -28,8 +28,7 @@ const OPTIONS = {
   suspendForSec: { flag: 'suspend-for', read: 'number' },
   control: { flag: 'control', read: 'text' },
   durationSec: { flag: 'duration', read: 'number' },
-} as const;
-type Key = keyof typeof OPTIONS;
+} as const satisfies OptionTable;
 
 const cliSchema = centralSettingsSchema.and(
   z.object({ control: endpointSchema.optional(), durationSec: z.number().positive().optional() }),
@@ -41,42 +40,8 @@ const USAGE = `usage: npm run sim:scheme -- --dc1 HOST:PORT --dc2 HOST:PORT --ma
   --inbound-rate N/s  --sort-codes A,B  --corrupt-mac-rate P  --control HOST:PORT
   see simulators/scheme/README.md`;
 
-function fail(message: string): never {
-  console.error(`scheme simulator: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
 function readOptions(argv: string[]): z.output<typeof cliSchema> {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    const spec = Object.fromEntries(
-      Object.values(OPTIONS).map((o) => [o.flag, { type: 'string' as const, multiple: o.read === 'list' }]),
-    );
-    values = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (values.help === true) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const input: Record<string, unknown> = {};
-  for (const [key, o] of Object.entries(OPTIONS)) {
-    const v = values[o.flag];
-    if (v === undefined || typeof v === 'boolean') continue;
-    if (o.read === 'list') input[key] = (v as string[]).flatMap((s) => s.split(',')).filter((s) => s !== '');
-    else if (o.read === 'number') input[key] = (v as string).trim() === '' ? Number.NaN : Number(v);
-    else input[key] = v;
-  }
-  const parsed = cliSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const key = i.path[0] as Key | undefined;
-      return `--${key !== undefined && key in OPTIONS ? OPTIONS[key].flag : String(i.path.join('.'))}: ${i.message}`;
-    });
-    fail(`bad option\n  ${lines.join('\n  ')}`);
-  }
-  return parsed.data;
+  return readCommandLine(argv, OPTIONS, cliSchema, USAGE, 'scheme simulator');
 }
 
 async function main(): Promise<void> {
