@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
-import { Ledger } from '../ledger/ledger.js';
+import { DAY_MS, Ledger } from '../ledger/ledger.js';
+import { purgeOlderThan } from '../ledger/retention.js';
 import { migrate } from '../ledger/migrate.js';
 import { createPool } from '../ledger/pool.js';
 import type { Logger } from '../log.js';
@@ -30,7 +31,12 @@ export interface GatewayStatus {
  * payment lifecycle between them. Start order makes recovery safe: the ledger first, then the
  * payments left open by a previous run, then the scheme, then the participants' queues.
  */
+/** How often the retention job removes finished payments older than the duplicate window. */
+const RETENTION_EVERY_MS = 3_600_000;
+
 export class Gateway {
+  private retention: Timer | undefined;
+
   private constructor(
     private readonly config: GatewayConfig,
     private readonly log: Logger,
@@ -73,7 +79,24 @@ export class Gateway {
       decide: (offerMessageId, decision, message) => inbound.decideOffer(offerMessageId, decision, message),
     });
     log.info({ site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name }, 'gateway started');
-    return new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
+    const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
+    gateway.scheduleRetention(clock);
+    return gateway;
+  }
+
+  /**
+   * Finished payments older than the duplicate window leave the ledger: until then their FPID is
+   * a duplicate (R5); after it the scheme would not repeat them either.
+   */
+  private scheduleRetention(clock: Clock): void {
+    const run = () => {
+      purgeOlderThan(this.pool, clock, this.config.ledger.duplicateWindowDays * DAY_MS, { finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED] }).then(
+        (purged) => this.log.info(purged, 'retention: removed finished payments older than the duplicate window'),
+        (e: Error) => this.log.error({ err: e.message }, 'retention run failed; will try again'),
+      );
+      this.retention = clock.after(RETENTION_EVERY_MS, run);
+    };
+    this.retention = clock.after(RETENTION_EVERY_MS, run);
   }
 
   status(): GatewayStatus {
@@ -88,6 +111,7 @@ export class Gateway {
 
   /** Stops taking work, lets what is in flight finish, signs off the scheme and closes everything. */
   async stop(): Promise<void> {
+    this.retention?.cancel();
     await this.bridge.stop();
     await this.scheme.drain();
     this.inbound.stop();

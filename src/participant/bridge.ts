@@ -125,8 +125,9 @@ export class ParticipantBridge implements ParticipantPort {
       const parsed = parsePacs008(m.body);
       if (!parsed.ok) return this.refuse(participant, m, parsed);
       const outcome = await handlers.instruct(participant, parsed.instruction, m.messageId);
-      // Not recorded (the ledger failed): leave it on the queue to come again.
-      return outcome === 'failed' ? 'rollback' : 'commit';
+      // Not recorded (the ledger failed): leave it on the queue to come again. Refused (answered
+      // RJCT already): kept on the backout queue for the participant's operators.
+      return outcome === 'failed' ? 'rollback' : outcome === 'rejected' ? 'backout' : 'commit';
     }
     if (kind === 'pacs.002') {
       const parsed = parsePacs002(m.body);
