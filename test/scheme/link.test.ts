@@ -98,7 +98,8 @@ describe('scheme link against the simulator', () => {
     await s.control('POST', '/mute', { session: await sessionOf(s, p, 'DC1-1') });
     const mutedAt = Date.now();
     await until(() => byId(p, 'DC1-1').state !== 'ready', 4 * H, 'DC1-1 to notice the silent peer');
-    expect(Date.now() - mutedAt).toBeLessThanOrEqual(2 * H + 150);
+    // 2H from the last message received, plus room for a busy event loop.
+    expect(Date.now() - mutedAt).toBeLessThanOrEqual(2 * H + 200);
     expect(byId(p, 'DC1-1').lastError).toMatch(/no echo response/);
     expect(byId(p, 'DC2-1').state).toBe('ready');
     await until(() => byId(p, 'DC1-1').state === 'ready', 5000, 'DC1-1 back');

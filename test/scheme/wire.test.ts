@@ -120,7 +120,7 @@ describe('wire over real TCP', () => {
   });
 
   it('sends an echo after H idle and keeps a live link; a silent peer is closed within 2H (R9)', async () => {
-    const H = 200;
+    const H = 300;
     const { a, b } = await pair(H, 0);
     await new Promise((r) => setTimeout(r, 3 * H));
     expect(a.wire.open).toBe(true);
@@ -129,7 +129,8 @@ describe('wire over real TCP', () => {
     const silentSince = Date.now();
     (b.wire as unknown as { socket: import('node:net').Socket }).socket.pause();
     await until(() => a.closed.length === 1, 4 * H, 'A to give up on B');
-    expect(Date.now() - silentSince).toBeLessThanOrEqual(2 * H + 100);
+    // 2H from the last message received, plus room for a busy event loop.
+    expect(Date.now() - silentSince).toBeLessThanOrEqual(2 * H + 200);
     expect(a.closed[0]).toMatch(/no echo response/);
   });
 
