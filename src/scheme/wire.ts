@@ -59,7 +59,7 @@ export class Wire implements ReplyChannel {
   private unansweredCount = 0;
   private heartbeat: Timer | undefined;
   private echoPending = false;
-  lastReceivedAt: number;
+  private lastReceivedAt: number;
 
   constructor(
     private readonly socket: Socket,
