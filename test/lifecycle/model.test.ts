@@ -60,9 +60,15 @@ class World {
   }
 
   inboundEvent(fpid: string, event: InboundEvent): void {
-    const s = step(inboundMachine, this.inbound.get(fpid)!, event);
+    const before = this.inbound.get(fpid)!;
+    const s = step(inboundMachine, before, event);
     this.inbound.set(fpid, s.snapshot);
     this.runInbound(fpid, s.effects);
+    // R6: a decision after the stand-in changes nothing and is answered RJCT 0912, once.
+    if (event.type === 'DECIDED' && before.context.decidedBy === 'stand-in') {
+      expect(s.snapshot.context.outcome).toBe('0912');
+      expect(this.lateAnswers.get(event.message)).toBe(1);
+    }
   }
 
   runInbound(fpid: string, effects: Effect[]): void {
