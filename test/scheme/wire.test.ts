@@ -6,6 +6,7 @@ import { frame } from '../../src/scheme/framing.js';
 import { networkRequest, paymentFields, transmissionTime } from '../../src/scheme/messages.js';
 import type { ReplyHandle } from '../../src/scheme/reply.js';
 import { Wire, type WireOptions } from '../../src/scheme/wire.js';
+import { basePayment } from '../participant/fixtures/arbitraries.js';
 import { socketPair, until } from '../support/tcp.js';
 
 const KEY = Buffer.from('5a'.repeat(32), 'hex');
@@ -41,18 +42,7 @@ function peer(socket: import('node:net').Socket, id: string, heartbeatMs = 0, au
   return p;
 }
 
-const payment = () =>
-  paymentFields({
-    type: '10',
-    amountPence: 1250,
-    trn: 'TRN00000000000001A',
-    dateSent: '20261122',
-    originatorSortCode: '040004',
-    originatorAccount: '87654321',
-    beneficiarySortCode: '200000',
-    beneficiaryAccount: '12345678',
-    institution: '040004',
-  });
+const payment = () => paymentFields(basePayment);
 
 let cleanup: Array<() => void> = [];
 afterEach(() => {

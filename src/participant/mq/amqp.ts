@@ -1,6 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
 import type { Logger } from '../../log.js';
-import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage } from './port.js';
+import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
 
 export interface AmqpOptions {
@@ -75,13 +75,7 @@ export class AmqpTransport implements MqTransport {
     await this.checkQueues(model, [queue, options.backoutQueue]);
     const consumer = new AmqpConsumer(this, queue, handler, options, this.log);
     await consumer.attach(model);
-    this.consumers.add(consumer);
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.stop();
-      },
-    };
+    return registered(this.consumers, consumer);
   }
 
   async close(): Promise<void> {

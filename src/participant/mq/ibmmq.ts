@@ -1,7 +1,7 @@
 import * as mq from 'ibmmq';
 import { MQC } from 'ibmmq';
 import type { Logger } from '../../log.js';
-import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage } from './port.js';
+import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
 
 export interface IbmMqOptions {
@@ -82,13 +82,7 @@ export class IbmMqTransport implements MqTransport {
   async consume(queue: string, handler: Handler, options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen(`consume from ${queue}`);
     const consumer = await IbmMqConsumer.start(this.options, queue, handler, options, this.log);
-    this.consumers.add(consumer);
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.stop();
-      },
-    };
+    return registered(this.consumers, consumer);
   }
 
   async close(): Promise<void> {

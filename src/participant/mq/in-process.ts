@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../clock.js';
 import type { Logger } from '../../log.js';
-import { checkOutgoing, type ConsumeOptions, type Consumer, type Handler, type MqTransport, type OutgoingMessage } from './port.js';
+import { checkOutgoing, type ConsumeOptions, type Consumer, type Handler, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
 
 interface Stored {
@@ -55,14 +55,9 @@ export class InProcessTransport implements MqTransport {
     const source = this.existing(queue);
     this.existing(options.backoutQueue);
     const consumer = new InProcessConsumer(this, queue, source, handler, options, this.log);
-    this.consumers.add(consumer);
+    const handle = registered(this.consumers, consumer);
     consumer.pump();
-    return {
-      stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.stop();
-      },
-    };
+    return handle;
   }
 
   async close(): Promise<void> {

@@ -97,3 +97,14 @@ export function logFields(m: IncomingMessage | OutgoingMessage): Record<string, 
     ...('deliveryCount' in m ? { deliveryCount: m.deliveryCount } : {}),
   };
 }
+
+/** The Consumer handed out for a transport's consumer: stopping it also forgets it. */
+export function registered<C extends { stop(): Promise<void> }>(all: Set<C>, consumer: C): Consumer {
+  all.add(consumer);
+  return {
+    stop: async () => {
+      all.delete(consumer);
+      await consumer.stop();
+    },
+  };
+}
