@@ -66,7 +66,11 @@ export class Gateway {
     const bridge = new ParticipantBridge({ transport, participants, clock, log });
     const fence = fixedFence(config.site);
     const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, timing: config.timing });
-    const scheme = new SchemePool(config.scheme, { clock, log }, { onRequest: (m, reply) => void inbound.onRequest(m, reply) });
+    const scheme = new SchemePool(config.scheme, { clock, log }, {
+      // A request that cannot be recorded (ledger down) goes unanswered: the scheme times it out
+      // and reverses it (R2, R3), which the ledger learns when the 9420 comes.
+      onRequest: (m, reply) => void inbound.onRequest(m, reply).catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+    });
     const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
 
     const open = await ledger.findOpen();

@@ -113,7 +113,11 @@ export class Lifecycle<M extends AnyStateMachine> {
   /** Applies an event to a payment held here; resolves once it and its effects are done. */
   send(fpid: string, event: EventFromLogic<M>, cause: Cause = {}): Promise<void> {
     const entry = this.entries.get(fpid);
-    if (entry === undefined) return Promise.reject(new Error(`payment ${fpid} is not held by this site`));
+    if (entry === undefined) {
+      // A retry or deadline timer that outlived its payment: the payment owes nothing any more.
+      this.deps.log.debug({ fpid, event: (event as { type: string }).type }, 'event for a payment no longer held; ignored');
+      return Promise.resolve();
+    }
     const next = entry.chain.then(() => this.apply(fpid, entry, event, cause));
     entry.chain = next.catch((e: Error) => this.deps.log.error({ fpid, event: event.type, err: e.message }, 'payment event failed'));
     return entry.chain;
