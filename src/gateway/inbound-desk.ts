@@ -81,8 +81,9 @@ export class InboundDesk {
     const fpid = fpidOf(request.fields);
     const cause = { mti: request.mti, stan: request.fields.get(11) ?? '', connectionId: reply.connectionId };
     if (request.mti === '9420' || request.mti === '9421') {
-      // R3: recorded first, then answered 9430 on the reversal's own connection.
-      if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause);
+      // R3: recorded first, then answered 9430 on the reversal's own connection. A reversal of a
+      // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
+      if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, false);
       await this.lifecycle.send(fpid, { type: 'REVERSAL', handle: this.keep(reply) }, cause);
       return;
     }
@@ -123,24 +124,30 @@ export class InboundDesk {
     this.lifecycle.stop();
   }
 
-  private async record(fpid: string, request: IsoMessage, reply: ReplyHandle, cause: Record<string, string>): Promise<void> {
+  /** Records a payment first seen now; `asPayment` false for one first seen by its reversal. */
+  private async record(fpid: string, request: IsoMessage, reply: ReplyHandle, cause: Record<string, string>, asPayment = true): Promise<void> {
+    // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
+    if (this.lifecycle.has(fpid)) {
+      if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      return;
+    }
     const payment = paymentOf(request.fields);
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
     const now = this.deps.clock.now();
     const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs };
     this.payments.set(fpid, payment);
     this.offers.set(offerMessageId(fpid), fpid);
-    this.handles.set(arrival(fpid), reply);
+    if (asPayment) this.handles.set(arrival(fpid), reply);
     const { snapshot, effects } = startInbound(input);
     const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId(fpid) });
     const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'received', cause);
     if (created === 'duplicate' && (await this.hold(fpid))) {
-      // Another arrival of the same FPID won the race to record it: this one is its repeat.
+      // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
       this.handles.delete(arrival(fpid));
-      await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
-    if (created !== 'created') return;
+    if (created !== 'created' || !asPayment) return;
     if (this.lifecycle.snapshot(fpid)?.value === 'recorded') await this.lifecycle.send(fpid, { type: 'OFFER' });
   }
 

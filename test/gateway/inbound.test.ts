@@ -1,0 +1,126 @@
+/**
+ * The gateway's inbound side against a scheme played by the test over real TCP (two listeners,
+ * Wire on each accepted connection) and a participant played on the in-process MQ transport.
+ */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { parseGatewayConfig } from '../../src/gateway/config.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { silentLogger } from '../../src/log.js';
+import { buildPacs002, parsePacs008 } from '../../src/participant/iso20022/index.js';
+import { InProcessTransport } from '../../src/participant/mq/in-process.js';
+import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
+import type { IsoMessage } from '../../src/scheme/codec.js';
+import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
+import { Wire } from '../../src/scheme/wire.js';
+import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { basePayment } from '../participant/fixtures/arbitraries.js';
+import { MAC_KEY } from '../support/scheme-sim.js';
+import { until } from '../support/tcp.js';
+
+const KEY = Buffer.from(MAC_KEY, 'hex');
+const Q = participantQueues('200001');
+
+let db: TestDatabase;
+let gateway: Gateway;
+let transport: InProcessTransport;
+const servers: Server[] = [];
+const wires: Wire[] = [];
+const offers: IncomingMessage[] = [];
+
+/** One DC of the scheme: signs on whoever connects and keeps the connection for the test to use. */
+async function dc(): Promise<string> {
+  const server = createServer((socket) => {
+    wires.push(
+      new Wire(socket, { id: `CI#${wires.length + 1}`, macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 10_000, maxInFlight: 100, heartbeatMs: 0 }, {
+        onRequest: (_m, reply) => reply.reply('0000'),
+        onClose: () => undefined,
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+let serial = 0;
+function inbound(mti: IsoMessage['mti'] = '9200', trn = `INB${String(serial++).padStart(15, '0')}`): IsoMessage {
+  const fields = paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999', settlementDate: businessDate(Date.now()), settlementCycle: '01' });
+  return { mti, fields };
+}
+
+async function decide(offer: IncomingMessage, status: 'ACSC' | 'RJCT'): Promise<void> {
+  const parsed = parsePacs008(offer.body);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const body = buildPacs002({ msgId: `D${serial++}`, createdAt: Date.now(), originalTrn: parsed.instruction.trn, status, ...(status === 'RJCT' ? { reason: '1114' as const } : {}) });
+  await transport.put({ queue: Q.toGateway, body, messageId: newMessageId(), correlationId: offer.messageId });
+}
+
+beforeAll(async () => {
+  db = await startTestDatabase();
+  transport = new InProcessTransport(silentLogger);
+  const config = parseGatewayConfig({
+    site: 'inbound-test',
+    scheme: { dc1: [await dc()], dc2: [await dc()], macKey: MAC_KEY, connectionsPerDc: 1 },
+    participants: [{ id: '200001', name: 'Bank', sortCodes: ['200000'] }],
+    database: { url: db.url },
+  });
+  gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
+  await transport.consume(Q.fromGateway, async (m) => (offers.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
+  await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
+}, 60_000);
+
+afterAll(async () => {
+  await gateway.stop();
+  await transport.close();
+  for (const s of servers) s.close();
+  await db.stop();
+});
+
+const stateOf = async (fpid: string) => (await db.pool.query<{ state: string }>('SELECT state FROM payments WHERE fpid = $1', [fpid])).rows[0]?.state;
+
+describe('gateway inbound', () => {
+  it('answers a repeat and a duplicate 9200 with the original outcome, each on its own connection, offering once (R5)', async () => {
+    const [a, b] = wires;
+    const request = inbound();
+    const fpid = fpidOf(request.fields);
+    const first = a!.request(request);
+    const duplicate = b!.request(request);
+    await until(() => offers.length === 1, 5000, 'the offer');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(offers).toHaveLength(1);
+    await decide(offers[0]!, 'RJCT');
+    const [r1, r2] = await Promise.all([first, duplicate]);
+    expect(r1.fields.get(26)).toBe('1114');
+    expect(r2.fields.get(26)).toBe('1114');
+    // Once replied, a 9201 on either connection gets the same, without a second offer.
+    const repeat = await b!.request({ mti: '9201', fields: request.fields });
+    expect(repeat.fields.get(26)).toBe('1114');
+    expect(offers).toHaveLength(1);
+    expect(await stateOf(fpid)).toBe('replied');
+  });
+
+  it('records a reversal of a payment it never saw, answers 9430 0000 and offers nothing (R3)', async () => {
+    const before = offers.length;
+    const reversal = inbound('9420');
+    const answer = await wires[0]!.request(reversal);
+    expect(answer.mti).toBe('9430');
+    expect(answer.fields.get(26)).toBe('0000');
+    expect(await stateOf(fpidOf(reversal.fields))).toBe('reversed');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(offers.length).toBe(before);
+    // A 9421 repeat gets the same answer.
+    expect((await wires[1]!.request({ mti: '9421', fields: reversal.fields })).fields.get(26)).toBe('0000');
+  });
+
+  it('answers a payment no participant owns 1100 without reaching any queue', async () => {
+    const before = offers.length;
+    const request = inbound();
+    const fields = new Map(request.fields).set(95, '123456');
+    const answer = await wires[1]!.request({ mti: '9200', fields });
+    expect(answer.fields.get(26)).toBe('1100');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(offers.length).toBe(before);
+  });
+});
