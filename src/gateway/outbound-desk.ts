@@ -86,8 +86,14 @@ export class OutboundDesk {
       await this.refuse(participant.id, reportTo, ActionCode.overLimit, 'amount over the payment limit');
       return 'rejected';
     }
-    // Idempotent on the participant's TRN: a redelivered instruction is the same payment.
-    if (await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn)) return 'duplicate';
+    // Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
+    // instruction reusing the TRN would be a second payment under one name, and is refused.
+    const existing = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
+    if (existing !== undefined) {
+      if (existing.participantMsgId === instruction.msgId) return 'duplicate';
+      await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
+      return 'rejected';
+    }
     const now = this.deps.clock.now();
     const { msgId: _msgId, ...fields } = instruction;
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
