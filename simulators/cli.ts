@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
+import type { Clock } from '../src/clock.js';
 
 /** How an option's text is read: as it is, as a number, as a comma list, or repeated. */
 export type OptionRead = 'text' | 'number' | 'list' | 'repeat';
@@ -46,4 +47,20 @@ export function readCommandLine<S extends z.ZodType>(argv: string[], options: Op
     fail(`bad option\n  ${lines.join('\n  ')}`);
   }
   return parsed.data as z.output<S>;
+}
+
+/**
+ * Runs `stop` once, on SIGINT, SIGTERM or after `durationSec`, whichever comes first; `stop` prints
+ * the report and exits.
+ */
+export function stopOnSignalOrDuration(durationSec: number | undefined, clock: Clock, stop: (why: string) => Promise<void>): void {
+  let stopping = false;
+  const once = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    void stop(why);
+  };
+  process.on('SIGINT', () => once('SIGINT'));
+  process.on('SIGTERM', () => once('SIGTERM'));
+  if (durationSec !== undefined) clock.after(durationSec * 1000, () => once('duration reached'));
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
-import { readCommandLine, type OptionTable } from '../cli.js';
+import { readCommandLine, stopOnSignalOrDuration, type OptionTable } from '../cli.js';
 import { createLogger } from '../../src/log.js';
 import { createTransport, type MqTransport } from '../../src/participant/mq/index.js';
 import { ParticipantBanks } from './bank.js';
@@ -79,10 +79,7 @@ async function main(): Promise<void> {
   log.info(ready, 'participant simulator running');
   console.log(JSON.stringify(ready));
 
-  let stopping = false;
-  const stop = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignalOrDuration(options.durationSec, systemClock, async (why) => {
     log.info({ why, drainMs: options.drainMs }, 'participant simulator stopping; draining outstanding reports');
     try {
       await banks.stop();
@@ -92,10 +89,7 @@ async function main(): Promise<void> {
     await control?.close();
     await transport.close().catch(() => undefined);
     process.stdout.write(JSON.stringify(banks.report()) + '\n', () => process.exit(0));
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  if (options.durationSec !== undefined) systemClock.after(options.durationSec * 1000, () => void stop('duration reached'));
+  });
 }
 
 void main();

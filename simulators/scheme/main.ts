@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { systemClock } from '../../src/clock.js';
-import { readCommandLine, type OptionTable } from '../cli.js';
+import { readCommandLine, stopOnSignalOrDuration, type OptionTable } from '../cli.js';
 import { createLogger } from '../../src/log.js';
 import { Central } from './central.js';
 import { startControl, type ControlServer } from './control.js';
@@ -66,18 +66,12 @@ async function main(): Promise<void> {
   log.info(ready, 'scheme simulator listening');
   console.log(JSON.stringify(ready));
 
-  let stopping = false;
-  const stop = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignalOrDuration(options.durationSec, systemClock, async (why) => {
     log.info({ why }, 'scheme simulator stopping');
     await central.stop();
     await control?.close();
     process.stdout.write(JSON.stringify(central.report()) + '\n', () => process.exit(0));
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  if (options.durationSec !== undefined) systemClock.after(options.durationSec * 1000, () => void stop('duration reached'));
+  });
 }
 
 void main();

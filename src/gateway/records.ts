@@ -1,5 +1,5 @@
 import type { Direction, NewPayment, Payment } from '../ledger/transition.js';
-import type { SchemePayment } from '../scheme/messages.js';
+import { OPTIONAL_FIELDS, type SchemePayment } from '../scheme/messages.js';
 import type { PaymentType } from '../scheme/profile.js';
 
 /** The ledger's record of a payment first seen now, from its scheme fields. */
@@ -16,21 +16,11 @@ export function newPayment(direction: Direction, p: SchemePayment, extra: { part
     beneficiarySortCode: p.beneficiarySortCode,
     beneficiaryAccount: p.beneficiaryAccount,
   };
-  const optional: Partial<NewPayment> = {
-    originatorName: p.originatorName,
-    beneficiaryName: p.beneficiaryName,
-    endToEndRef: p.endToEndRef,
-    reference: p.reference,
-    remittance: p.remittance,
-    settlementDate: p.settlementDate,
-    settlementCycle: p.settlementCycle,
-    returnReason: p.returnReason,
-    returnedFpid: p.returnedFpid,
-    participantId: extra.participantId ?? undefined,
-    arrivalConnection: extra.arrivalConnection,
-    participantMsgId: extra.participantMsgId,
-  };
-  for (const [k, v] of Object.entries(optional)) if (v !== undefined) (r as unknown as Record<string, unknown>)[k] = v;
+  const fields = r as unknown as Record<string, unknown>;
+  // The ledger row names the optional scheme fields as SchemePayment does.
+  for (const [k] of OPTIONAL_FIELDS) if (p[k] !== undefined) fields[k] = p[k];
+  const links = { participantId: extra.participantId ?? undefined, arrivalConnection: extra.arrivalConnection, participantMsgId: extra.participantMsgId };
+  for (const [k, v] of Object.entries(links)) if (v !== undefined) fields[k] = v;
   return r;
 }
 
@@ -47,17 +37,10 @@ export function schemePaymentOf(row: Payment): SchemePayment {
     beneficiarySortCode: row.beneficiarySortCode,
     beneficiaryAccount: row.beneficiaryAccount,
   };
-  const optional: Partial<SchemePayment> = {
-    originatorName: row.originatorName,
-    beneficiaryName: row.beneficiaryName,
-    endToEndRef: row.endToEndRef,
-    reference: row.reference,
-    remittance: row.remittance,
-    settlementDate: row.settlementDate,
-    settlementCycle: row.settlementCycle,
-    returnReason: row.returnReason,
-    returnedFpid: row.returnedFpid,
-  };
-  for (const [k, v] of Object.entries(optional)) if (v !== undefined && v !== null) (p as unknown as Record<string, unknown>)[k] = v;
+  const stored = row as unknown as Record<string, unknown>;
+  for (const [k] of OPTIONAL_FIELDS) {
+    const v = stored[k];
+    if (v !== undefined && v !== null) (p as unknown as Record<string, unknown>)[k] = v;
+  }
   return p;
 }

@@ -63,7 +63,7 @@ export function fpidOf(fields: Fields): string {
 }
 
 /** Optional payment fields: where each lives in a SchemePayment and on the wire. */
-const OPTIONAL_FIELDS: ReadonlyArray<readonly [keyof SchemePayment, number]> = [
+export const OPTIONAL_FIELDS: ReadonlyArray<readonly [keyof SchemePayment, number]> = [
   ['settlementDate', 15],
   ['settlementCycle', 29],
   ['endToEndRef', 62],

@@ -8,24 +8,30 @@ export interface SchemeSim {
   dc1: string;
   dc2: string;
   process: RunningSimulator<Report>;
-  control<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  control: Control;
   sessions(): Promise<SessionView[]>;
   report(): Promise<Report>;
   stop(): Promise<Report>;
+}
+
+export type Control = <T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown) => Promise<T>;
+
+/** JSON calls to a simulator's control endpoint; a non-2xx answer is an error saying why. */
+export function controlClient(address: string): Control {
+  return async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+    const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    const r = await fetch(`http://${address}${path}`, init);
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  };
 }
 
 export async function startSchemeSim(args: string[] = []): Promise<SchemeSim> {
   const running = await launchSimulator<Report>('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--control', '127.0.0.1:0', '--mac-key', MAC_KEY, ...args], {
     LOG_LEVEL: 'warn',
   });
-  const base = `http://${String(running.ready.control)}`;
-  const control = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-    const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const r = await fetch(base + path, init);
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as T;
-  };
+  const control = controlClient(String(running.ready.control));
   return {
     dc1: String(running.ready.dc1),
     dc2: String(running.ready.dc2),

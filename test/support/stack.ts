@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../../src/ledger/database.js';
 import { launchScript, launchSimulator, type RunningSimulator } from '../../simulators/launch.js';
 import type { BankReport } from '../../simulators/participant/bank.js';
-import { MAC_KEY, type SchemeSim } from './scheme-sim.js';
+import { controlClient, MAC_KEY, type Control, type SchemeSim } from './scheme-sim.js';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -15,20 +15,13 @@ export function runParticipantId(): string {
 
 export interface Bank {
   process: RunningSimulator<BankReport>;
-  control<T = unknown>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T>;
+  control: Control;
   report(): Promise<BankReport>;
 }
 
 export async function startBank(args: string[]): Promise<Bank> {
   const running = await launchSimulator<BankReport>('participant', ['--mq', AMQP_URL, '--control', '127.0.0.1:0', ...args], { LOG_LEVEL: 'warn' });
-  const base = `http://${String(running.ready.control)}`;
-  const control = async <T>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T> => {
-    const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const r = await fetch(base + p, init);
-    if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as T;
-  };
+  const control = controlClient(String(running.ready.control));
   return { process: running, control, report: () => control<BankReport>('GET', '/report') };
 }
 
