@@ -103,6 +103,38 @@ export function validate(mti: Mti, fields: Fields, stamped = false): { field: nu
   if (ccy !== undefined && ccy !== 'GBP') return { field: 51, reason: 'currency must be GBP' };
   const fn = fields.get(24);
   if (fn !== undefined && !FUNCTION_CODES.has(fn)) return { field: 24, reason: 'unknown function code' };
+  return paymentRule(fields);
+}
+
+/** Field 31 (section 3): the TRN is 18 characters `[A-Z0-9]`, narrower than the `an` charset. */
+const TRN = /^[A-Z0-9]{18}$/;
+/** Section 3: FPID = TRN (18) + payment type (2) + date sent (8) + `GBP` + institution (an 11, right-padded). */
+const FPID = /^[A-Z0-9]{18}(\d{2})(\d{8})GBP[A-Za-z0-9]{1,11}$/;
+
+/** A calendar date written `YYYYMMDD`. */
+function isDate(text: string): boolean {
+  const y = Number(text.slice(0, 4));
+  const m = Number(text.slice(4, 6));
+  const d = Number(text.slice(6, 8));
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+/**
+ * [R11] The value rules of a payment or reversal request that the charsets do not catch: a
+ * request breaking them is refused 9020 by the codec, never taken. Zero pence breaks the
+ * profile: a payment moves money (participant-mq.md refuses an amount not above zero too).
+ */
+function paymentRule(fields: Fields): { field: number; reason: string } | undefined {
+  const amount = fields.get(6);
+  if (amount !== undefined && /^0+$/.test(amount)) return { field: 6, reason: 'amount must be above zero' };
+  const trn = fields.get(31);
+  if (trn !== undefined && !TRN.test(trn)) return { field: 31, reason: 'TRN must be 18 characters [A-Z0-9]' };
+  const returned = fields.get(127);
+  if (returned !== undefined) {
+    const m = FPID.exec(returned);
+    if (m === null || !PAYMENT_TYPES.has(m[1]!) || !isDate(m[2]!)) return { field: 127, reason: 'not a FPID: TRN, payment type, YYYYMMDD, GBP, institution' };
+  }
   return undefined;
 }
 
@@ -189,6 +221,17 @@ function hexBits(text: string, at: number, bits: Uint8Array, first: number): boo
 /**
  * Decodes and verifies one body. Never throws: any byte string yields a message or a DecodeError
  * naming the field at fault (R11).
+ *
+ * [R11] A field whose content is wrong does not stop the reading while the next field can still
+ * be found (a fixed field by its length, a variable one by a valid length prefix): the fields
+ * after it are read, so that the answer echoes field 11 and the other echoed fields. The wrong
+ * field itself is left out (its answer carries zeros or spaces there).
+ *
+ * Order of checks: the structure (MTI, bitmaps, every field located, nothing after the last);
+ * then the MAC, as soon as the structure lets it be found, so that a body altered in transit is
+ * answered 9068 whatever its content; then the first field whose content is wrong; then the
+ * section 4 rules and this profile's value rules. A body that cannot be read as far as its MAC
+ * is answered 9020.
  */
 export function decode(body: Buffer, key: Buffer): DecodeResult {
   const fields = new Map<number, string>();
@@ -205,9 +248,13 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
     pos = 36;
   }
   let macAt = -1;
+  /** The first field whose content is wrong, reported once the structure and the MAC are known good. */
+  let wrongField = 0;
+  let wrongReason = '';
   for (let n = 2; n <= 128; n++) {
     if (bits[n] === 0) continue;
     const spec = FIELD_TABLE[n];
+    // Past any of these the next field cannot be found: the structure is broken here.
     if (spec === undefined) return fail(mti, fields, 'format', n, 'not in profile v1');
     const f = spec.format;
     let value: string;
@@ -228,13 +275,20 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
       pos += digits + len;
     }
     const wrong = checkValue(spec, value);
-    if (wrong !== undefined) return fail(mti, fields, 'format', n, wrong);
-    // The MAC is checked below and is not part of the message handed on.
-    if (n !== MAC_FIELD) fields.set(n, value);
+    if (wrong !== undefined) {
+      if (wrongField === 0) {
+        wrongField = n;
+        wrongReason = wrong;
+      }
+    } else if (n !== MAC_FIELD) {
+      // The MAC is checked below and is not part of the message handed on.
+      fields.set(n, value);
+    }
   }
   if (pos !== text.length) return fail(mti, fields, 'format', 0, `${text.length - pos} bytes after the last field`);
   if (macAt < 0) return fail(mti, fields, 'format', MAC_FIELD, `mandatory in ${mti}`);
   if (!macMatches(key, body, macAt)) return fail(mti, fields, 'mac', MAC_FIELD, 'MAC verification failed');
+  if (wrongField !== 0) return fail(mti, fields, 'format', wrongField, wrongReason);
   const invalid = validate(mti, fields);
   if (invalid !== undefined) return fail(mti, fields, 'format', invalid.field, invalid.reason);
   return { ok: true, message: { mti, fields } };

@@ -90,7 +90,8 @@ export function paymentFields(p: SchemePayment): Map<number, string> {
   ]);
   for (const [k, n] of OPTIONAL_FIELDS) {
     const v = p[k];
-    if (v !== undefined) f.set(n, v as string);
+    // Canonical form: a FPID (127) is held without the institution's right padding.
+    if (v !== undefined) f.set(n, n === 127 ? (v as string).trimEnd() : (v as string));
   }
   return f;
 }

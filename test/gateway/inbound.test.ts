@@ -16,6 +16,7 @@ import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.j
 import { Wire } from '../../src/scheme/wire.js';
 import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
 import { basePayment } from '../participant/fixtures/arbitraries.js';
+import { withContent } from '../support/bodies.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 
@@ -28,6 +29,8 @@ let transport: InProcessTransport;
 const servers: Server[] = [];
 const wires: Wire[] = [];
 const offers: IncomingMessage[] = [];
+/** Answers the CI side got to bodies it wrote raw (no request waits for them). */
+const strays: IsoMessage[] = [];
 
 /** One DC of the scheme: signs on whoever connects and keeps the connection for the test to use. */
 async function dc(): Promise<string> {
@@ -35,6 +38,7 @@ async function dc(): Promise<string> {
     wires.push(
       new Wire(socket, { id: `CI#${wires.length + 1}`, macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 10_000, maxInFlight: 100, heartbeatMs: 0 }, {
         onRequest: (_m, reply) => reply.reply('0000'),
+        onUnmatched: (m) => strays.push(m),
         onClose: () => undefined,
       }),
     );
@@ -120,6 +124,30 @@ describe('gateway inbound', () => {
     const fields = new Map(request.fields).set(95, '123456');
     const answer = await wires[1]!.request({ mti: '9200', fields });
     expect(answer.fields.get(26)).toBe('1100');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(offers.length).toBe(before);
+  });
+
+  it('answers wrong content 9020 at once with its field 11, 31 and 98, recording and offering nothing (R11)', async () => {
+    const before = offers.length;
+    const returned = paymentFields({ ...basePayment, type: '20', trn: 'INBRET000000000001', dateSent: businessDate(Date.now()), institution: '999999', returnReason: '00000012', returnedFpid: 'TRN0000000000000991020261121GBP200000' });
+    const cases: Array<[IsoMessage, number, string]> = [
+      [inbound(), 6, '0000000000ABCD'],
+      [inbound(), 6, '00000000000000'],
+      [inbound(), 31, 'inb00000000000000a'],
+      [{ mti: '9200', fields: returned }, 127, 'TRN0000000000000991020261121USD'],
+      [inbound('9420'), 3, '1X0000'],
+    ];
+    for (const [i, [request, field, text]] of cases.entries()) {
+      const fields = new Map(request.fields).set(7, '1122093015').set(11, String(801 + i).padStart(6, '0'));
+      wires[i % 2]!.writeRaw(withContent({ mti: request.mti, fields }, field, text, KEY));
+      const answer = await until(() => strays.some((m) => m.fields.get(11) === fields.get(11)), 3000, `the answer to field ${field}`).then(() => strays.find((m) => m.fields.get(11) === fields.get(11))!);
+      expect(answer.mti).toBe(request.mti === '9420' ? '9430' : '9210');
+      expect(answer.fields.get(26)).toBe('9020');
+      expect(answer.fields.get(44)).toMatch(new RegExp(`^${String(field).padStart(3, '0')} `));
+      for (const n of [3, 12, 31, 98].filter((n) => n !== field)) expect(answer.fields.get(n), `field ${n}`).toBe(fields.get(n));
+      expect(await stateOf(fpidOf(fields))).toBeUndefined();
+    }
     await new Promise((r) => setTimeout(r, 100));
     expect(offers.length).toBe(before);
   });

@@ -3,10 +3,14 @@ import fc from 'fast-check';
 import { decode, encode, type IsoMessage } from '../../src/scheme/codec.js';
 import { computeMac } from '../../src/scheme/mac.js';
 import { fpidOf, paymentFields, responseTo } from '../../src/scheme/messages.js';
-import { MESSAGE_TYPES, type Mti } from '../../src/scheme/profile.js';
+import { FIELDS, MESSAGE_TYPES, type Mti } from '../../src/scheme/profile.js';
 import { messageArb } from '../support/arbitraries.js';
+import { fieldOffsets, remac, withContent } from '../support/bodies.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+/** Fields a 9210 or 9430 echoes (section 4), besides 11. */
+const ECHOED = [3, 12, 31, 98];
 
 describe('codec: profile v1', () => {
   it('encodes the worked example of section 9 byte for byte', () => {
@@ -88,8 +92,10 @@ describe('codec: profile v1', () => {
   it('names the field of a format error (9020 / field 44)', () => {
     const m: IsoMessage = { mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881']]) };
     const text = encode(m, KEY).toString('latin1');
-    const r = decode(Buffer.from(text.replace('000001881', '00000188X'), 'latin1'), KEY);
+    const r = decode(remac(text.replace('000001881', '00000188X'), KEY), KEY);
     expect(r).toMatchObject({ ok: false, error: { code: 'format', field: 24, reason: 'not n' } });
+    // The MAC is checked before content: the same body with its old MAC was altered in transit.
+    expect(decode(Buffer.from(text.replace('000001881', '00000188X'), 'latin1'), KEY)).toMatchObject({ ok: false, error: { code: 'mac', field: 128 } });
     const missing = decode(Buffer.from('9804' + '0200000000000000' + '1122093015', 'latin1'), KEY);
     expect(missing).toMatchObject({ ok: false, error: { code: 'format', field: 128 } });
     expect(decode(Buffer.from('9999', 'latin1'), KEY)).toMatchObject({ ok: false, error: { field: 0 } });
@@ -109,5 +115,50 @@ describe('codec: profile v1', () => {
       expect(r.ok).toBe(true);
       if (r.ok) expect(r.message.fields.get(11)).toBe('000000');
     }
+  });
+
+  it('reads on past a field whose content is wrong, naming it and keeping 11 and the echoed fields (R11)', () => {
+    const paymentRequest = messageArb.filter((m) => m.mti === '9200' || m.mti === '9420');
+    fc.assert(
+      fc.property(paymentRequest, fc.nat(), fc.nat(), (original, pick, at) => {
+        const m: IsoMessage = { mti: original.mti, fields: new Map(original.fields).set(7, '1122093015').set(11, '000042') };
+        const fixed = [...m.fields.keys()].filter((n) => FIELDS.get(n)!.format.kind === 'fixed').sort((a, b) => a - b);
+        const field = fixed[pick % fixed.length]!;
+        const format = FIELDS.get(field)!.format as { length: number; charset: string };
+        const start = fieldOffsets(m).get(field)! + (at % format.length);
+        const text = encode(m, KEY).toString('latin1');
+        // Same length, a character outside the field's charset, and a valid MAC over the result.
+        const corrupted = text.slice(0, start) + (format.charset === 'n' ? 'A' : '-') + text.slice(start + 1);
+        const r = decode(remac(corrupted, KEY), KEY);
+        expect(r.ok).toBe(false);
+        if (r.ok) return;
+        expect(r.error).toMatchObject({ code: 'format', field, mti: m.mti });
+        expect(r.error.fields.has(field)).toBe(false);
+        for (const n of [11, ...ECHOED].filter((n) => n !== field)) expect(r.error.fields.get(n), `field ${n}`).toBe(m.fields.get(n));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses a payment request that breaks the profile beyond its charsets, naming the field (R11)', () => {
+    const base = paymentFields({ type: '20', amountPence: 1250, trn: 'TRN00000000000001A', dateSent: '20261122', originatorSortCode: '040004', originatorAccount: '87654321', beneficiarySortCode: '200000', beneficiaryAccount: '12345678', institution: '040004', returnReason: '00000012', returnedFpid: 'TRN0000000000000991020261121GBP200000     ' });
+    base.set(7, '1122093015').set(11, '000042');
+    expect(decode(encode({ mti: '9200', fields: base }, KEY), KEY).ok).toBe(true);
+    const cases: Array<[number, string, RegExp]> = [
+      [31, 'trn00000000000001a', /TRN/],
+      [127, 'TRN00000000000000991020261121', /FPID/], // 19 characters where the TRN is 18
+      [127, 'TRN0000000000000991020261321', /FPID/], // month 13
+      [127, 'TRN0000000000000995020261121', /FPID/], // payment type 50
+      [127, 'TRN0000000000000991020261121EUR', /FPID/],
+      [6, '00000000000000', /above zero/],
+    ];
+    for (const [n, value, reason] of cases) {
+      const r = decode(withContent({ mti: '9200', fields: base }, n, value, KEY), KEY);
+      expect(r, `${n} ${value}`).toMatchObject({ ok: false, error: { code: 'format', field: n, reason: expect.stringMatching(reason) } });
+      if (!r.ok) expect(r.error.fields.get(11)).toBe('000042');
+    }
+    // The gateway never sends one either.
+    expect(() => encode({ mti: '9200', fields: new Map(base).set(31, 'trn00000000000001a') }, KEY)).toThrow(/field 31/);
+    expect(() => encode({ mti: '9200', fields: new Map(base).set(6, '00000000000000') }, KEY)).toThrow(/field 6/);
   });
 });

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { ActionCode, FunctionCode } from '../../src/scheme/profile.js';
-import { eventually, KEY_HEX, payment, RawClient } from './client.js';
+import { withContent } from '../support/bodies.js';
+import { eventually, KEY, KEY_HEX, payment, RawClient } from './client.js';
 
 /**
  * Starts the simulator as `npx tsx simulators/scheme/main.ts`; collects its stdout lines and
@@ -61,6 +62,36 @@ describe('scheme simulator: the process', () => {
       expect(sim.stderr()).not.toContain('87654321'); // no account number in the logs
     } finally {
       // SIGTERM, not SIGKILL: tsx passes it on; killing tsx outright would orphan the simulator.
+      if (sim.child.exitCode === null) sim.child.kill('SIGTERM');
+    }
+  });
+
+  it('answers a 9200 with wrong content 9020 at once, echoing its field 11 and 31, over TCP (R11)', async () => {
+    const sim = simulator(['--dc1', '127.0.0.1:0', '--mac-key', KEY_HEX, '--control', '127.0.0.1:0', '--duration', '60'], true);
+    try {
+      const ready = JSON.parse(await eventually(() => sim.lines[0], 'the ready line', 15_000)) as { dc1: string; control: string };
+      const c = await RawClient.connect(ready.dc1);
+      await c.network(FunctionCode.signOnSubmit);
+      // Wrong content with a valid MAC: amount not digits, amount zero, a lower-case TRN.
+      const cases: Array<[number, string, string]> = [
+        [6, '0000000000ABCD', '006'],
+        [6, '00000000000000', '006'],
+        [31, 'test00000000000001', '031'],
+      ];
+      for (const [i, [field, text]] of cases.entries()) {
+        const fields = payment().set(7, '1122093015').set(11, String(701 + i).padStart(6, '0'));
+        c.wire.writeRaw(withContent({ mti: '9200', fields }, field, text, KEY));
+        const answer = await eventually(() => c.strays.find((m) => m.fields.get(11) === fields.get(11)), `the answer to ${field}=${text}`);
+        expect(answer.mti).toBe('9210');
+        expect(answer.fields.get(26)).toBe(ActionCode.formatError);
+        expect(answer.fields.get(44)).toMatch(new RegExp(`^${cases[i]![2]} `));
+        if (field !== 31) expect(answer.fields.get(31)).toBe(fields.get(31));
+        expect(answer.fields.get(98)).toBe(fields.get(98));
+      }
+      const report = (await control(ready.control, 'GET', '/report')).json as { format_errors: number; outbound: { received: number; accepted: number } };
+      expect(report).toMatchObject({ format_errors: 3, outbound: { received: 0, accepted: 0 } });
+      c.close();
+    } finally {
       if (sim.child.exitCode === null) sim.child.kill('SIGTERM');
     }
   });
