@@ -41,6 +41,9 @@ const SIGN_ON: Readonly<Record<string, { direction: 'submit' | 'receive'; on: bo
   [FunctionCode.signOffReceive]: { direction: 'receive', on: false },
 };
 
+/** Sign-offs listed per session in the report; a well-behaved gateway sends two. */
+const MAX_SIGN_OFFS_KEPT = 8;
+
 /** How often the inbound generator wakes at most, and at least. */
 const LOAD_TICK_MIN_MS = 10;
 const LOAD_TICK_MAX_MS = 1000;
@@ -259,11 +262,22 @@ export class Central {
       this.refuse(s, reply, `024 function ${fn} is not a sign-on or sign-off`);
       return;
     }
+    if (!change.on) this.signedOff(s, fn);
     const wasSignedOn = s.signedOn;
     s[change.direction] = change.on;
     reply.reply(ActionCode.accepted);
     // R10: a session signing on during a suspension learns of it now, not at the next change.
     if (!wasSignedOn && s.signedOn && this.suspended) this.advise(s, 'SUSPENDED');
+  }
+
+  /**
+   * [R8] A gateway drains by signing off receive first, then answers what it holds, then signs
+   * off submit: an 882 while still signed on to receive, or while CI requests wait for answers on
+   * the session, breaks that order and is counted.
+   */
+  private signedOff(s: Session, fn: string): void {
+    if (s.signOffs.length < MAX_SIGN_OFFS_KEPT) s.signOffs.push(fn);
+    if (fn === FunctionCode.signOffSubmit && (s.receive || this.inbound.awaitingOn(s) > 0)) s.counts.drain_violations++;
   }
 
   /** A valid message the CI does not take from a participant: 9020, field 44 says why (R11 style). */

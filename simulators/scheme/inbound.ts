@@ -85,6 +85,13 @@ export class InboundDesk {
     session.counts.unmatched_responses++;
   }
 
+  /** CI requests (payments, repeats, reversals) whose answer is awaited on `session` now. */
+  awaitingOn(session: Session): number {
+    let n = 0;
+    for (const p of this.payments.values()) if (p.waitingOn === session) n++;
+    return n;
+  }
+
   private offer(p: InboundPayment, session: Session, mti: '9200' | '9201'): void {
     p.waitingOn = session;
     p.carriers.add(session);

@@ -42,6 +42,8 @@ export interface ConnectionCounts {
   unmatched_responses: number;
   mac_errors: number;
   format_errors: number;
+  /** R8: a sign-off submit (882) before sign-off receive (892), or while CI requests were unanswered. */
+  drain_violations: number;
 }
 
 /** One session as GET /sessions and the report show it. */
@@ -53,6 +55,8 @@ export interface SessionView {
   submit: boolean;
   receive: boolean;
   muted: boolean;
+  /** R8: the sign-off function codes (882, 892) received, in order (the first few). */
+  sign_offs: string[];
   closed_reason?: string;
 }
 
@@ -65,6 +69,7 @@ export interface Report {
   unmatched_responses: number;
   mac_errors: number;
   format_errors: number;
+  drain_violations: number;
   suspended: boolean;
   faults: FaultCounts;
   connections: Record<string, ConnectionReport>;
@@ -94,6 +99,7 @@ export const zeroConnection = (): ConnectionCounts =>
     'unmatched_responses',
     'mac_errors',
     'format_errors',
+    'drain_violations',
   ]);
 
 /** The connection-level error counts summed over every session the run has seen. */
@@ -108,6 +114,7 @@ export function buildReport(
     unmatched_responses: 0,
     mac_errors: 0,
     format_errors: 0,
+    drain_violations: 0,
     suspended: parts.suspended,
     faults: { ...parts.faults },
     connections: {},
@@ -119,6 +126,7 @@ export function buildReport(
     report.unmatched_responses += counts.unmatched_responses;
     report.mac_errors += counts.mac_errors;
     report.format_errors += counts.format_errors;
+    report.drain_violations += counts.drain_violations;
   }
   return report;
 }

@@ -12,6 +12,8 @@ export class Session {
   submit = false;
   receive = false;
   muted = false;
+  /** R8: sign-off function codes received, in order; only the first few are kept. */
+  readonly signOffs: string[] = [];
   closedReason: string | undefined;
   readonly counts = zeroConnection();
   readonly wire: Wire;
@@ -60,7 +62,7 @@ export class Session {
   }
 
   view(): SessionView {
-    const v: SessionView = { id: this.id, dc: this.dc, remote: this.remote, open: this.wire.open, submit: this.submit, receive: this.receive, muted: this.muted };
+    const v: SessionView = { id: this.id, dc: this.dc, remote: this.remote, open: this.wire.open, submit: this.submit, receive: this.receive, muted: this.muted, sign_offs: [...this.signOffs] };
     if (this.closedReason !== undefined) v.closed_reason = this.closedReason;
     return v;
   }

@@ -14,6 +14,9 @@ export type Dc = 'DC1' | 'DC2';
 /** Section 6. */
 export type ConnectionState = 'connecting' | 'signing-on' | 'ready' | 'draining' | 'closed';
 
+/** How often a drain looks at what it waits for. */
+const DRAIN_POLL_MS = 10;
+
 export type ServiceStatus = 'ACTIVE' | 'SUSPENDED';
 
 export interface ConnectionOptions {
@@ -142,8 +145,12 @@ export class SchemeConnection {
   }
 
   /**
-   * R8 drain: stop submitting, wait for outstanding responses and for replies to requests already
-   * received, sign off both ways and close. The connection does not come back.
+   * [R8] Drain, in the profile's order: sign off receive (892), after which the scheme sends no
+   * new inbound request here; answer the inbound requests already held (each answered within its
+   * T_in by its desk, the stand-in included); stop submitting (`draining`); wait for the
+   * outstanding outbound responses, at most T_out; sign off submit (882) and close. Until it stops
+   * submitting the connection stays `ready` with receive off, and may still carry payments. The
+   * whole drain is bounded by `drainTimeoutMs`. The connection does not come back.
    */
   async drain(): Promise<void> {
     this.stopping = true;
@@ -153,18 +160,34 @@ export class SchemeConnection {
       this.stop();
       return;
     }
+    const clock = this.deps.clock;
+    const deadline = clock.now() + this.opts.drainTimeoutMs;
+    await this.signOff(wire, FunctionCode.signOffReceive);
+    this.receiveOn = false;
+    this.setState('ready', true);
+    await this.waitFor(wire, () => wire.unanswered === 0, deadline);
     this.setState('draining');
-    const deadline = this.deps.clock.now() + this.opts.drainTimeoutMs;
-    while (wire.open && (wire.inFlightCount > 0 || wire.unanswered > 0) && this.deps.clock.now() < deadline) {
-      await new Promise<void>((resolve) => this.deps.clock.after(10, resolve));
+    await this.waitFor(wire, () => wire.inFlightCount === 0, Math.min(deadline, clock.now() + this.opts.requestTimeoutMs));
+    if (!wire.open) return;
+    await this.signOff(wire, FunctionCode.signOffSubmit);
+    this.submitOn = false;
+    wire.close('drained');
+  }
+
+  private async signOff(wire: Wire, fn: string): Promise<void> {
+    if (!wire.open) return;
+    try {
+      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs });
+      if (r.fields.get(26) !== ActionCode.accepted) this.log.warn({ function: fn, code: r.fields.get(26) }, 'sign-off refused');
+    } catch (e) {
+      this.log.warn({ reason: (e as Error).message, function: fn }, 'sign-off not acknowledged');
     }
-    if (wire.open) {
-      const signOff = (fn: string) =>
-        wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs }).catch((e: Error) => {
-          this.log.warn({ reason: e.message, function: fn }, 'sign-off not acknowledged');
-        });
-      await Promise.all([signOff(FunctionCode.signOffSubmit), signOff(FunctionCode.signOffReceive)]);
-      wire.close('drained');
+  }
+
+  /** Polls `done` until it holds, the wire closes or `until` (clock time) passes. */
+  private async waitFor(wire: Wire, done: () => boolean, until: number): Promise<void> {
+    while (wire.open && !done() && this.deps.clock.now() < until) {
+      await new Promise<void>((resolve) => this.deps.clock.after(DRAIN_POLL_MS, resolve));
     }
   }
 
@@ -270,8 +293,9 @@ export class SchemeConnection {
     });
   }
 
-  private setState(state: ConnectionState): void {
-    if (this.state === state) return;
+  /** `flagsChanged` reports a change of the sign-on flags within one state. */
+  private setState(state: ConnectionState, flagsChanged = false): void {
+    if (this.state === state && !flagsChanged) return;
     this.state = state;
     this.since = this.deps.clock.now();
     this.handler.onStateChange?.(this.status());

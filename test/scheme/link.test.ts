@@ -136,6 +136,33 @@ describe('scheme link against the simulator', () => {
     await expect(p.submit(payment())).rejects.toMatchObject({ code: 'no-connection' });
   });
 
+  it('drains in the R8 order: 892, the held inbound answered, outstanding responses awaited, then 882', async () => {
+    const s = await sim(['--answer-delay-ms', '300', '--t-in', '5000']);
+    const held: Inbound[] = [];
+    const p = pool(s.dc1, s.dc2, {}, (i) => held.push(i));
+    await until(() => allReady(p), 5000, 'ready');
+    for (const c of p.status()) await s.control('POST', '/inbound', { count: 1, session: await sessionOf(s, p, c.id) });
+    await until(() => held.length === 4, 2000, 'one inbound held on each connection');
+    const outbound = Array.from({ length: 8 }, () => p.submit(payment()));
+    const drained = p.drain();
+    // Receive is signed off first; submit stays on while the held requests are answered.
+    const signedOffReceive = async () => (await s.sessions()).every((v) => !v.receive && v.submit && v.sign_offs.join() === '892');
+    const end = Date.now() + 3000;
+    while (!(await signedOffReceive())) {
+      if (Date.now() > end) throw new Error(`receive never signed off alone: ${JSON.stringify(await s.sessions())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The scheme sends nothing new on a connection after its 892.
+    expect(await s.control<{ sent: number }>('POST', '/inbound', { count: 4 })).toMatchObject({ sent: 0 });
+    for (const i of held) expect(i.reply.reply('0000')).toBe('sent');
+    await drained;
+    expect((await Promise.all(outbound)).every((a) => a.response.fields.get(26) === '0000')).toBe(true);
+    expect(p.status().every((c) => c.state === 'closed')).toBe(true);
+    const report = await s.report();
+    expect(report).toMatchObject({ drain_violations: 0, inbound: { sent: 4, answered_in_time: 4 }, outbound: { answered: 8 } });
+    for (const v of await s.sessions()) expect(v.sign_offs, v.id).toEqual(['892', '882']);
+  });
+
   it('answers an inbound 9200 on its arrival connection; a reply after that closed is lost (R1, R4)', async () => {
     const s = await sim();
     const held: Inbound[] = [];

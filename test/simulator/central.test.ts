@@ -46,6 +46,38 @@ describe('scheme simulator: sign-on (R8)', () => {
     expect(ci.sessions()[0]).toMatchObject({ submit: false, receive: false });
   });
 
+  it('sends nothing inbound on a session after its 892 and counts an 882 out of the drain order', async () => {
+    const { ci, dc1, dc2 } = await startCentral({ tInMs: 2000 });
+    const a = await client(dc1, signOnSubmit, signOnReceive);
+    const b = await client(dc2, signOnSubmit, signOnReceive);
+    ci.sendInbound(1, 'DC1#1');
+    const held = await a.next('9200');
+    expect(await a.network(signOffReceive)).toEqual(['0000']);
+    // No new request on DC1#1: not by name, not round robin, not a repeat of another session's.
+    expect(() => ci.sendInbound(1, 'DC1#1')).toThrow(/not open and signed on to receive/);
+    ci.sendInbound(4);
+    await eventually(() => b.requests.length === 4, 'four on DC2#1');
+    b.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.requests).toHaveLength(0);
+    // The held one is still answered in time, then the drain ends in order.
+    held.reply.reply(ActionCode.accepted);
+    await eventually(() => ci.report().inbound.answered_in_time === 1, 'the held payment answered');
+    expect(await a.network(signOffSubmit)).toEqual(['0000']);
+    expect(ci.report()).toMatchObject({ drain_violations: 0, connections: { 'DC1#1': { sign_offs: ['892', '882'], drain_violations: 0 } } });
+
+    // Out of order: 882 while signed on to receive, and 882 with a CI request unanswered.
+    const c = await client(dc1, signOnSubmit, signOnReceive);
+    ci.sendInbound(1, 'DC1#2');
+    await c.next('9200');
+    expect(await c.network(signOffSubmit, signOffReceive)).toEqual(['0000', '0000']);
+    const d = await client(dc1, signOnSubmit, signOnReceive);
+    ci.sendInbound(1, 'DC1#3');
+    await d.next('9200');
+    expect(await d.network(signOffReceive, signOffSubmit)).toEqual(['0000', '0000']);
+    expect(ci.report()).toMatchObject({ drain_violations: 2, connections: { 'DC1#2': { sign_offs: ['882', '892'], drain_violations: 1 }, 'DC1#3': { drain_violations: 1 } } });
+  });
+
   it('answers a 9200 before sign-on to submit with 9091 and sends nothing inbound', async () => {
     const { ci, dc1 } = await startCentral();
     const c = await client(dc1, signOnReceive);
