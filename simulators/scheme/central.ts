@@ -266,6 +266,7 @@ export class Central {
     const wasSignedOn = s.signedOn;
     s[change.direction] = change.on;
     reply.reply(ActionCode.accepted);
+    if (s.receiving) this.inbound.onReceiver(s);
     // R10: a session signing on during a suspension learns of it now, not at the next change.
     if (!wasSignedOn && s.signedOn && this.suspended) this.advise(s, 'SUSPENDED');
   }

@@ -18,12 +18,17 @@ export interface InboundContext {
 
 type State = 'pending' | 'reversing' | 'reversed';
 
+/** R4: 9201s per payment at most, one per connection lost under it; then it times out. */
+const MAX_REPEATS = 4;
+
 interface InboundPayment {
   readonly fpid: string;
   /** The 9200's fields without 7 and 11, which every send sets afresh. */
   readonly fields: Fields;
-  /** R2: the CI's T_in, measured from the first 9200. */
-  readonly deadline: number;
+  /** R2, R4: the CI's T_in for the request sent last, measured from its own write. */
+  deadline: number;
+  /** R4: 9201s sent for it, at most MAX_REPEATS. */
+  repeats: number;
   readonly first: Session;
   state: State;
   /** The session whose request for this payment awaits an answer now, if any (R1). */
@@ -40,6 +45,8 @@ interface InboundPayment {
 export class InboundDesk {
   /** Payments not yet answered, and those timed out (kept so that a late 9210 is recognised). */
   private readonly payments = new Map<string, InboundPayment>();
+  /** R4: payments whose reply was lost while no session could carry their 9201; a subset of `payments`. */
+  private readonly awaitingReceiver = new Set<InboundPayment>();
 
   constructor(private readonly ctx: InboundContext) {}
 
@@ -49,7 +56,8 @@ export class InboundDesk {
     const p: InboundPayment = {
       fpid,
       fields,
-      deadline: this.ctx.clock.now() + this.ctx.tInMs,
+      deadline: 0,
+      repeats: 0,
       first: session,
       state: 'pending',
       waitingOn: undefined,
@@ -92,11 +100,24 @@ export class InboundDesk {
     return n;
   }
 
+  /**
+   * [R4] A session signed on to receive now: the payments whose reply died with their connection
+   * while no other could carry a repeat get their 9201 on it, if their T_in has not run out.
+   */
+  onReceiver(session: Session): void {
+    const now = this.ctx.clock.now();
+    for (const p of this.awaitingReceiver) {
+      this.awaitingReceiver.delete(p);
+      if (p.state === 'pending' && p.waitingOn === undefined && now < p.deadline) this.repeat(p, session);
+    }
+  }
+
   private offer(p: InboundPayment, session: Session, mti: '9200' | '9201'): void {
     p.waitingOn = session;
     p.carriers.add(session);
+    p.deadline = this.ctx.clock.now() + this.ctx.tInMs;
     session.counts.inbound_sent++;
-    session.wire.request({ mti, fields: p.fields }, { timeoutMs: Math.max(1, p.deadline - this.ctx.clock.now()) }).then(
+    session.wire.request({ mti, fields: p.fields }, { timeoutMs: this.ctx.tInMs }).then(
       (answer) => this.onAnswer(p, session, answer),
       (e: RequestError) => this.onNoAnswer(p, session, e),
     );
@@ -106,11 +127,13 @@ export class InboundDesk {
     if (fpidOf(answer.fields) !== p.fpid) {
       // Matched by field 11 but names another payment: a stray, and this one is still unanswered.
       this.onStray(session, answer);
+      if (p.waitingOn === session) p.waitingOn = undefined;
       this.waitOut(p);
       return;
     }
     if (p.state !== 'pending') return;
     this.payments.delete(p.fpid);
+    this.awaitingReceiver.delete(p);
     this.ctx.counts.answered_in_time++;
     session.counts.inbound_answered++;
     if (answer.fields.get(26) === ActionCode.accepted) this.ctx.counts.accepted++;
@@ -124,23 +147,38 @@ export class InboundDesk {
       this.timeOut(p);
       return;
     }
-    // R4: the reply died with the connection. Our choice (the profile is silent): repeat it as
-    // a 9201 on another receiving session, still due by the first deadline.
-    const next = this.ctx.clock.now() < p.deadline ? this.ctx.receiver(undefined, session) : undefined;
-    if (next === undefined) {
+    // [R4] The reply died with the connection: a 9201 on another session signed on to receive,
+    // now or as soon as one signs on before this request's T_in runs out.
+    if (p.repeats >= MAX_REPEATS) {
       this.waitOut(p);
       return;
     }
-    this.ctx.counts.repeats_sent++;
-    this.offer(p, next, '9201');
+    const next = this.ctx.receiver(undefined, session);
+    if (next !== undefined) {
+      this.repeat(p, next);
+      return;
+    }
+    this.awaitingReceiver.add(p);
+    this.waitOut(p);
   }
 
-  /** Nothing more can be sent for it: it times out at its deadline unless answered first. */
+  private repeat(p: InboundPayment, session: Session): void {
+    p.repeats++;
+    this.ctx.counts.repeats_sent++;
+    this.offer(p, session, '9201');
+  }
+
+  /** Nothing is in flight for it: it times out at its deadline unless a repeat or an answer comes first. */
   private waitOut(p: InboundPayment): void {
-    this.ctx.clock.after(p.deadline - this.ctx.clock.now(), () => this.timeOut(p));
+    const deadline = p.deadline;
+    this.ctx.clock.after(deadline - this.ctx.clock.now(), () => {
+      // A 9201 sent meanwhile has its own T_in and its own time-out.
+      if (p.deadline === deadline && p.waitingOn === undefined) this.timeOut(p);
+    });
   }
 
   private timeOut(p: InboundPayment): void {
+    this.awaitingReceiver.delete(p);
     if (this.ctx.stopped() || p.state !== 'pending') return;
     p.state = 'reversing';
     p.waitingOn = undefined;

@@ -30,7 +30,8 @@ export class OutboundDesk {
     const c = this.ctx.counts;
     c.received++;
     session.counts.outbound_received++;
-    // R8: nothing is taken before sign-on to submit.
+    // [R7a] A 9091 takes nothing: no decision is kept for the FPID and no payment is counted, so
+    // the same FPID may come again as a 9200. R8: nothing is taken before sign-on to submit.
     if (!session.submit) {
       c.refused_not_signed_on++;
       reply.reply(ActionCode.notSignedOn);

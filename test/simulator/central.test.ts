@@ -129,6 +129,20 @@ describe('scheme simulator: outbound decisions (R5, R7)', () => {
     expect(ci.report().outbound).toMatchObject({ received: 5, answered: 5, accepted: 1, rejected: 1, duplicates: 1, repeats: 2 });
   });
 
+  it('records nothing for a 9200 answered 9091: the same FPID again as a 9200 is a first submission (R7a)', async () => {
+    const { ci, dc1 } = await startCentral();
+    const early = await client(dc1);
+    const p = payment({ beneficiaryAccount: '00000098' });
+    expect((await early.pay(p)).fields.get(26)).toBe(ActionCode.notSignedOn);
+    const c = await client(dc1, signOnSubmit);
+    ci.suspend();
+    expect((await c.pay(p)).fields.get(26)).toBe(ActionCode.notSignedOn);
+    ci.resume();
+    // Not a duplicate of either refusal: decided now, by the rules, as one payment.
+    expect((await c.pay(p)).fields.get(26)).toBe(ActionCode.accountClosed);
+    expect(ci.report().outbound).toMatchObject({ refused_not_signed_on: 1, refused_suspended: 1, duplicates: 0, accepted: 0, rejected: 1, answered: 1 });
+  });
+
   it('delays answers by --answer-delay-ms and counts those past T_out', async () => {
     const { ci, dc1 } = await startCentral({ answerDelayMs: 150, tOutMs: 100 });
     const c = await client(dc1, signOnSubmit);
@@ -218,23 +232,52 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     expect(ci.report().inbound).toMatchObject({ sent: 1, answered_in_time: 0, unanswered: 1, late: 1, reversed: 1, repeats_sent: 1 });
   });
 
-  it('repeats as 9201 on another session when the carrying one drops, due by the first deadline (R4)', async () => {
+  it('repeats as 9201 on another session when the carrying one drops, due by its own T_in (R4)', async () => {
     const { ci, dc1, dc2 } = await startCentral({ tInMs: 1000 });
     const a = await client(dc1, signOnReceive);
     const b = await client(dc2, signOnReceive);
     const [fpid] = ci.sendInbound(1, 'DC1#1');
     const original = await a.next('9200');
-    const sentAt = Date.now();
+    await new Promise((r) => setTimeout(r, 600));
     a.close();
     const repeat = await b.next('9201');
+    const repeatedAt = Date.now();
     expect(fpidOf(repeat.message.fields)).toBe(fpid);
     expect(repeat.message.fields.get(6)).toBe(original.message.fields.get(6));
-    // Unanswered, it times out at the first deadline, not a fresh T_in after the repeat.
-    const reversal = await b.next('9420', 1500);
-    expect(Date.now() - sentAt).toBeLessThan(1400);
+    // Unanswered, it times out a full T_in after the repeat was written, not at the first deadline.
+    const reversal = await b.next('9420', 2000);
+    expect(Date.now() - repeatedAt).toBeGreaterThanOrEqual(950);
     reversal.reply.reply(ActionCode.accepted);
     await eventually(() => ci.report().inbound.reversed === 1, 'the reversal');
     expect(ci.report().inbound).toMatchObject({ sent: 1, repeats_sent: 1, unanswered: 1 });
+  });
+
+  it('repeats on a session that signs on to receive later, while T_in has not run out (R4)', async () => {
+    const { ci, dc1, dc2 } = await startCentral({ tInMs: 1000 });
+    const a = await client(dc1, signOnReceive);
+    const [first, second] = [ci.sendInbound(1, 'DC1#1')[0], ci.sendInbound(1, 'DC1#1')[0]];
+    await a.next('9200');
+    await a.next('9200');
+    a.close();
+    await new Promise((r) => setTimeout(r, 300));
+    // A session up again before T_in runs out gets both repeats and answers them in time.
+    const b = await client(dc2, signOnReceive);
+    const repeats = [await b.next('9201'), await b.next('9201')];
+    expect(repeats.map((r) => fpidOf(r.message.fields)).sort()).toEqual([first, second].sort());
+    await new Promise((r) => setTimeout(r, 800)); // past the first 9200's T_in, within the 9201's
+    for (const r of repeats) expect(r.reply.reply(ActionCode.accepted)).toBe('sent');
+    await eventually(() => ci.report().inbound.answered_in_time === 2, 'both answered');
+    expect(ci.report().inbound).toMatchObject({ sent: 2, repeats_sent: 2, unanswered: 0, late: 0 });
+
+    // None comes once T_in has run out: that payment is timed out and reversed instead.
+    const [third] = ci.sendInbound(1, 'DC2#1');
+    await b.next('9200');
+    b.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    const c = await client(dc1, signOnReceive);
+    const reversal = await c.next('9420', 1000);
+    expect(fpidOf(reversal.message.fields)).toBe(third);
+    expect(c.requests.filter((r) => r.message.mti === '9201')).toHaveLength(0);
   });
 
   it('drops a session on request and answers the repeat when it is answered in time', async () => {
