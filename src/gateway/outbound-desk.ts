@@ -169,7 +169,12 @@ export class OutboundDesk {
     const payment = this.payments.get(fpid)!;
     const options: SubmitOptions = avoid === undefined || avoid === '' ? {} : { avoid };
     this.deps.scheme.submit({ mti, fields: paymentFields(payment) }, options).then(
-      ({ response, connection }) => this.lifecycle.send(fpid, { type: 'RESPONSE', code: response.fields.get(26) as ActionCode, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection }),
+      async ({ response, connection }) => {
+        const code = response.fields.get(26) as ActionCode;
+        await this.lifecycle.send(fpid, { type: 'RESPONSE', code, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection });
+        // [R7a] Not taken: a 9200 goes again as a 9200 (the machine is back in `recorded`), a 9201 as a 9201.
+        if (code === ActionCode.notSignedOn) this.later(fpid, mti === '9200' ? { type: 'SUBMIT' } : { type: 'RETRY' });
+      },
       (e: unknown) => {
         const code = e instanceof RequestError ? e.code : 'closed';
         if (NOT_WRITTEN.has(code)) {

@@ -75,7 +75,8 @@ export const outboundMachine = setup({
       on: {
         RESPONSE: [
           { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
-          // 9091 on the first submission: the scheme did not take it, so it waits or times out (R10).
+          // [R7a] 9091: the scheme took nothing, so the same FPID goes again as a 9200, or the
+          // instruction times out (R10).
           { guard: 'notTaken', target: 'recorded', actions: assign({ lastConnection: ({ event }) => event.connection }) },
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
@@ -88,8 +89,9 @@ export const outboundMachine = setup({
       on: {
         RESPONSE: [
           { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
-          // The repeat met a suspended scheme: try again later, the original may still be there.
-          { guard: 'notTaken', target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
+          // [R7a] The repeat was not taken, but the original may have been: a 9201 again on RETRY,
+          // which the runtime sends after a pause (not at once, which would loop on a refusing scheme).
+          { guard: 'notTaken', actions: assign({ lastConnection: ({ event }) => event.connection }) },
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
         NO_ANSWER: { target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
