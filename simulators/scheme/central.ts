@@ -278,7 +278,15 @@ export class Central {
    */
   private signedOff(s: Session, fn: string): void {
     if (s.signOffs.length < MAX_SIGN_OFFS_KEPT) s.signOffs.push(fn);
-    if (fn === FunctionCode.signOffSubmit && (s.receive || this.inbound.awaitingOn(s) > 0)) s.counts.drain_violations++;
+    if (fn !== FunctionCode.signOffSubmit) return;
+    if (s.receive) {
+      s.counts.drain_violations++;
+      return;
+    }
+    // Answers read in the same chunk as the 882 reach their requests a few microtasks later.
+    setImmediate(() => {
+      if (this.inbound.awaitingOn(s) > 0) s.counts.drain_violations++;
+    });
   }
 
   /** A valid message the CI does not take from a participant: 9020, field 44 says why (R11 style). */

@@ -113,11 +113,21 @@ export class Gateway {
     };
   }
 
-  /** Stops taking work, lets what is in flight finish, signs off the scheme and closes everything. */
+  /**
+   * Drains and closes, in this order:
+   * - instructions read from now on are recorded (their MQ message committed) but not submitted:
+   *   the next run's recovery submits and reports them;
+   * - [R8] the scheme link drains: receive is signed off first, so no new inbound payment comes;
+   *   the participants' queues are still read meanwhile, so the decisions on the inbound payments
+   *   held arrive (the stand-in answers the rest within T_in); outstanding outbound responses are
+   *   awaited; then submit is signed off;
+   * - only then the queues stop being read, the desks stop and the ledger closes.
+   */
   async stop(): Promise<void> {
     this.retention?.cancel();
-    await this.bridge.stop();
+    this.outbound.leaveNewInstructionsForNextRun();
     await this.scheme.drain();
+    await this.bridge.stop();
     this.inbound.stop();
     this.outbound.stop();
     await this.ledger.drain();

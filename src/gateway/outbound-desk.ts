@@ -51,6 +51,8 @@ export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
 export class OutboundDesk {
   private readonly lifecycle: Lifecycle<typeof outboundMachine>;
   private readonly payments = new Map<string, SchemePayment>();
+  /** False once the gateway drains: new instructions are recorded, not submitted. */
+  private submitNew = true;
 
   constructor(private readonly deps: OutboundDeps) {
     this.lifecycle = new Lifecycle(
@@ -102,7 +104,7 @@ export class OutboundDesk {
     const { snapshot, effects } = startOutbound({ fpid, participant: participant.id, instruction: reportTo, instructedAt: now, submitBy: now + this.deps.timing.tOutMs });
     const record = newPayment('outbound', payment, { participantId: participant.id, participantMsgId: instruction.msgId });
     const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
-    if (created === 'created') this.trySubmit(fpid);
+    if (created === 'created' && this.submitNew) this.trySubmit(fpid);
     return created === 'created' ? 'recorded' : created === 'duplicate' ? 'duplicate' : 'failed';
   }
 
@@ -127,6 +129,14 @@ export class OutboundDesk {
           await this.lifecycle.send(row.fpid, { type: 'RETRY' });
       }
     }
+  }
+
+  /**
+   * While the gateway drains (R8) an instruction is still recorded, so that its MQ message can be
+   * committed, but stays `recorded`: the next run's recovery submits it and reports the outcome.
+   */
+  leaveNewInstructionsForNextRun(): void {
+    this.submitNew = false;
   }
 
   stop(): void {

@@ -30,6 +30,8 @@ export interface GatewaySettings {
   participant: { id: string; sortCodes: string[] };
   databaseUrl: string;
   timing?: Record<string, number>;
+  /** Scheme link settings over the defaults below, e.g. `drainTimeoutMs`. */
+  scheme?: Record<string, unknown>;
 }
 
 /** Writes a gateway config for this run and returns its path. */
@@ -39,7 +41,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
   const file = path.join(dir, 'gateway.json');
   const config = {
     site: s.site,
-    scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 } },
+    scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 }, ...s.scheme },
     participants: [{ id: s.participant.id, name: 'Test Bank', sortCodes: s.participant.sortCodes }],
     mq: { kind: 'amqp', url: AMQP_URL },
     database: { url: s.databaseUrl },
