@@ -43,7 +43,7 @@ describe('gateway drain under traffic (R8)', () => {
     const stopAt = Date.now();
     await gateway.stop();
     const stopMs = Date.now() - stopAt;
-    console.log(JSON.stringify({ drain_under_traffic_stop_ms: stopMs }));
+    process.stdout.write(`${JSON.stringify({ drain_under_traffic_stop_ms: stopMs })}\n`);
     // About T_in (the stand-in of the last payment taken), nowhere near the drain timeout.
     expect(stopMs).toBeLessThan(DRAIN_TIMEOUT_MS / 2);
 
