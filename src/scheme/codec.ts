@@ -1,4 +1,4 @@
-import { FIELDS, MAC_FIELD, MESSAGE_TYPES, isMti, PaymentType, FunctionCode, ActionCode, type Charset, type FieldSpec, type Mti } from './profile.js';
+import { FIELDS, MAC_FIELD, MESSAGE_TYPES, PROFILE_VERSION, isMti, PaymentType, FunctionCode, ActionCode, type Charset, type FieldSpec, type Mti } from './profile.js';
 import { macMatches, MAC_LENGTH, writeMac } from './mac.js';
 import { firstNonPrintable } from './framing.js';
 
@@ -255,7 +255,7 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
     if (bits[n] === 0) continue;
     const spec = FIELD_TABLE[n];
     // Past any of these the next field cannot be found: the structure is broken here.
-    if (spec === undefined) return fail(mti, fields, 'format', n, 'not in profile v1');
+    if (spec === undefined) return fail(mti, fields, 'format', n, `not in profile ${PROFILE_VERSION}`);
     const f = spec.format;
     let value: string;
     if (f.kind === 'fixed') {

@@ -1,9 +1,9 @@
 /**
- * FPS ISO 8583 profile v1 (../shared/spec/scheme-link.md sections 3 and 4) as data: field formats,
+ * FPS ISO 8583 profile v1.1 (../shared/spec/scheme-link.md sections 3 and 4) as data: field formats,
  * message types and the codes the gateway and the simulator agree on.
  */
 
-export const PROFILE_VERSION = 'v1';
+export const PROFILE_VERSION = 'v1.1';
 
 export type Charset = 'n' | 'an' | 'ans';
 
