@@ -4,53 +4,44 @@
  * accepted connection), the participant over RabbitMQ, the ledger in PostgreSQL.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
 import { parseGatewayConfig, type GatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { parsePacs002 } from '../../src/participant/iso20022/index.js';
 import { createTransport, ensureParticipantQueues, newMessageId, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
 import { businessDate, paymentFields } from '../../src/scheme/messages.js';
-import { Wire } from '../../src/scheme/wire.js';
+import type { Wire } from '../../src/scheme/wire.js';
 import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
 import { basePayment } from '../participant/fixtures/arbitraries.js';
+import { schemePeer, startSignedOn, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
-const KEY = Buffer.from(MAC_KEY, 'hex');
 /** A participant of this run only, on RabbitMQ: its queues outlive the first gateway's stop. */
 const PARTICIPANT = runParticipantId();
 
 let db: TestDatabase;
 let config: GatewayConfig;
 let transport: MqTransport;
-const servers: Server[] = [];
+const peers: SchemePeer[] = [];
 const wires: Wire[] = [];
 /** What the scheme got from the gateway: sign-offs and payment requests, in order. */
 const seen: string[] = [];
 const reports: IncomingMessage[] = [];
 
-async function dc(): Promise<string> {
-  const server = createServer((socket) => {
-    wires.push(
-      new Wire(socket, { id: 'CI', macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 10_000, maxInFlight: 100, heartbeatMs: 0 }, {
-        onRequest: (m, reply) => {
-          const fn = m.fields.get(24);
-          if (m.mti !== '9804') seen.push(`${m.mti} ${m.fields.get(31)}`);
-          else if (fn === '882' || fn === '892') seen.push(fn);
-          reply.reply('0000');
-        },
-        onClose: () => undefined,
-      }),
-    );
+async function peer(): Promise<string> {
+  const p = await schemePeer(wires, {
+    onRequest: (m, reply) => {
+      const fn = m.fields.get(24);
+      if (m.mti !== '9804') seen.push(`${m.mti} ${m.fields.get(31)}`);
+      else if (fn === '882' || fn === '892') seen.push(fn);
+      reply.reply('0000');
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push(server);
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  peers.push(p);
+  return p.address;
 }
 
 beforeAll(async () => {
@@ -58,7 +49,7 @@ beforeAll(async () => {
   transport = await createTransport({ kind: 'amqp', url: AMQP_URL }, silentLogger);
   config = parseGatewayConfig({
     site: 'drain-test',
-    scheme: { dc1: [await dc()], dc2: [await dc()], macKey: MAC_KEY, connectionsPerDc: 1 },
+    scheme: { dc1: [await peer()], dc2: [await peer()], macKey: MAC_KEY, connectionsPerDc: 1 },
     timing: { tInMs: 3000, standInMarginMs: 1000 },
     participants: [{ id: PARTICIPANT, name: 'Bank', sortCodes: ['040004'] }],
     mq: { kind: 'amqp', url: AMQP_URL },
@@ -68,18 +59,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await transport.close();
-  for (const s of servers) s.close();
+  for (const p of peers) p.close();
   await db.stop();
 });
 
 const stateOf = async (trn: string) => (await db.pool.query<{ state: string }>("SELECT state FROM payments WHERE trn = $1 AND direction = 'outbound'", [trn])).rows[0]?.state;
 
+/** The outbound payment's state once it is `state`, or whatever it is after 2 s. */
+async function stateBecomes(trn: string, state: string): Promise<string | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const now = await stateOf(trn);
+    if (now === state) return now;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return stateOf(trn);
+}
+
 describe('gateway drain: instructions (R8)', () => {
   it('records an instruction read during the drain without submitting it; the next run submits and reports it', async () => {
-    const first = await Gateway.start(config, { clock: systemClock, log: silentLogger });
+    const first = await startSignedOn(config);
     const Q = await ensureParticipantQueues(transport, PARTICIPANT);
     await transport.consume(Q.fromGateway, async (m) => (reports.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
-    await until(() => first.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
     // An inbound payment nobody decides keeps the drain open until its stand-in (2 s).
     const inbound = paymentFields({ ...basePayment, trn: 'DRAININBOUND000001', beneficiarySortCode: '040004', dateSent: businessDate(Date.now()), institution: '999999' });
     const answered = wires[0]!.request({ mti: '9200', fields: inbound });
@@ -88,20 +88,19 @@ describe('gateway drain: instructions (R8)', () => {
     await until(() => seen.filter((s) => s === '892').length === 2, 3000, 'receive signed off');
     const messageId = newMessageId();
     await transport.put({ queue: Q.toGateway, body: FIXTURE.replace('NWBK20261122093015000042', 'MSG-DRAIN').replace('TRN00000000000001A', 'DRAINOUTBOUND00001'), messageId });
-    for (let i = 0; i < 100 && (await stateOf('DRAINOUTBOUND00001')) === undefined; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await stateOf('DRAINOUTBOUND00001')).toBe('recorded');
+    expect(await stateBecomes('DRAINOUTBOUND00001', 'recorded')).toBe('recorded');
     await stopping;
     expect((await answered).fields.get(26)).toBe('0912');
     expect(seen.filter((s) => s.startsWith('92'))).toEqual([]);
     expect(seen.slice(-2)).toEqual(['882', '882']);
     expect(reports.filter((r) => r.correlationId === messageId)).toHaveLength(0);
 
-    const second = await Gateway.start(config, { clock: systemClock, log: silentLogger });
+    const second = await startSignedOn(config);
     try {
       await until(() => reports.some((r) => r.correlationId === messageId), 8000, 'the report from the next run');
       expect(parsePacs002(reports.find((r) => r.correlationId === messageId)!.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'DRAINOUTBOUND00001' } });
       expect(seen.filter((s) => s.startsWith('92'))).toEqual(['9200 DRAINOUTBOUND00001']);
-      expect(await stateOf('DRAINOUTBOUND00001')).toBe('reported');
+      expect(await stateBecomes('DRAINOUTBOUND00001', 'reported')).toBe('reported');
     } finally {
       await second.stop();
     }

@@ -2,50 +2,37 @@
  * The gateway's inbound side against a scheme played by the test over real TCP (two listeners,
  * Wire on each accepted connection) and a participant played on the in-process MQ transport.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { parseGatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
 import { buildPacs002, parsePacs008 } from '../../src/participant/iso20022/index.js';
-import { InProcessTransport } from '../../src/participant/mq/in-process.js';
+import type { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
-import { Wire } from '../../src/scheme/wire.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import type { Wire } from '../../src/scheme/wire.js';
+import type { TestDatabase } from '../ledger/support.js';
 import { basePayment } from '../participant/fixtures/arbitraries.js';
 import { withContent } from '../support/bodies.js';
+import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 
 const KEY = Buffer.from(MAC_KEY, 'hex');
 const Q = participantQueues('200001');
 
+let here: GatewayHere;
 let db: TestDatabase;
-let gateway: Gateway;
 let transport: InProcessTransport;
-const servers: Server[] = [];
+const peers: SchemePeer[] = [];
 const wires: Wire[] = [];
-const offers: IncomingMessage[] = [];
+let offers: IncomingMessage[];
 /** Answers the CI side got to bodies it wrote raw (no request waits for them). */
 const strays: IsoMessage[] = [];
 
 /** One DC of the scheme: signs on whoever connects and keeps the connection for the test to use. */
 async function dc(): Promise<string> {
-  const server = createServer((socket) => {
-    wires.push(
-      new Wire(socket, { id: `CI#${wires.length + 1}`, macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 10_000, maxInFlight: 100, heartbeatMs: 0 }, {
-        onRequest: (_m, reply) => reply.reply('0000'),
-        onUnmatched: (m) => strays.push(m),
-        onClose: () => undefined,
-      }),
-    );
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push(server);
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const p = await schemePeer(wires, { onRequest: (_m, reply) => reply.reply('0000'), onUnmatched: (m) => strays.push(m) });
+  peers.push(p);
+  return p.address;
 }
 
 let serial = 0;
@@ -62,24 +49,13 @@ async function decide(offer: IncomingMessage, status: 'ACSC' | 'RJCT'): Promise<
 }
 
 beforeAll(async () => {
-  db = await startTestDatabase();
-  transport = new InProcessTransport(silentLogger);
-  const config = parseGatewayConfig({
-    site: 'inbound-test',
-    scheme: { dc1: [await dc()], dc2: [await dc()], macKey: MAC_KEY, connectionsPerDc: 1 },
-    participants: [{ id: '200001', name: 'Bank', sortCodes: ['200000'] }],
-    database: { url: db.url },
-  });
-  gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
-  await transport.consume(Q.fromGateway, async (m) => (offers.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
-  await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
+  here = await gatewayHere({ site: 'inbound-test', scheme: { dc1: [await dc()], dc2: [await dc()], connectionsPerDc: 1 }, participant: { id: '200001', sortCodes: ['200000'] } });
+  ({ db, transport, fromGateway: offers } = here);
 }, 60_000);
 
 afterAll(async () => {
-  await gateway.stop();
-  await transport.close();
-  for (const s of servers) s.close();
-  await db.stop();
+  await here.stop();
+  for (const p of peers) p.close();
 });
 
 const stateOf = async (fpid: string) => (await db.pool.query<{ state: string }>('SELECT state FROM payments WHERE fpid = $1', [fpid])).rows[0]?.state;

@@ -4,55 +4,41 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { parseGatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
 import { parsePacs002 } from '../../src/participant/iso20022/index.js';
-import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
-import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
+import { gatewayHere, type GatewayHere } from '../support/gateway-here.js';
+import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const Q = participantQueues('040004');
 
-let db: TestDatabase;
 let sim: SchemeSim;
-let gateway: Gateway;
-let transport: InProcessTransport;
-const reports: IncomingMessage[] = [];
+let here: GatewayHere;
+let reports: IncomingMessage[];
 const kept: IncomingMessage[] = [];
 
 beforeAll(async () => {
-  db = await startTestDatabase();
   sim = await startSchemeSim();
-  transport = new InProcessTransport(silentLogger);
-  const config = parseGatewayConfig({
+  here = await gatewayHere({
     site: 'outbound-test',
-    scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, connectionsPerDc: 1 },
-    participants: [{ id: '040004', name: 'Bank', sortCodes: ['040004'], maxAmountPence: 1_000_000 }],
-    database: { url: db.url },
+    scheme: { dc1: [sim.dc1], dc2: [sim.dc2], connectionsPerDc: 1 },
+    participant: { id: '040004', sortCodes: ['040004'], maxAmountPence: 1_000_000 },
   });
-  gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
-  await transport.consume(Q.fromGateway, async (m) => (reports.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
-  await transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
-  await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
+  reports = here.fromGateway;
+  await here.transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
 }, 60_000);
 
 afterAll(async () => {
-  await gateway.stop();
-  await transport.close();
+  await here.stop();
   await sim.stop();
-  await db.stop();
 });
 
 const instruction = (msgId: string, trn: string, amount = '12.50') =>
   FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn).replace(/(<IntrBkSttlmAmt[^>]*>)[^<]*/, `$1${amount}`);
 
 async function put(body: string, messageId = newMessageId()): Promise<string> {
-  await transport.put({ queue: Q.toGateway, body, messageId });
+  await here.transport.put({ queue: Q.toGateway, body, messageId });
   return messageId;
 }
 
