@@ -162,10 +162,13 @@ export class SchemeConnection {
     }
     const clock = this.deps.clock;
     const deadline = clock.now() + this.opts.drainTimeoutMs;
+    // A wire that closes on the way has made the connection `closed` already (`lost`).
     await this.signOff(wire, FunctionCode.signOffReceive);
+    if (!wire.open) return;
     this.receiveOn = false;
     this.setState('ready', true);
     await this.waitFor(wire, () => wire.unanswered === 0, deadline);
+    if (!wire.open) return;
     this.setState('draining');
     await this.waitFor(wire, () => wire.inFlightCount === 0, Math.min(deadline, clock.now() + this.opts.requestTimeoutMs));
     if (!wire.open) return;
@@ -175,7 +178,6 @@ export class SchemeConnection {
   }
 
   private async signOff(wire: Wire, fn: string): Promise<void> {
-    if (!wire.open) return;
     try {
       const r = await wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs });
       if (r.fields.get(26) !== ActionCode.accepted) this.log.warn({ function: fn, code: r.fields.get(26) }, 'sign-off refused');

@@ -8,6 +8,7 @@ import type { ReplyHandle } from '../../src/scheme/reply.js';
 import { Wire, type WireOptions } from '../../src/scheme/wire.js';
 import { basePayment } from '../participant/fixtures/arbitraries.js';
 import { socketPair, until } from '../support/tcp.js';
+import { remac } from '../support/bodies.js';
 
 const KEY = Buffer.from('5a'.repeat(32), 'hex');
 const opts = (id: string, heartbeatMs = 0): WireOptions => ({
@@ -83,8 +84,8 @@ describe('wire over real TCP', () => {
       }
     });
     const good = encode({ mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000007') }, KEY).toString('latin1');
-    // Field 35 (beneficiary account) holds a letter.
-    raw.client.write(frame(Buffer.from(good.replace('12345678', '1234567X'), 'latin1')));
+    // Field 35 (beneficiary account) holds a letter, under a valid MAC (with the old MAC it is a 9068).
+    raw.client.write(frame(remac(good.replace('12345678', '1234567X'), KEY)));
     const otherKey = Buffer.from('11'.repeat(32), 'hex');
     raw.client.write(frame(encode({ mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000008') }, otherKey)));
     await until(() => got.length === 2, 2000, 'two answers');
