@@ -292,6 +292,7 @@ export class ParticipantBanks {
     const body = buildPacs008({
       msgId,
       createdAt: now,
+      instruction: true,
       payment: {
         type: PaymentType.sip,
         amountPence: 1 + Math.floor(random() * MAX_AMOUNT_PENCE),

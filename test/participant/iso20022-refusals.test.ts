@@ -5,8 +5,8 @@ import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, 
 import { basePayment, baseReturn } from './fixtures/arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
-const sip = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment });
-const rtn = buildPacs008({ msgId: 'MSG-1', createdAt, payment: baseReturn });
+const sip = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment, instruction: true });
+const rtn = buildPacs008({ msgId: 'MSG-1', createdAt, payment: baseReturn, instruction: true });
 const NS8 = 'urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09';
 
 /** `xml` with `from` replaced once, failing loudly if `from` is not there. */
