@@ -58,7 +58,8 @@ export class InboundDesk {
   private readonly lifecycle: Lifecycle<typeof inboundMachine>;
   /** Reply handles by id: the arrival's and those of repeats and reversals still owed an answer. */
   private readonly handles = new Map<string, ReplyHandle>();
-  private readonly payments = new Map<string, SchemePayment>();
+  /** The scheme fields and the offer's message id of payments held here. */
+  private readonly payments = new Map<string, { payment: SchemePayment; offerMessageId: string }>();
   /** Offer message id (the MQ correlation id a decision comes back with) to FPID, for payments held here. */
   private readonly offers = new Map<string, string>();
   private nextHandle = 0;
@@ -73,9 +74,9 @@ export class InboundDesk {
         outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
         forget: (fpid) => {
-          const offer = this.lifecycle.snapshot(fpid)?.context.offerMessageId;
+          const held = this.payments.get(fpid);
           this.payments.delete(fpid);
-          if (offer !== undefined) this.offers.delete(offer);
+          if (held !== undefined) this.offers.delete(held.offerMessageId);
         },
       },
       deps,
@@ -122,7 +123,7 @@ export class InboundDesk {
     if (snapshot.context.participant !== from.id) {
       return { taken: false, answer: NOT_OFFERED_TO_YOU, reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`, fpid };
     }
-    if (this.payments.get(fpid)?.trn !== decision.trn) {
+    if (this.payments.get(fpid)?.payment.trn !== decision.trn) {
       const why = 'OrgnlTxId is not the TRN of the payment offered under this correlation id';
       return { taken: false, answer: why, reason: why, fpid };
     }
@@ -161,7 +162,7 @@ export class InboundDesk {
     // Random, not derived from the FPID: a decision must come from someone who was given the offer.
     const offerMessageId = newMessageId();
     const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
-    this.payments.set(fpid, payment);
+    this.payments.set(fpid, { payment, offerMessageId });
     this.offers.set(offerMessageId, fpid);
     if (asPayment) this.handles.set(arrival(fpid), reply);
     const { snapshot, effects } = startInbound(input);
@@ -193,16 +194,19 @@ export class InboundDesk {
    */
   private async paymentOf(fpid: string): Promise<SchemePayment> {
     const held = this.payments.get(fpid);
-    if (held !== undefined) return held;
+    if (held !== undefined) return held.payment;
     const row = await this.deps.ledger.get(fpid);
     if (row === undefined) throw new Error('the payment is no longer in the ledger');
     return schemePaymentOf(row);
   }
 
   private adopt(row: Payment): InboundSnapshot {
-    this.payments.set(row.fpid, schemePaymentOf(row));
-    this.offers.set((row.context as unknown as InboundContext).offerMessageId, row.fpid);
-    const snapshot = resumeInbound(row.state, row.context as unknown as InboundContext);
+    const stored = row.context as unknown as InboundContext;
+    // A payment recorded before offer ids were kept in the context has its offer's id in the row.
+    const context = { ...stored, offerMessageId: stored.offerMessageId ?? row.participantMsgId ?? '' };
+    this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
+    this.offers.set(context.offerMessageId, row.fpid);
+    const snapshot = resumeInbound(row.state, context);
     this.lifecycle.adopt(row.fpid, snapshot);
     return this.lifecycle.snapshot(row.fpid)!;
   }

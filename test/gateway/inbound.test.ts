@@ -72,6 +72,14 @@ async function decide(offer: IncomingMessage, status: 'ACSC' | 'RJCT', o: { queu
 }
 
 const offerOf = (trn: string, to: IncomingMessage[] = offers) => to.find((m) => detectMessage(m.body) === 'pacs.008' && m.body.includes(`<TxId>${trn}</TxId>`));
+/** A new inbound payment for participant A sent on connection `wire`, once it has been offered. */
+async function offered(wire: number) {
+  const request = inbound();
+  const trn = request.fields.get(31)!;
+  const answer = wires[wire]!.request(request);
+  await until(() => offerOf(trn) !== undefined, 5000, 'the offer');
+  return { fpid: fpidOf(request.fields), answer, offer: offerOf(trn)! };
+}
 const answerTo = (messageId: string, to: IncomingMessage[]) => to.find((m) => m.correlationId === messageId && detectMessage(m.body) === 'pacs.002');
 const reasonOf = (m: IncomingMessage | undefined) => {
   const p = m === undefined ? undefined : parsePacs002(m.body);
@@ -161,11 +169,7 @@ describe('gateway inbound', () => {
   });
 
   it('offers under a random message id kept with the payment, not one computed from the FPID', async () => {
-    const request = inbound();
-    const fpid = fpidOf(request.fields);
-    const answer = wires[0]!.request(request);
-    await until(() => offerOf(request.fields.get(31)!) !== undefined, 5000, 'the offer');
-    const offer = offerOf(request.fields.get(31)!)!;
+    const { fpid, answer, offer } = await offered(0);
     expect(offer.messageId).not.toBe(mqIdFor('offer', fpid));
     const row = await db.pool.query<{ participant_msg_id: string }>('SELECT participant_msg_id FROM payments WHERE fpid = $1', [fpid]);
     expect(row.rows[0]!.participant_msg_id).toBe(offer.messageId);
@@ -177,12 +181,7 @@ describe('gateway inbound', () => {
   });
 
   it("refuses a decision from another participant's queue: answered to that participant, recorded, the payment untouched", async () => {
-    const request = inbound();
-    const fpid = fpidOf(request.fields);
-    const trn = request.fields.get(31)!;
-    const answer = wires[0]!.request(request);
-    await until(() => offerOf(trn) !== undefined, 5000, 'the offer to A');
-    const offer = offerOf(trn)!;
+    const { fpid, answer, offer } = await offered(0);
     // B puts a RJCT 1100 on its own TO.GATEWAY under A's offer.
     const intruder = await decide(offer, 'RJCT', { queue: QB.toGateway, reason: '1100' });
     await until(() => answerTo(intruder, fromB) !== undefined, 5000, "B's refusal");
@@ -198,12 +197,7 @@ describe('gateway inbound', () => {
   });
 
   it("refuses a decision that does not name the offered payment's TRN, and one with a reason a participant may not give", async () => {
-    const request = inbound();
-    const fpid = fpidOf(request.fields);
-    const trn = request.fields.get(31)!;
-    const answer = wires[1]!.request(request);
-    await until(() => offerOf(trn) !== undefined, 5000, 'the offer');
-    const offer = offerOf(trn)!;
+    const { fpid, answer, offer } = await offered(1);
     const wrongTrn = await decide(offer, 'RJCT', { trn: 'OTHER0000000000001' });
     const schemeCodes: string[] = [];
     for (const reason of ['9068', '0912', '9091'] as const) schemeCodes.push(await decide(offer, 'RJCT', { reason }));
