@@ -110,7 +110,7 @@ export class InboundDesk {
    * `from`'s pacs.002 on the payment offered under `offerMessageId` (its MQ correlation id). It
    * counts only when that payment was offered to `from` and the decision names it by its TRN;
    * anything else is refused and changes nothing. A decision after the stand-in is answered
-   * whether the payment is in memory or only in the ledger (R6).
+   * whether the payment is in memory or only in the ledger [R6].
    */
   async decideOffer(from: Participant, offerMessageId: string, d: Decision, decision: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome> {
     const fpid = this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
@@ -263,7 +263,7 @@ export class InboundDesk {
   }
 
   /**
-   * R6: an offer that cannot be made is stood in at once rather than at the deadline: no
+   * [R6] An offer that cannot be made is stood in at once rather than at the deadline: no
    * participant can decide a payment it never got.
    */
   private async offer(fpid: string, told: () => Promise<Told>, expiresAt: number): Promise<InboundEvent[]> {

@@ -127,7 +127,7 @@ export const inboundMachine = setup({
         },
         // The participant has the payment: it must learn that it was rejected for it.
         DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
-        // R6: no participant can decide a payment it never got: stood in at once, not at the
+        // [R6] No participant can decide a payment it never got: stood in at once, not at the
         // deadline. No notice follows an offer that did not go.
         OFFER_FAILED: { target: 'stood-in', actions: assign({ offered: false }) },
       },

@@ -85,12 +85,12 @@ export class ParticipantBridge implements ParticipantPort {
   }
 
   async standIn(t: Told): Promise<void> {
-    // Participant-mq.md section 3: the stand-in notice answers the offer.
+    // [R6] Participant-mq.md section 3: the stand-in notice answers the offer.
     await this.rejectedForStandIn(t, 'stand-in', t.offerMessageId, t.offerMessageId);
   }
 
   async answerLate(t: Told & { decision: string }): Promise<void> {
-    // Participant-mq.md section 3: the answer to a late decision answers that decision.
+    // [R6] Participant-mq.md section 3: the answer to a late decision answers that decision.
     await this.rejectedForStandIn(t, 'late', t.decision, t.decision);
   }
 

@@ -103,6 +103,12 @@ describe('parsePacs008 refuses, naming the element', () => {
     expect(refused(edit(rtn, '<Prtry>RTN', '<Prtry>SIP')).reason).toMatch(/only for a return/);
   });
 
+  it('v1.1 inbound elements: a ClrSysRef that is no compact FPID, an InstgAgt that is no 6-digit institution', () => {
+    const inbound = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment });
+    expect(refused(edit(inbound, '<ClrSysRef>TRN', '<ClrSysRef>trn')).reason).toMatch(/^CdtTrfTxInf\/PmtId\/ClrSysRef \(the payment's FPID\) must be a FPID without its currency and padding/);
+    expect(refused(edit(inbound, '<Prtry>FPS</Prtry></ClrSysId><MmbId>040004', '<Prtry>FPS</Prtry></ClrSysId><MmbId>04000X')).reason).toMatch(/^CdtTrfTxInf\/InstgAgt\/FinInstnId\/ClrSysMmbId\/MmbId \(field 98, sending institution\) must be 6 digits$/);
+  });
+
   it('scheme formats of the other fields, never quoting the value', () => {
     const cases: Array<[from: string, to: string, reason: RegExp, secret: string]> = [
       ['<Id>87654321', '<Id>8765432', /^CdtTrfTxInf\/DbtrAcct\/Id\/Othr\/Id \(field 43, originating account number\) must be 8 digits$/, '8765432'],
