@@ -28,6 +28,8 @@ export interface BankDeps {
 export interface BankReport {
   participants: string[];
   instructions_sent: number;
+  /** Of `instructions_sent`, returns of inbound payments this bank accepted (`--return-share`). */
+  returns_sent: number;
   reports_received: number;
   reports_accepted: number;
   reports_rejected: number;
@@ -63,6 +65,8 @@ const MAX_TICK_MS = 100;
 const MIN_TICK_MS = 5;
 const MAX_BURST = 1_000;
 const HEX_ID = /^[0-9a-f]{48}$/;
+/** Field 126 of the returns this bank originates: the profile gives return reasons no meaning. */
+const RETURN_REASON = '00000001';
 
 interface Bank {
   spec: ParticipantSpec;
@@ -123,6 +127,7 @@ export class ParticipantBanks {
   private stopped = false;
   private readonly n = {
     instructionsSent: 0,
+    returnsSent: 0,
     reportsReceived: 0,
     reportsAccepted: 0,
     reportsRejected: 0,
@@ -242,6 +247,7 @@ export class ParticipantBanks {
     return {
       participants: this.participantIds,
       instructions_sent: this.n.instructionsSent,
+      returns_sent: this.n.returnsSent,
       reports_received: this.n.reportsReceived,
       reports_accepted: this.n.reportsAccepted,
       reports_rejected: this.n.reportsRejected,
@@ -282,27 +288,46 @@ export class ParticipantBanks {
     b.paceTimer = this.deps.clock.after(tick, () => this.pace(b));
   }
 
-  private originate(b: Bank): string {
+  /** A new SIP, or with `returning` the return of an inbound payment this bank accepted. */
+  private originate(b: Bank, returning?: Pacs008Instruction): string {
     const { random, clock } = this.deps;
     const serial = ++this.serial;
     const trn = `S${this.run}${b.spec.id}${serial.toString(36).toUpperCase().padStart(6, '0')}`;
     const msgId = `M${trn}`;
     const messageId = newMessageId();
     const now = clock.now();
+    const parties =
+      returning === undefined
+        ? {
+            type: PaymentType.sip,
+            amountPence: 1 + Math.floor(random() * MAX_AMOUNT_PENCE),
+            originatorSortCode: pick(b.spec.sortCodes, random),
+            originatorAccount: digits(8, random),
+            beneficiarySortCode: pick(this.settings.beneficiarySortCodes, random),
+            beneficiaryAccount: beneficiaryAccount(this.settings.badAccountShare, random),
+          }
+        : {
+            // The money goes back: the original's beneficiary pays its originator.
+            type: PaymentType.return,
+            amountPence: returning.amountPence,
+            originatorSortCode: returning.beneficiarySortCode,
+            originatorAccount: returning.beneficiaryAccount,
+            beneficiarySortCode: returning.originatorSortCode,
+            beneficiaryAccount: returning.originatorAccount,
+            returnReason: RETURN_REASON,
+            // Participant-mq.md v1.1: the original is named by the FPID its offer carried in ClrSysRef.
+            returnedFpid: returning.fpid,
+          };
     const body = buildPacs008({
       msgId,
       createdAt: now,
+      instruction: true,
       payment: {
-        type: PaymentType.sip,
-        amountPence: 1 + Math.floor(random() * MAX_AMOUNT_PENCE),
+        ...parties,
         trn,
         // Neither is written to the pacs.008: the gateway sets them (participant-mq.md section 3).
         dateSent: businessDate(now),
         institution: b.spec.id,
-        originatorSortCode: pick(b.spec.sortCodes, random),
-        originatorAccount: digits(8, random),
-        beneficiarySortCode: pick(this.settings.beneficiarySortCodes, random),
-        beneficiaryAccount: beneficiaryAccount(this.settings.badAccountShare, random),
         endToEndRef: `E2E${trn}`,
         originatorName: `SIM BANK ${b.spec.id}`,
         beneficiaryName: 'SIM BENEFICIARY',
@@ -317,6 +342,7 @@ export class ParticipantBanks {
         () => {
           instruction.sent = true;
           this.n.instructionsSent++;
+          if (returning !== undefined) this.n.returnsSent++;
         },
         (err: unknown) => {
           this.instructions.delete(messageId);
@@ -360,6 +386,8 @@ export class ParticipantBanks {
     if (!parsed.ok) return this.invalid(b, m, parsed.reason);
     if (!HEX_ID.test(m.messageId)) return this.invalid(b, m, 'an offer without a 48-hex message id cannot be answered');
     const p = parsed.instruction;
+    // Profile v1.1: the offer names the payment (ClrSysRef) and its sender (InstgAgt).
+    if (p.fpid === undefined || p.instructingAgent === undefined) return this.invalid(b, m, 'an offer must carry PmtId/ClrSysRef and InstgAgt (profile v1.1)');
     const key = `${p.trn}|${p.msgId}`;
     if (this.offers.has(m.messageId) || this.offerKeys.has(key)) {
       this.n.duplicatesSeen++;
@@ -400,6 +428,9 @@ export class ParticipantBanks {
     if (d.status === 'ACSC') this.n.inboundAccepted++;
     else this.n.inboundRejected++;
     if (d.late) this.n.inboundLate++;
+    // Only a payment accepted in time is the bank's to return; no draw unless returns are asked for,
+    // so that a seed gives the same decisions with or without this option's default.
+    if (d.status === 'ACSC' && !d.late && this.settings.returnShare > 0 && this.deps.random() < this.settings.returnShare) this.originate(this.bank(o.participant), p);
     const messageId = newMessageId();
     this.decisions.set(messageId, o);
     const body = buildPacs002({

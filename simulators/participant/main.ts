@@ -21,6 +21,7 @@ const OPTIONS = {
   lateShare: { flag: 'late-share', read: 'number' },
   lateMs: { flag: 'late-ms', read: 'number' },
   rejectShare: { flag: 'reject-share', read: 'number' },
+  returnShare: { flag: 'return-share', read: 'number' },
   outboundRate: { flag: 'outbound-rate', read: 'number' },
   beneficiarySortCodes: { flag: 'beneficiary-sort-codes', read: 'list' },
   badAccountShare: { flag: 'bad-account-share', read: 'number' },
@@ -32,7 +33,7 @@ const OPTIONS = {
 
 const USAGE = `usage: npm run sim:participant -- --participant ID:SORTCODE[,SORTCODE...] [options]
   --mq URL|JSON (default $AMQP_URL or ${DEFAULT_AMQP_URL})   --participant may be repeated
-  inbound:  --latency-ms MIN-MAX  --late-share P  --late-ms MS  --reject-share P
+  inbound:  --latency-ms MIN-MAX  --late-share P  --late-ms MS  --reject-share P  --return-share P
   outbound: --outbound-rate N/s  --beneficiary-sort-codes A,B  --bad-account-share P
   process:  --duration S  --drain-ms MS  --control HOST:PORT  --seed N
   see simulators/participant/README.md`;

@@ -56,6 +56,7 @@ export const bankSettingsSchema = z
     lateShare: share.default(0.05),
     lateMs: z.number().int().min(0).default(12_000),
     rejectShare: share.default(0.1),
+    returnShare: share.default(0),
     outboundRate: z.number().min(0).default(0),
     beneficiarySortCodes: z.array(sortCode).min(1).default(['300000']),
     badAccountShare: share.default(0.05),

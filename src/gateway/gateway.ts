@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock, Timer } from '../clock.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
 import { DAY_MS, Ledger } from '../ledger/ledger.js';
+import { RefusalLog } from '../ledger/refusals.js';
 import { purgeOlderThan } from '../ledger/retention.js';
 import { migrate } from '../ledger/migrate.js';
 import { createPool } from '../ledger/pool.js';
@@ -63,7 +64,8 @@ export class Gateway {
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
-    const bridge = new ParticipantBridge({ transport, participants, clock, log });
+    const refusals = new RefusalLog(pool, clock);
+    const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     const fence = fixedFence(config.site);
     const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, timing: config.timing });
     const scheme = new SchemePool(config.scheme, { clock, log }, {
@@ -80,7 +82,7 @@ export class Gateway {
     scheme.start();
     await bridge.start({
       instruct: (p, instruction, mqMessageId) => outbound.instruct(p, instruction, mqMessageId),
-      decide: (offerMessageId, decision, message) => inbound.decideOffer(offerMessageId, decision, message),
+      decide: (from, offerMessageId, decision, message) => inbound.decideOffer(from, offerMessageId, decision, message),
     });
     log.info({ site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name }, 'gateway started');
     const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
@@ -98,6 +100,8 @@ export class Gateway {
         (purged) => this.log.info(purged, 'retention: removed finished payments older than the duplicate window'),
         (e: Error) => this.log.error({ err: e.message }, 'retention run failed; will try again'),
       );
+      // Refused participant messages are kept as long as the payments they may have concerned.
+      new RefusalLog(this.pool, clock).purgeOlderThan(this.config.ledger.duplicateWindowDays * DAY_MS).catch((e: Error) => this.log.error({ err: e.message }, 'purging refused participant messages failed; will try again'));
       this.retention = clock.after(RETENTION_EVERY_MS, run);
     };
     this.retention = clock.after(RETENTION_EVERY_MS, run);

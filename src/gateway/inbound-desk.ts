@@ -8,11 +8,11 @@ import type { IsoMessage } from '../scheme/codec.js';
 import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
-import { offerMessageId } from '../participant/ids.js';
+import { newMessageId } from '../participant/mq/index.js';
 import type { Fence } from './fence.js';
 import { Lifecycle } from './lifecycle.js';
-import type { ParticipantPort } from './participant-port.js';
-import type { ParticipantDirectory } from './participants.js';
+import { Unofferable, type ParticipantPort, type Told } from './participant-port.js';
+import type { Participant, ParticipantDirectory } from './participants.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
 export interface InboundTiming {
@@ -39,6 +39,15 @@ export interface Decision {
   code: ActionCode;
 }
 
+/**
+ * What became of a participant's decision: taken (its effect recorded), or refused, changing
+ * nothing. `answer` is what the participant is told; `reason` what operators are (the audit).
+ */
+export type DecisionOutcome = { taken: true } | { taken: false; answer: string; reason: string; fpid?: string };
+
+/** The one answer to a decision naming no payment its sender may decide: existence is not disclosed. */
+const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under this correlation id';
+
 const arrival = (fpid: string) => `arrival:${fpid}`;
 
 /**
@@ -49,7 +58,8 @@ export class InboundDesk {
   private readonly lifecycle: Lifecycle<typeof inboundMachine>;
   /** Reply handles by id: the arrival's and those of repeats and reversals still owed an answer. */
   private readonly handles = new Map<string, ReplyHandle>();
-  private readonly payments = new Map<string, SchemePayment>();
+  /** The scheme fields and the offer's message id of payments held here. */
+  private readonly payments = new Map<string, { payment: SchemePayment; offerMessageId: string }>();
   /** Offer message id (the MQ correlation id a decision comes back with) to FPID, for payments held here. */
   private readonly offers = new Map<string, string>();
   private nextHandle = 0;
@@ -64,8 +74,9 @@ export class InboundDesk {
         outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
         forget: (fpid) => {
+          const held = this.payments.get(fpid);
           this.payments.delete(fpid);
-          this.offers.delete(offerMessageId(fpid));
+          if (held !== undefined) this.offers.delete(held.offerMessageId);
         },
       },
       deps,
@@ -96,15 +107,29 @@ export class InboundDesk {
   }
 
   /**
-   * The participant's pacs.002 on the payment offered under `offerMessageId` (its MQ correlation id).
-   * False when no payment was offered under that id.
+   * `from`'s pacs.002 on the payment offered under `offerMessageId` (its MQ correlation id). It
+   * counts only when that payment was offered to `from` and the decision names it by its TRN;
+   * anything else is refused and changes nothing. A decision after the stand-in is answered
+   * whether the payment is in memory or only in the ledger [R6].
    */
-  async decideOffer(offerMessageId: string, d: Decision, decision: { mqMessageId: string; msgId: string }): Promise<boolean> {
+  async decideOffer(from: Participant, offerMessageId: string, d: Decision, decision: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome> {
     const fpid = this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
-    if (fpid === undefined || !(await this.hold(fpid))) return false;
+    const unknown = { taken: false, answer: NOT_OFFERED_TO_YOU, reason: 'no inbound payment was offered under this correlation id' } as const;
+    if (fpid === undefined || !(await this.hold(fpid))) return unknown;
+    // Nothing is awaited from here to `send`, so the payment cannot leave memory in between. It
+    // can just before: then it is loaded again (once; a payment just loaded has no event running).
+    if (!this.lifecycle.has(fpid) && !(await this.hold(fpid))) return unknown;
+    const snapshot = this.lifecycle.snapshot(fpid)!;
+    if (snapshot.context.participant !== from.id) {
+      return { taken: false, answer: NOT_OFFERED_TO_YOU, reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`, fpid };
+    }
+    if (this.payments.get(fpid)?.payment.trn !== decision.trn) {
+      const why = 'OrgnlTxId is not the TRN of the payment offered under this correlation id';
+      return { taken: false, answer: why, reason: why, fpid };
+    }
     const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
     await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
-    return true;
+    return { taken: true };
   }
 
   /** Resumes payments left open by a previous run (crash recovery). */
@@ -134,12 +159,14 @@ export class InboundDesk {
     const payment = paymentOf(request.fields);
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
     const now = this.deps.clock.now();
-    const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs };
-    this.payments.set(fpid, payment);
-    this.offers.set(offerMessageId(fpid), fpid);
+    // Random, not derived from the FPID: a decision must come from someone who was given the offer.
+    const offerMessageId = newMessageId();
+    const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
+    this.payments.set(fpid, { payment, offerMessageId });
+    this.offers.set(offerMessageId, fpid);
     if (asPayment) this.handles.set(arrival(fpid), reply);
     const { snapshot, effects } = startInbound(input);
-    const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId(fpid) });
+    const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId });
     const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'received', cause);
     if (created === 'duplicate' && (await this.hold(fpid))) {
       // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
@@ -156,14 +183,30 @@ export class InboundDesk {
     if (this.lifecycle.has(fpid)) return true;
     const row = await this.deps.ledger.get(fpid);
     if (row === undefined || row.direction !== 'inbound') return false;
-    this.adopt(row);
+    // It may have been loaded by another event while this one read the ledger.
+    if (!this.lifecycle.has(fpid)) this.adopt(row);
     return true;
   }
 
+  /**
+   * The payment's scheme fields. Held beside the machine while it is in memory; an event applied
+   * just as the payment left memory (a late decision racing its reply) reads them from the ledger.
+   */
+  private async paymentOf(fpid: string): Promise<SchemePayment> {
+    const held = this.payments.get(fpid);
+    if (held !== undefined) return held.payment;
+    const row = await this.deps.ledger.get(fpid);
+    if (row === undefined) throw new Error('the payment is no longer in the ledger');
+    return schemePaymentOf(row);
+  }
+
   private adopt(row: Payment): InboundSnapshot {
-    this.payments.set(row.fpid, schemePaymentOf(row));
-    this.offers.set(offerMessageId(row.fpid), row.fpid);
-    const snapshot = resumeInbound(row.state, row.context as unknown as InboundContext);
+    const stored = row.context as unknown as InboundContext;
+    // A payment recorded before offer ids were kept in the context has its offer's id in the row.
+    const context = { ...stored, offerMessageId: stored.offerMessageId ?? row.participantMsgId ?? '' };
+    this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
+    this.offers.set(context.offerMessageId, row.fpid);
+    const snapshot = resumeInbound(row.state, context);
     this.lifecycle.adopt(row.fpid, snapshot);
     return this.lifecycle.snapshot(row.fpid)!;
   }
@@ -185,11 +228,10 @@ export class InboundDesk {
   private async perform(fpid: string, effect: Effect, snapshot: InboundSnapshot): Promise<InboundEvent[]> {
     const ctx = snapshot.context;
     const p = effect.params ?? {};
-    const told = () => ({ participant: ctx.participant!, fpid, payment: this.payments.get(fpid)! });
+    const told = async (): Promise<Told> => ({ participant: ctx.participant!, fpid, payment: await this.paymentOf(fpid), offerMessageId: ctx.offerMessageId });
     switch (effect.type) {
       case 'offer':
-        await this.put('offer', () => this.deps.port.offer({ ...told(), expiresAt: ctx.standInAt }));
-        return [];
+        return this.offer(fpid, told, ctx.standInAt);
       case 'reply': {
         // R1: only the arrival connection's handle can carry the 9210; none after a restart (R4).
         const h = this.handles.get(arrival(fpid));
@@ -204,19 +246,34 @@ export class InboundDesk {
         for (const h of p.handles as string[]) this.answer(h, p.code as ActionCode);
         return [];
       case 'tellStandIn':
-        await this.put('stand-in', () => this.deps.port.standIn(told()));
+        await this.put('stand-in', async () => this.deps.port.standIn(await told()));
         return [];
       case 'answerLate':
-        await this.put('late decision', () => this.deps.port.answerLate({ ...told(), decision: p.message as string }));
+        await this.put('late decision', async () => this.deps.port.answerLate({ ...(await told()), decision: p.message as string }));
         return [];
       case 'notifyReversal':
-        if (ctx.offered) await this.put('reversal', () => this.deps.port.reversal(told()));
+        if (ctx.offered) await this.put('reversal', async () => this.deps.port.reversal(await told()));
         return [];
       case 'replyReversal':
         this.answer(p.handle as string, ActionCode.accepted);
         return [];
       default:
         throw new Error(`unknown inbound effect ${effect.type}`);
+    }
+  }
+
+  /**
+   * [R6] An offer that cannot be made is stood in at once rather than at the deadline: no
+   * participant can decide a payment it never got.
+   */
+  private async offer(fpid: string, told: () => Promise<Told>, expiresAt: number): Promise<InboundEvent[]> {
+    try {
+      await this.deps.port.offer({ ...(await told()), expiresAt });
+      return [];
+    } catch (e) {
+      const why = e instanceof Unofferable ? 'cannot be offered' : 'offer could not be put';
+      this.deps.log.error({ fpid, err: (e as Error).message }, `inbound payment ${why}; stood in at once`);
+      return [{ type: 'OFFER_FAILED' }];
     }
   }
 

@@ -15,6 +15,12 @@ export interface InboundInput {
   receivedAt: number;
   /** R6: `T_in - margin` after the scheme wrote the request. */
   standInAt: number;
+  /**
+   * The MQ message id of the offer (pacs.008) and so the correlation id its decision must carry:
+   * random per payment, so that no one can compute it from the public FPID, and kept here so that
+   * it survives a restart.
+   */
+  offerMessageId: string;
 }
 
 export interface InboundContext extends InboundInput {
@@ -28,6 +34,8 @@ export interface InboundContext extends InboundInput {
 
 export type InboundEvent =
   | { type: 'OFFER' }
+  /** The offer could not be made (its pacs.008 did not build or validate, or could not be put). */
+  | { type: 'OFFER_FAILED' }
   /** The participant's pacs.002; `message` is its MQ message id, which an answer to it correlates to. */
   | { type: 'DECIDED'; accept: boolean; code: ActionCode; message: string }
   | { type: 'DEADLINE'; at: number }
@@ -119,6 +127,9 @@ export const inboundMachine = setup({
         },
         // The participant has the payment: it must learn that it was rejected for it.
         DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
+        // [R6] No participant can decide a payment it never got: stood in at once, not at the
+        // deadline. No notice follows an offer that did not go.
+        OFFER_FAILED: { target: 'stood-in', actions: assign({ offered: false }) },
       },
     },
     decided: {

@@ -1,20 +1,24 @@
 import type { Clock } from '../clock.js';
-import type { Decision } from '../gateway/inbound-desk.js';
+import type { Decision, DecisionOutcome } from '../gateway/inbound-desk.js';
 import type { Instructed } from '../gateway/outbound-desk.js';
-import type { Offer, ParticipantPort, Report, Told } from '../gateway/participant-port.js';
+import { Unofferable, type Offer, type ParticipantPort, type Report, type Told } from '../gateway/participant-port.js';
 import type { Participant, ParticipantDirectory } from '../gateway/participants.js';
+import type { RefusalAudit } from '../ledger/refusals.js';
 import type { Logger } from '../log.js';
 import { ActionCode } from '../scheme/profile.js';
-import { isoIdFor, mqIdFor, offerMessageId } from './ids.js';
-import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, type Pacs008Instruction, type Rejection } from './iso20022/index.js';
+import { isoIdFor, mqIdFor } from './ids.js';
+import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, validateXml, type Pacs008Instruction, type Rejection } from './iso20022/index.js';
 import { consumeOptions, ensureParticipantQueues, type Consumer, type Disposition, type IncomingMessage, type MqTransport } from './mq/index.js';
 
 /** What the bridge hands to the payment lifecycle, and what it asks of it. */
 export interface BridgeHandlers {
   /** A validated pacs.008 from a participant; resolves once recorded. */
   instruct(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed>;
-  /** A participant's pacs.002 on the payment offered under `offerMessageId`; false when unknown. */
-  decide(offerMessageId: string, decision: Decision, message: { mqMessageId: string; msgId: string }): Promise<boolean>;
+  /**
+   * `from`'s pacs.002 naming the payment offered under `offerMessageId` (its correlation id) and the
+   * TRN `trn` (its OrgnlTxId); resolves once its effect is recorded, or with why it was refused.
+   */
+  decide(from: Participant, offerMessageId: string, decision: Decision, message: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome>;
 }
 
 export interface BridgeDeps {
@@ -22,7 +26,17 @@ export interface BridgeDeps {
   participants: ParticipantDirectory;
   clock: Clock;
   log: Logger;
+  /** Where every refused message is recorded before it is answered and backed out. */
+  refusals: RefusalAudit;
 }
+
+/**
+ * The reject reasons a participant may give for an inbound payment: the beneficiary's account is
+ * not valid (1100) or closed (1114), or the amount is over a limit (1160). The other action codes
+ * are the scheme's or the gateway's own (0912 stand-in, 9020 format, 9068 MAC, 9091 sign-on,
+ * 1161 net sender cap, "CI only"): a participant giving one would speak for them.
+ */
+const PARTICIPANT_REJECT_REASONS: ReadonlySet<string> = new Set([ActionCode.invalidAccount, ActionCode.accountClosed, ActionCode.overLimit]);
 
 /**
  * The participant link (participant-mq.md): ISO 20022 over each participant's MQ queues. Puts what
@@ -50,18 +64,33 @@ export class ParticipantBridge implements ParticipantPort {
 
   async offer(o: Offer): Promise<void> {
     await this.put(o.participant, {
-      body: buildPacs008({ msgId: isoIdFor('offer', o.fpid), createdAt: this.deps.clock.now(), payment: o.payment }),
-      messageId: offerMessageId(o.fpid),
+      body: this.offerBody(o),
+      messageId: o.offerMessageId,
       // Participant-mq.md section 2: it expires at the stand-in deadline.
       expiryMs: Math.max(1, o.expiresAt - this.deps.clock.now()),
     });
   }
 
+  /** The offer's pacs.008, built and checked against its XSD before anything is put. */
+  private offerBody(o: Offer): string {
+    let body: string;
+    try {
+      body = buildPacs008({ msgId: isoIdFor('offer', o.offerMessageId), createdAt: this.deps.clock.now(), payment: o.payment });
+    } catch (e) {
+      throw new Unofferable(`its pacs.008 cannot be built: ${(e as Error).message}`);
+    }
+    const valid = validateXml('pacs.008', body);
+    if (!valid.ok) throw new Unofferable(`its pacs.008 is not valid: ${valid.errors.join('; ')}`);
+    return body;
+  }
+
   async standIn(t: Told): Promise<void> {
-    await this.rejectedForStandIn(t, 'stand-in', t.fpid, offerMessageId(t.fpid));
+    // [R6] Participant-mq.md section 3: the stand-in notice answers the offer.
+    await this.rejectedForStandIn(t, 'stand-in', t.offerMessageId, t.offerMessageId);
   }
 
   async answerLate(t: Told & { decision: string }): Promise<void> {
+    // [R6] Participant-mq.md section 3: the answer to a late decision answers that decision.
     await this.rejectedForStandIn(t, 'late', t.decision, t.decision);
   }
 
@@ -71,7 +100,7 @@ export class ParticipantBridge implements ParticipantPort {
       body: buildPacs002({
         msgId: isoIdFor(purpose, key),
         createdAt: this.deps.clock.now(),
-        originalMsgId: isoIdFor('offer', t.fpid),
+        originalMsgId: isoIdFor('offer', t.offerMessageId),
         ...endToEnd(t.payment.endToEndRef),
         originalTrn: t.payment.trn,
         status: 'RJCT',
@@ -87,14 +116,14 @@ export class ParticipantBridge implements ParticipantPort {
       body: buildPacs007({
         msgId: isoIdFor('reversal', t.fpid),
         createdAt: this.deps.clock.now(),
-        originalMsgId: isoIdFor('offer', t.fpid),
+        originalMsgId: isoIdFor('offer', t.offerMessageId),
         ...endToEnd(t.payment.endToEndRef),
         originalTrn: t.payment.trn,
         amountPence: t.payment.amountPence,
         reason: 'TMOT',
       }),
       messageId: mqIdFor('reversal', t.fpid),
-      correlationId: offerMessageId(t.fpid),
+      correlationId: t.offerMessageId,
     });
   }
 
@@ -129,25 +158,38 @@ export class ParticipantBridge implements ParticipantPort {
       // RJCT already): kept on the backout queue for the participant's operators.
       return outcome === 'failed' ? 'rollback' : outcome === 'rejected' ? 'backout' : 'commit';
     }
-    if (kind === 'pacs.002') {
-      const parsed = parsePacs002(m.body);
-      if (!parsed.ok) return this.refuse(participant, m, parsed);
-      if (m.correlationId === null) return this.refuse(participant, m, { ok: false, reason: 'a decision must carry the offer message id as its correlation id' });
-      const s = parsed.status;
-      const decision: Decision = s.status === 'ACSC' ? { accept: true, code: ActionCode.accepted } : { accept: false, code: s.reason ?? ActionCode.invalidAccount };
-      if (await handlers.decide(m.correlationId, decision, { mqMessageId: m.messageId, msgId: s.msgId })) return 'commit';
-      this.deps.log.warn({ participant: participant.id, messageId: m.messageId, correlationId: m.correlationId }, 'decision for no payment offered; kept on the backout queue');
-      return 'backout';
-    }
+    if (kind === 'pacs.002') return this.onDecision(participant, m, handlers);
     return this.refuse(participant, m, { ok: false, reason: kind === 'unknown' ? 'not a pacs.008 or pacs.002 document' : `${kind} is not accepted from a participant` });
   }
 
+  /** A participant's pacs.002 on an inbound payment: taken only when it may decide it, refused otherwise. */
+  private async onDecision(participant: Participant, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
+    const parsed = parsePacs002(m.body);
+    if (!parsed.ok) return this.refuse(participant, m, parsed);
+    const s = parsed.status;
+    const ids = { ok: false as const, msgId: s.msgId, trn: s.originalTrn, ...(s.originalEndToEndId === undefined ? {} : { endToEndId: s.originalEndToEndId }) };
+    if (m.correlationId === null) return this.refuse(participant, m, { ...ids, reason: 'a decision must carry the offer message id as its correlation id' });
+    if (s.status === 'RJCT' && !PARTICIPANT_REJECT_REASONS.has(s.reason!)) {
+      const reason = `StsRsnInf/Rsn/Prtry ${s.reason} is not a reason a participant may give; one of ${[...PARTICIPANT_REJECT_REASONS].join(', ')}`;
+      return this.refuse(participant, m, { ...ids, reason });
+    }
+    const decision: Decision = s.status === 'ACSC' ? { accept: true, code: ActionCode.accepted } : { accept: false, code: s.reason! };
+    const outcome = await handlers.decide(participant, m.correlationId, decision, { mqMessageId: m.messageId, msgId: s.msgId, trn: s.originalTrn });
+    if (outcome.taken) return 'commit';
+    // The participant is told only `answer`: whether a payment exists that was offered to someone else is not its business.
+    return this.refuse(participant, m, { ...ids, reason: outcome.answer }, outcome);
+  }
+
   /**
-   * Participant-mq.md section 2: a message that cannot be parsed or validated is answered with a
-   * pacs.002 RJCT where the sender can be identified, and goes to the backout queue. Nothing else changes.
+   * Participant-mq.md section 2: a message that cannot be parsed or validated is recorded, answered
+   * with a pacs.002 RJCT 9020 naming the problem (the sender is the owner of the queue it came on),
+   * and goes to the backout queue. Nothing else changes. `audit` replaces what is recorded when the
+   * participant is told less than operators are.
    */
-  private async refuse(participant: Participant, m: IncomingMessage, r: Rejection): Promise<Disposition> {
-    this.deps.log.warn({ participant: participant.id, messageId: m.messageId, reason: r.reason }, 'refused a participant message');
+  private async refuse(participant: Participant, m: IncomingMessage, r: Rejection, audit?: { reason: string; fpid?: string }): Promise<Disposition> {
+    const reason = audit?.reason ?? r.reason;
+    this.deps.log.warn({ participant: participant.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'refused a participant message');
+    await this.deps.refusals.record({ participantId: participant.id, mqMessageId: m.messageId, correlationId: m.correlationId, kind: detectMessage(m.body), reason, ...(audit?.fpid === undefined ? {} : { fpid: audit.fpid }) });
     await this.put(participant.id, {
       body: buildPacs002({
         msgId: isoIdFor('refusal', m.messageId),

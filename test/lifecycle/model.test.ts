@@ -42,6 +42,10 @@ class World {
   /** Reports whose put failed, waiting for the runtime to try again. */
   reportPending = new Set<string>();
   mqUp = true;
+  /** Offers fail (their pacs.008 does not build, or cannot be put). */
+  offersFail = false;
+  /** Payments whose offer failed, with the time it did. */
+  failedOffers = new Map<string, number>();
   private nextHandle = 0;
 
   handle(connection: string): string {
@@ -76,6 +80,10 @@ class World {
     for (const e of effects) {
       const p = e.params as Record<string, unknown> | undefined;
       if (e.type === 'offer') this.offers.set(fpid, (this.offers.get(fpid) ?? 0) + 1);
+      if (e.type === 'offer' && this.offersFail) {
+        this.failedOffers.set(fpid, this.now);
+        feedback.push({ type: 'OFFER_FAILED' });
+      }
       if (e.type === 'reply') feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, p!.code as ActionCode) ? 'REPLY_SENT' : 'REPLY_LOST' });
       if (e.type === 'replyRepeat') this.reply(fpid, p!.handle as string, p!.code as ActionCode);
       if (e.type === 'replyRepeats') for (const h of p!.handles as string[]) this.reply(fpid, h, p!.code as ActionCode);
@@ -123,6 +131,13 @@ class World {
     for (const n of this.standInTold.values()) expect(n).toBeLessThanOrEqual(1);
     for (const n of this.lateAnswers.values()) expect(n).toBeLessThanOrEqual(1);
     for (const r of this.reports.values()) expect(r.length).toBeLessThanOrEqual(1);
+    // R6: a payment whose offer failed is stood in at once (unless reversed first), and its
+    // participant, which never got it, gets no stand-in notice.
+    for (const fpid of this.failedOffers.keys()) {
+      const s = this.inbound.get(fpid)!;
+      if (stateOf(s) !== 'reversed') expect(s.context.outcome, fpid).toBe('0912');
+      expect(this.standInTold.get(fpid), fpid).toBeUndefined();
+    }
   }
 }
 
@@ -140,7 +155,7 @@ class InboundArrives implements Command {
       w.inboundEvent(fpid, { type: 'REPEAT', handle: w.handle(this.conn) });
     } else {
       w.handles.set(`arrival:${fpid}`, { connection: this.conn, replies: [] });
-      const { snapshot, effects } = startInbound({ fpid, arrivalConnection: this.conn, participant: this.routed ? 'P1' : null, receivedAt: w.now, standInAt: w.now + T_IN - MARGIN });
+      const { snapshot, effects } = startInbound({ fpid, arrivalConnection: this.conn, participant: this.routed ? 'P1' : null, receivedAt: w.now, standInAt: w.now + T_IN - MARGIN, offerMessageId: `offer-${fpid}` });
       w.inbound.set(fpid, snapshot);
       w.runInbound(fpid, effects);
     }
@@ -233,6 +248,15 @@ class Mq implements Command {
   toString = () => `Mq(${this.up ? 'up' : 'down'})`;
 }
 
+class OffersFail implements Command {
+  constructor(readonly fail: boolean) {}
+  check = () => true;
+  run(_: object, w: World): void {
+    w.offersFail = this.fail;
+  }
+  toString = () => `OffersFail(${this.fail})`;
+}
+
 class ClockJump implements Command {
   constructor(readonly ms: number) {}
   check = () => true;
@@ -279,6 +303,7 @@ const commands = [
   id.map((i) => new NoAnswer(i)),
   id.map((i) => new RuntimeRetries(i)),
   fc.boolean().map((up) => new Mq(up)),
+  fc.boolean().map((fail) => new OffersFail(fail)),
   fc.integer({ min: 1, max: 12_000 }).map((ms) => new ClockJump(ms)),
   conn.map((c) => new ConnectionLost(c)),
   conn.map((c) => new ConnectionBack(c)),

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { parsePacs002, parsePacs008, validateXml } from '../../src/participant/iso20022/index.js';
+import { buildPacs008, parsePacs002, parsePacs008, validateXml } from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { ActionCode } from '../../src/scheme/profile.js';
 import { ParticipantBanks, type BankReport } from '../../simulators/participant/bank.js';
@@ -106,6 +106,26 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     const m = parsePacs002((await other.gw.next('the misrouted reject', correlatedTo(misrouted.messageId))).body);
     expect(m).toMatchObject({ ok: true, status: { status: 'RJCT', reason: ActionCode.invalidAccount } });
     expect(other.banks.report()).toMatchObject({ inbound_decided: 2, inbound_accepted: 1, inbound_rejected: 1, inbound_misrouted: 1 });
+  });
+
+  it('returns a payment it accepted naming the original by the compact FPID from its ClrSysRef, and counts an offer without one invalid (v1.1)', async () => {
+    const { banks, gw, sortCode } = await setUp({ returnShare: 1 });
+    const payment = inboundPayment(sortCode);
+    const offer = await gw.offer(payment);
+    const clrSysRef = /<ClrSysRef>([^<]+)<\/ClrSysRef>/.exec(offer.body)![1]!;
+    const ret = await gw.next('the return', (m) => m.correlationId === null);
+    expect(validateXml('pacs.008', ret.body)).toEqual({ ok: true });
+    expect(ret.body).toContain(`<RfrdDocInf><Nb>${clrSysRef}</Nb></RfrdDocInf>`);
+    expect(ret.body).not.toContain('<ClrSysRef>');
+    expect(parsePacs008(ret.body)).toMatchObject({
+      ok: true,
+      instruction: { type: '20', amountPence: payment.amountPence, originatorSortCode: sortCode, beneficiarySortCode: payment.originatorSortCode, beneficiaryAccount: payment.originatorAccount, returnReason: '00000001' },
+    });
+    await waitFor('the return counted', () => banks.report().returns_sent === 1);
+    // A pacs.008 that does not name the payment cannot be a v1.1 offer.
+    await gw.putRaw(buildPacs008({ msgId: 'OLD1', createdAt: Date.now(), payment: inboundPayment(sortCode), instruction: true }));
+    await waitFor('the invalid offer', () => banks.report().invalid_messages === 1);
+    expect(banks.report()).toMatchObject({ inbound_offered: 1, instructions_sent: 1, returns_sent: 1 });
   });
 
   it('counts decisions still waiting at stop as undecided, never sent', async () => {

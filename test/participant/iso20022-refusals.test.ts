@@ -5,8 +5,8 @@ import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, 
 import { basePayment, baseReturn } from './fixtures/arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
-const sip = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment });
-const rtn = buildPacs008({ msgId: 'MSG-1', createdAt, payment: baseReturn });
+const sip = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment, instruction: true });
+const rtn = buildPacs008({ msgId: 'MSG-1', createdAt, payment: baseReturn, instruction: true });
 const NS8 = 'urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09';
 
 /** `xml` with `from` replaced once, failing loudly if `from` is not there. */
@@ -101,6 +101,12 @@ describe('parsePacs008 refuses, naming the element', () => {
     expect(refused(edit(rtn, '<Nb>TRN', '<Nb>XTRN')).reason).toMatch(/^CdtTrfTxInf\/RmtInf\/Strd\/RfrdDocInf\/Nb \(field 127\)/);
     expect(refused(edit(rtn, '<AddtlRmtInf>00000012', '<AddtlRmtInf>12')).reason).toMatch(/AddtlRmtInf \(field 126, return reason code\) must be 8 digits/);
     expect(refused(edit(rtn, '<Prtry>RTN', '<Prtry>SIP')).reason).toMatch(/only for a return/);
+  });
+
+  it('v1.1 inbound elements: a ClrSysRef that is no compact FPID, an InstgAgt that is no 6-digit institution', () => {
+    const inbound = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment });
+    expect(refused(edit(inbound, '<ClrSysRef>TRN', '<ClrSysRef>trn')).reason).toMatch(/^CdtTrfTxInf\/PmtId\/ClrSysRef \(the payment's FPID\) must be a FPID without its currency and padding/);
+    expect(refused(edit(inbound, '<Prtry>FPS</Prtry></ClrSysId><MmbId>040004', '<Prtry>FPS</Prtry></ClrSysId><MmbId>04000X')).reason).toMatch(/^CdtTrfTxInf\/InstgAgt\/FinInstnId\/ClrSysMmbId\/MmbId \(field 98, sending institution\) must be 6 digits$/);
   });
 
   it('scheme formats of the other fields, never quoting the value', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fpidOf, paymentFields } from '../../src/scheme/messages.js';
 import { ActionCode } from '../../src/scheme/profile.js';
 import {
   buildPacs002,
@@ -17,16 +18,35 @@ import { basePayment, baseReturn, idArb, instructionOf, paymentArb, penceArb, tr
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
 
 describe('pacs.008 round trip', () => {
-  it('builds valid XML whose scheme fields parse back exactly', () => {
+  it('builds valid XML whose scheme fields parse back exactly, inbound (with FPID and field 98) and as an instruction', () => {
     fc.assert(
-      fc.property(paymentArb, idArb, fc.integer({ min: 0, max: 4_102_444_800_000 }), (payment, msgId, at) => {
-        const xml = buildPacs008({ msgId, createdAt: at, payment });
+      fc.property(paymentArb, idArb, fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.boolean(), (payment, msgId, at, inbound) => {
+        const xml = buildPacs008({ msgId, createdAt: at, payment, instruction: !inbound });
         expect(validateXml('pacs.008', xml)).toEqual({ ok: true });
         expect(detectMessage(xml)).toBe('pacs.008');
-        expect(parsePacs008(xml)).toEqual({ ok: true, instruction: instructionOf(payment, msgId) });
+        expect(parsePacs008(xml)).toEqual({ ok: true, instruction: instructionOf(payment, msgId, inbound) });
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('v1.1: carries the compact FPID in PmtId/ClrSysRef and field 98 in InstgAgt, only inbound', () => {
+    const xml = buildPacs008({ msgId: 'M1', createdAt, payment: basePayment });
+    expect(xml).toContain('<ClrSysRef>TRN00000000000001A1020261122040004</ClrSysRef>');
+    expect(xml).toMatch(/<InstgAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>FPS<\/Prtry><\/ClrSysId><MmbId>040004<\/MmbId>/);
+    const r = parsePacs008(xml);
+    expect(r.ok && [r.instruction.fpid, r.instruction.instructingAgent]).toEqual([fpidOf(paymentFields(basePayment)), '040004']);
+    const instruction = buildPacs008({ msgId: 'M1', createdAt, payment: basePayment, instruction: true });
+    expect(instruction).not.toMatch(/ClrSysRef|InstgAgt/);
+  });
+
+  it('v1.1: a return names its original by the compact FPID the original carried in ClrSysRef', () => {
+    const original = buildPacs008({ msgId: 'M0', createdAt, payment: basePayment });
+    const clrSysRef = /<ClrSysRef>([^<]+)<\/ClrSysRef>/.exec(original)![1]!;
+    expect(clrSysRef).toHaveLength(34);
+    const parsed = parsePacs008(original);
+    const returned = buildPacs008({ msgId: 'M1', createdAt, payment: { ...baseReturn, returnedFpid: parsed.ok ? parsed.instruction.fpid : '' }, instruction: true });
+    expect(returned).toContain(`<Nb>${clrSysRef}</Nb>`);
   });
 
   it.each([

@@ -48,6 +48,8 @@ export interface GatewayHereSettings {
   /** Scheme link settings; the MAC key is added. */
   scheme: Record<string, unknown>;
   participant: { id: string; sortCodes: string[]; maxAmountPence?: number };
+  /** Further participants on the same gateway; their queues are the test's to read. */
+  others?: Array<{ id: string; sortCodes: string[] }>;
   timing?: Record<string, number>;
 }
 
@@ -57,7 +59,7 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
   const config = parseGatewayConfig({
     site: s.site,
     scheme: { macKey: MAC_KEY, ...s.scheme },
-    participants: [{ name: 'Bank', ...s.participant }],
+    participants: [{ name: 'Bank', ...s.participant }, ...(s.others ?? []).map((o) => ({ name: `Bank ${o.id}`, ...o }))],
     database: { url: db.url },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   });

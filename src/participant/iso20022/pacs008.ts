@@ -1,5 +1,5 @@
 import { PaymentType } from '../../scheme/profile.js';
-import type { SchemePayment } from '../../scheme/messages.js';
+import { fpidOf, paymentFields, type SchemePayment } from '../../scheme/messages.js';
 import { formatPence, readPence } from './amount.js';
 import { optionalField, requiredField, schemeField } from './formats.js';
 import { checkOneTransaction, settledGroupHeader } from './header.js';
@@ -14,6 +14,10 @@ import { Refusal, optionalElement, optionalText, requiredText, writeDocument, ty
 export type Pacs008Instruction = Omit<SchemePayment, 'dateSent' | 'institution' | 'settlementCycle'> & {
   /** GrpHdr/MsgId, echoed as OrgnlMsgId in the pacs.002 that answers it. */
   msgId: string;
+  /** PmtId/ClrSysRef (inbound only): the payment's FPID, restored to its 42 characters. */
+  fpid?: string;
+  /** InstgAgt's MmbId (inbound only): field 98, the sending institution's 6 digits. */
+  instructingAgent?: string;
 };
 
 export interface Pacs008Build {
@@ -22,6 +26,8 @@ export interface Pacs008Build {
   /** GrpHdr/CreDtTm, epoch milliseconds. */
   createdAt: number;
   payment: SchemePayment;
+  /** A participant's instruction (simulators, tests): without the inbound-only ClrSysRef and InstgAgt. */
+  instruction?: boolean;
 }
 
 export type Pacs008Parse = { ok: true; instruction: Pacs008Instruction } | Rejection;
@@ -39,9 +45,10 @@ const PAYMENT_TYPES = new Map(Object.entries(LOCAL_INSTRUMENTS).map(([type, code
 const NO_END_TO_END_ID = 'NOTPROVIDED';
 
 /*
- * Field 127 is a 42-character FPID, but RfrdDocInf/Nb is Max35Text. Nb carries the FPID without
- * what the profile fixes: the currency (always GBP) and the 5 spaces padding the 6-digit
- * institution. The 34 characters left restore the FPID exactly.
+ * A FPID is 42 characters, but ClrSysRef and RfrdDocInf/Nb (field 127) are Max35Text. They carry
+ * the compact form (participant-mq.md section 3): the FPID without what the profile fixes, the
+ * currency (always GBP) and the 5 spaces padding the 6-digit institution. The 34 characters left
+ * restore the FPID exactly.
  */
 const FPID = /^([A-Z0-9]{18}[0-9]{10})GBP([0-9]{6}) {5}$/;
 const COMPACT_FPID = /^([A-Z0-9]{18}[0-9]{10})([0-9]{6})$/;
@@ -56,6 +63,8 @@ const TX = 'CdtTrfTxInf';
  * - Dbtr and Cdtr are written empty when fields 116 and 118 are absent (ISO requires the parties).
  */
 const SORT_CODE_SCHEME = { Cd: 'GBDSC' };
+/** InstgAgt's member id is an FPS institution id (field 98), not a sort code: FPS's own, proprietary scheme. */
+const INSTITUTION_SCHEME = { Prtry: 'FPS' };
 
 /** The gateway's inbound payment to the participant. Empty optional fields are left out. */
 export function buildPacs008(p: Pacs008Build): string {
@@ -63,14 +72,17 @@ export function buildPacs008(p: Pacs008Build): string {
   const isReturn = pay.type === PaymentType.return;
   const reference = given(pay.reference);
   const strd = reference !== undefined || isReturn;
+  const inbound = p.instruction !== true;
   return writeDocument('pacs.008', {
     GrpHdr: settledGroupHeader(p.msgId, p.createdAt),
     CdtTrfTxInf: {
-      PmtId: { EndToEndId: given(pay.endToEndRef) ?? NO_END_TO_END_ID, TxId: pay.trn },
+      // Participant-mq.md v1.1: the FPID in compact form, so that the participant can name the payment later.
+      PmtId: { EndToEndId: given(pay.endToEndRef) ?? NO_END_TO_END_ID, TxId: pay.trn, ...(inbound && { ClrSysRef: compactFpid(fpidOf(paymentFields(pay))) }) },
       PmtTpInf: { LclInstrm: { Prtry: LOCAL_INSTRUMENTS[pay.type] } },
       IntrBkSttlmAmt: { '@_Ccy': 'GBP', '#text': formatPence(pay.amountPence) },
       ...(pay.settlementDate !== undefined && { IntrBkSttlmDt: isoDate(pay.settlementDate) }),
       ChrgBr: 'SLEV',
+      ...(inbound && { InstgAgt: { FinInstnId: { ClrSysMmbId: { ClrSysId: INSTITUTION_SCHEME, MmbId: pay.institution } } } }),
       Dbtr: party(pay.originatorName),
       DbtrAcct: account(pay.originatorAccount),
       DbtrAgt: agent(pay.originatorSortCode),
@@ -82,7 +94,7 @@ export function buildPacs008(p: Pacs008Build): string {
           ...(given(pay.remittance) !== undefined && { Ustrd: pay.remittance }),
           ...(strd && {
             Strd: {
-              ...(isReturn && { RfrdDocInf: { Nb: compactFpid(pay.returnedFpid) } }),
+              ...(isReturn && { RfrdDocInf: { Nb: compactFpid(required(pay.returnedFpid, 'returnedFpid (field 127)')) } }),
               ...(reference !== undefined && { CdtrRefInf: { Ref: reference } }),
               ...(isReturn && { AddtlRmtInf: required(pay.returnReason, 'returnReason (field 126)') }),
             },
@@ -119,6 +131,8 @@ function readInstruction(m: XmlNode): Pacs008Instruction {
     endToEndRef: endToEnd === NO_END_TO_END_ID ? undefined : schemeField(62, endToEnd, `${TX}/PmtId/EndToEndId`),
     settlementDate: readDate(m, `${TX}/IntrBkSttlmDt`),
     remittance: optionalField(m, `${TX}/RmtInf/Ustrd`, 121),
+    fpid: readCompactFpid(m, `${TX}/PmtId/ClrSysRef`, 'the payment\'s FPID'),
+    instructingAgent: readInstitution(m, `${TX}/InstgAgt/FinInstnId/ClrSysMmbId/MmbId`),
     ...readStructured(m, type),
   });
 }
@@ -128,7 +142,7 @@ function readStructured(m: XmlNode, type: PaymentType): Pick<Pacs008Instruction,
   const strd = `${TX}/RmtInf/Strd`;
   optionalElement(m, strd); // refuses a repeated Strd: the fields below must come from one
 
-  const nb = optionalText(m, `${strd}/RfrdDocInf/Nb`);
+  const nb = readCompactFpid(m, `${strd}/RfrdDocInf/Nb`, 'field 127');
   const reason = optionalField(m, `${strd}/AddtlRmtInf`, 126);
   const reference = optionalField(m, `${strd}/CdtrRefInf/Ref`, 120);
   if (type !== PaymentType.return) {
@@ -137,9 +151,23 @@ function readStructured(m: XmlNode, type: PaymentType): Pick<Pacs008Instruction,
   }
   if (reason === undefined) throw new Refusal(`${strd}/AddtlRmtInf (field 126, return reason code) is mandatory for a return (RTN)`);
   if (nb === undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb (field 127, FPID of the payment being returned) is mandatory for a return (RTN)`);
-  const fpid = COMPACT_FPID.exec(nb);
-  if (fpid === null) throw new Refusal(`${strd}/RfrdDocInf/Nb (field 127) must be the returned FPID without its currency and padding: 18 characters A-Z 0-9, then 16 digits`);
-  return { reference, returnReason: reason, returnedFpid: `${fpid[1]}GBP${fpid[2]}     ` };
+  return { reference, returnReason: reason, returnedFpid: nb };
+}
+
+/** Field 98 as InstgAgt carries it: the institution's 6 digits, without the scheme's padding. */
+function readInstitution(m: XmlNode, path: string): string | undefined {
+  const text = optionalText(m, path);
+  if (text !== undefined && !/^[0-9]{6}$/.test(text)) throw new Refusal(`${path} (field 98, sending institution) must be 6 digits`);
+  return text;
+}
+
+/** A compact FPID element read back as the 42-character FPID; undefined when absent. */
+function readCompactFpid(m: XmlNode, path: string, what: string): string | undefined {
+  const text = optionalText(m, path);
+  if (text === undefined) return undefined;
+  const fpid = COMPACT_FPID.exec(text);
+  if (fpid === null) throw new Refusal(`${path} (${what}) must be a FPID without its currency and padding: 18 characters A-Z 0-9, then 16 digits`);
+  return `${fpid[1]}GBP${fpid[2]}     `;
 }
 
 /** xs:date (collapsed whitespace, optional time zone) to the scheme's YYYYMMDD. */
@@ -156,9 +184,10 @@ function isoDate(yyyymmdd: string): string {
   return `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6)}`;
 }
 
-function compactFpid(fpid: string | undefined): string {
-  const m = FPID.exec(required(fpid, 'returnedFpid (field 127)'));
-  if (m === null) throw new RangeError('returnedFpid (field 127) is not the FPID of a GBP payment from a 6-digit institution');
+/** Participant-mq.md section 3: the FPID in ISO's Max35Text, without the fixed currency and padding. */
+function compactFpid(fpid: string): string {
+  const m = FPID.exec(fpid);
+  if (m === null) throw new RangeError('the FPID is not that of a GBP payment from a 6-digit institution');
   return m[1]! + m[2]!;
 }
 

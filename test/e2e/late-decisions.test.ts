@@ -1,0 +1,61 @@
+/**
+ * Decisions after the stand-in, end to end: the scheme simulator, the gateway and the bank
+ * simulator, each its own process, with T_in 3 s and a 700 ms margin. The bank decides a share of
+ * inbound payments just after the stand-in deadline, racing the 9210 and the payment leaving the
+ * gateway's memory (the late-decision issue): every one of them must be answered RJCT 0912.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { startSchemeSim } from '../support/scheme-sim.js';
+import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+
+const SECONDS = 15;
+const INBOUND_PER_S = 20;
+const T_IN_MS = 3000;
+const MARGIN_MS = 700;
+/** From the bank reading the offer: just after the stand-in at T_in - margin = 2.3 s, well before T_in. */
+const LATE_MS = 2290;
+
+let cleanup: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  cleanup = [];
+});
+
+describe('late decisions end to end', () => {
+  it(`answers every decision that comes after the stand-in RJCT 0912, at ${INBOUND_PER_S} inbound/s for ${SECONDS} s`, async () => {
+    const db: TestDatabase = await startTestDatabase();
+    cleanup.push(() => db.stop());
+    const participant = runParticipantId();
+    const sim = await startSchemeSim(['--sort-codes', '200000', '--t-in', String(T_IN_MS)]);
+    cleanup.push(() => sim.stop());
+    const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '20-300', '--late-share', '0.1', '--late-ms', String(LATE_MS), '--reject-share', '0', '--drain-ms', '5000', '--seed', '11']);
+    cleanup.push(() => bank.process.stop());
+    const config = await gatewayConfig(sim, { site: 'late', participant: { id: participant, sortCodes: ['200000'] }, databaseUrl: db.url, timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS } });
+    const gateway = await startGateway(config);
+    cleanup.push(() => gateway.stop());
+    await eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 15_000, 'the gateway signed on at both DCs');
+
+    for (let t = 0; t < SECONDS; t++) {
+      await sim.control('POST', '/inbound', { count: INBOUND_PER_S });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const inbound = SECONDS * INBOUND_PER_S;
+    await eventually(() => sim.report(), (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound, 20_000, 'the scheme to have every answer');
+    await eventually(() => bank.report(), (r) => r.inbound_decided >= inbound && r.late_answers >= r.stand_in_notices, 15_000, 'an answer to every late decision');
+
+    await gateway.stop();
+    const bankReport = await bank.process.stop();
+    const schemeReport = await sim.stop();
+
+    expect(schemeReport.inbound).toMatchObject({ sent: inbound, answered_in_time: inbound, late: 0, unanswered: 0, reversed: 0 });
+    // Only late decisions miss the deadline; each stood-in payment's decision came after it and was answered once.
+    expect(bankReport.stand_in_notices).toBeGreaterThan(0);
+    expect(bankReport.stand_in_notices).toBeLessThanOrEqual(bankReport.inbound_late);
+    expect(schemeReport.inbound.rejected).toBe(bankReport.stand_in_notices);
+    expect(bankReport.late_answers).toBe(bankReport.stand_in_notices);
+    expect(bankReport.unexpected_messages + bankReport.invalid_messages + bankReport.duplicates_seen).toBe(0);
+    const refused = await db.pool.query('SELECT 1 FROM refused_participant_messages');
+    expect(refused.rowCount).toBe(0);
+  }, 120_000);
+});
