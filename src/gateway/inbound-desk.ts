@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { TransientFault } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -103,7 +104,8 @@ export class InboundDesk {
     const fpid = this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
     if (fpid === undefined || !(await this.hold(fpid))) return false;
     const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
-    await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
+    // Acknowledged only once recorded: until then the transport holds the decision and tries again.
+    if ((await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId })) === 'uncommitted') throw new TransientFault('the decision could not be recorded');
     return true;
   }
 
