@@ -196,7 +196,9 @@ export class InboundDesk {
         // R1: only the arrival connection's handle can carry the 9210; none after a restart (R4).
         const h = this.handles.get(arrival(fpid));
         this.handles.delete(arrival(fpid));
-        const outcome = h === undefined ? 'lost' : h.reply(p.code as ActionCode);
+        // R2: past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse it.
+        const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
+        const outcome = h === undefined || late ? 'lost' : h.reply(p.code as ActionCode);
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }
       case 'replyRepeat':
