@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { backoffDelay, TransientFault, type Backoff } from '../faults.js';
+import { backoffDelay, isTransient, TransientFault, type Backoff } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -234,7 +234,9 @@ export class OutboundDesk {
           return [{ type: 'REPORTED' }];
         } catch (e) {
           const err = (e as Error).message;
-          if (this.mayRetry(fpid, 'report', err)) {
+          // A put the transport refuses outright (not a broker away) fails the same way every time.
+          if (!isTransient(e)) this.deps.log.error({ fpid, err }, 'the pacs.002 cannot be put; the payment stays open in the ledger');
+          else if (this.mayRetry(fpid, 'report', err)) {
             this.deps.log.warn({ fpid, err }, 'could not put the pacs.002; will try again');
             this.retryLater(fpid);
           }

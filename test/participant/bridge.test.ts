@@ -57,7 +57,7 @@ async function setUp(outcome: Instructed = 'recorded', known = true) {
     const messageId = newMessageId();
     return transport.put({ queue: Q.toGateway, body, messageId, ...(correlationId === undefined ? {} : { correlationId }) }).then(() => messageId);
   };
-  return { bridge, instructed, decided, received, backout, put };
+  return { bridge, transport, instructed, decided, received, backout, put };
 }
 
 describe('participant bridge', () => {
@@ -87,6 +87,26 @@ describe('participant bridge', () => {
     // Not XML at all: still answered and kept.
     await t.put('not xml <');
     await until(() => t.received.length === 2 && t.backout.length === 2, 2000, 'the second refusal');
+  });
+
+  it('answers a message without a message id at once, naming it by its GrpHdr/MsgId, and keeps it without rolling it back', async () => {
+    const t = await setUp();
+    const bad = FIXTURE.replace('<TxId>TRN00000000000001A</TxId>', '<TxId>trn-lower-case</TxId>');
+    // Both a message that will never parse and a valid one: neither can be answered by correlation id.
+    t.transport.enqueue(Q.toGateway, { body: bad, messageId: '', correlationId: null, expiresAt: null, deliveryCount: 0 });
+    t.transport.enqueue(Q.toGateway, { body: FIXTURE, messageId: '', correlationId: null, expiresAt: null, deliveryCount: 0 });
+    await until(() => t.received.length === 2 && t.backout.length === 2, 2000, 'the refusals and the backouts');
+    await new Promise((r) => setTimeout(r, 100));
+    // Answered once each: a rollback would have refused it again on every redelivery.
+    expect(t.received).toHaveLength(2);
+    expect(t.instructed).toHaveLength(0);
+    for (const answer of t.received) {
+      expect(answer.correlationId).toBeNull();
+      expect(validateXml('pacs.002', answer.body)).toEqual({ ok: true });
+      expect(answer.body).toContain('<OrgnlMsgId>NWBK20261122093015000042</OrgnlMsgId>');
+      expect(answer.body).toContain('<Prtry>9020</Prtry>');
+    }
+    expect(new Set(t.received.map((m) => m.messageId)).size).toBe(2);
   });
 
   it('keeps an instruction the lifecycle refused on the backout queue', async () => {
