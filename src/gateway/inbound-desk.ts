@@ -105,7 +105,9 @@ export class InboundDesk {
     if (fpid === undefined || !(await this.hold(fpid))) return false;
     const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
     // Acknowledged only once recorded: until then the transport holds the decision and tries again.
-    if ((await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId })) === 'uncommitted') throw new TransientFault('the decision could not be recorded');
+    const applied = await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
+    if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
+    if (applied === 'failed') throw new Error('recording the decision failed');
     return true;
   }
 

@@ -45,9 +45,10 @@ export type Created = 'created' | 'duplicate' | 'refused' | 'unavailable';
 /**
  * What became of an event: `committed` (and its effects performed), `ignored` (the state takes no
  * such event), `refused` (by the ledger: conflict or fenced; nothing performed), or `uncommitted`
- * (the ledger stayed unreachable until the payment's deadline or the retry bound; nothing performed).
+ * (the ledger stayed unreachable until the payment's deadline, the retry bound or stop; nothing
+ * performed), or `failed` (any other error, logged).
  */
-export type Applied = 'committed' | 'ignored' | 'refused' | 'uncommitted';
+export type Applied = 'committed' | 'ignored' | 'refused' | 'uncommitted' | 'failed';
 
 /**
  * Most commit attempts of one step through transient faults: with TRANSIENT_BACKOFF about ten
@@ -62,6 +63,8 @@ export const COMMIT_ATTEMPTS_MAX = 120;
  */
 export class Lifecycle<M extends AnyStateMachine> {
   private readonly entries = new Map<string, Entry<M>>();
+  /** Set by stop(): a step waiting out a transient fault gives up (recovery at the next start resumes it). */
+  private stopped = false;
 
   constructor(
     private readonly spec: LifecycleSpec<M>,
@@ -137,7 +140,7 @@ export class Lifecycle<M extends AnyStateMachine> {
     const next = entry.chain.then(() => this.apply(fpid, entry, event, cause));
     const applied = next.catch((e: Error): Applied => {
       this.deps.log.error({ fpid, event: event.type, err: e.message }, 'payment event failed');
-      return 'uncommitted';
+      return 'failed';
     });
     entry.chain = applied.then(() => undefined);
     return applied;
@@ -150,6 +153,7 @@ export class Lifecycle<M extends AnyStateMachine> {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const e of this.entries.values()) e.timer?.cancel();
   }
 
@@ -201,7 +205,7 @@ export class Lifecycle<M extends AnyStateMachine> {
         if (!isTransient(e)) throw e;
         const now = this.deps.clock.now();
         const due = deadline !== undefined && now >= deadline;
-        if (due || attempt >= COMMIT_ATTEMPTS_MAX) {
+        if (due || attempt >= COMMIT_ATTEMPTS_MAX || this.stopped) {
           this.deps.log.error({ fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: (e as Error).message }, 'step not committed; given up, the payment stays in its last committed state');
           return undefined;
         }
