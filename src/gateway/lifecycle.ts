@@ -83,7 +83,10 @@ export class Lifecycle<M extends AnyStateMachine> {
     return this.entries.size;
   }
 
-  /** Records a new payment in its first state, then performs that state's effects. */
+  /**
+   * Records a new payment in its first state, then performs that state's effects. Through a
+   * transient fault the record is tried again until the first state's deadline; `unavailable` after.
+   */
   async create(fpid: string, snapshot: SnapshotFrom<M>, effects: Effect[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
     const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
     if (this.entries.has(fpid)) return 'duplicate';
@@ -91,7 +94,7 @@ export class Lifecycle<M extends AnyStateMachine> {
     let result: Created = 'created';
     entry.chain = (async () => {
       const fence = this.deps.fence();
-      const r = await this.deps.ledger.commit({
+      const r = await this.commitThroughFaults(this.spec.deadline(snapshot), {
         fpid,
         from: null,
         to: stateOf(snapshot),
@@ -104,6 +107,11 @@ export class Lifecycle<M extends AnyStateMachine> {
         cause,
         outbox: [this.announce(fpid, null, snapshot, event)],
       });
+      if (r === undefined) {
+        this.entries.delete(fpid);
+        result = 'unavailable';
+        return;
+      }
       if (!r.ok) {
         this.entries.delete(fpid);
         result = r.reason === 'duplicate' ? 'duplicate' : 'refused';
@@ -199,7 +207,7 @@ export class Lifecycle<M extends AnyStateMachine> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const r = await this.deps.ledger.commit(t);
-        if (!r.ok && attempt > 1 && r.reason === 'conflict' && r.currentState === t.to) return { fpid: t.fpid, ok: true };
+        if (!r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to) return { fpid: t.fpid, ok: true };
         return r;
       } catch (e) {
         if (!isTransient(e)) throw e;
