@@ -151,6 +151,13 @@ export class InboundDesk {
       if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
+    if (created === 'refused' || created === 'unavailable') {
+      // Not recorded: nothing is kept for it (the scheme times it out and reverses it, R2, R3).
+      this.payments.delete(fpid);
+      this.offers.delete(offerMessageId(fpid));
+      this.handles.delete(arrival(fpid));
+      return;
+    }
     if (created !== 'created' || !asPayment) return;
     if (this.lifecycle.snapshot(fpid)?.value === 'recorded') await this.lifecycle.send(fpid, { type: 'OFFER' });
   }
