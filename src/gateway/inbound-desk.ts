@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { TransientFault } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -128,7 +129,10 @@ export class InboundDesk {
       return { taken: false, answer: why, reason: why, fpid };
     }
     const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
-    await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
+    // Acknowledged only once recorded: until then the transport holds the decision and tries again.
+    const applied = await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
+    if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
+    if (applied === 'failed') throw new Error('recording the decision failed');
     return { taken: true };
   }
 
@@ -172,6 +176,13 @@ export class InboundDesk {
       // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
       this.handles.delete(arrival(fpid));
       if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      return;
+    }
+    if (created === 'refused' || created === 'unavailable') {
+      // Not recorded: nothing is kept for it (the scheme times it out and reverses it, R2, R3).
+      this.payments.delete(fpid);
+      this.offers.delete(offerMessageId);
+      this.handles.delete(arrival(fpid));
       return;
     }
     if (created !== 'created' || !asPayment) return;
@@ -236,7 +247,9 @@ export class InboundDesk {
         // R1: only the arrival connection's handle can carry the 9210; none after a restart (R4).
         const h = this.handles.get(arrival(fpid));
         this.handles.delete(arrival(fpid));
-        const outcome = h === undefined ? 'lost' : h.reply(p.code as ActionCode);
+        // R2: past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse it.
+        const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
+        const outcome = h === undefined || late ? 'lost' : h.reply(p.code as ActionCode);
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }
       case 'replyRepeat':

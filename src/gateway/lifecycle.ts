@@ -1,7 +1,8 @@
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
 import type { Clock, Timer } from '../clock.js';
+import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { Cause, NewPayment } from '../ledger/transition.js';
+import type { Cause, CommitResult, NewPayment, Transition } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
 import { step, stateOf, type Effect } from '../lifecycle/step.js';
 import type { Fence } from './fence.js';
@@ -38,7 +39,23 @@ interface Entry<M extends AnyStateMachine> {
   timer?: Timer;
 }
 
-export type Created = 'created' | 'duplicate' | 'refused';
+/** `unavailable`: the ledger could not be reached (a transient fault); nothing was recorded, or it is unknown. */
+export type Created = 'created' | 'duplicate' | 'refused' | 'unavailable';
+
+/**
+ * What became of an event: `committed` (and its effects performed), `ignored` (the state takes no
+ * such event), `refused` (by the ledger: conflict or fenced; nothing performed), or `uncommitted`
+ * (the ledger stayed unreachable until the payment's deadline, the retry bound or stop; nothing
+ * performed), or `failed` (any other error, logged).
+ */
+export type Applied = 'committed' | 'ignored' | 'refused' | 'uncommitted' | 'failed';
+
+/**
+ * Most commit attempts of one step through transient faults: with TRANSIENT_BACKOFF about ten
+ * minutes. At the bound the step is given up and the payment waits in its last committed state
+ * for the next event, or for recovery at the next start, which resumes every open payment.
+ */
+export const COMMIT_ATTEMPTS_MAX = 120;
 
 /**
  * The runtime of one direction's payments: each event is a pure machine step, the new state is
@@ -46,6 +63,8 @@ export type Created = 'created' | 'duplicate' | 'refused';
  */
 export class Lifecycle<M extends AnyStateMachine> {
   private readonly entries = new Map<string, Entry<M>>();
+  /** Set by stop(): a step waiting out a transient fault gives up (recovery at the next start resumes it). */
+  private stopped = false;
 
   constructor(
     private readonly spec: LifecycleSpec<M>,
@@ -64,7 +83,10 @@ export class Lifecycle<M extends AnyStateMachine> {
     return this.entries.size;
   }
 
-  /** Records a new payment in its first state, then performs that state's effects. */
+  /**
+   * Records a new payment in its first state, then performs that state's effects. Through a
+   * transient fault the record is tried again until the first state's deadline; `unavailable` after.
+   */
   async create(fpid: string, snapshot: SnapshotFrom<M>, effects: Effect[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
     const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
     if (this.entries.has(fpid)) return 'duplicate';
@@ -72,7 +94,7 @@ export class Lifecycle<M extends AnyStateMachine> {
     let result: Created = 'created';
     entry.chain = (async () => {
       const fence = this.deps.fence();
-      const r = await this.deps.ledger.commit({
+      const r = await this.commitThroughFaults(this.spec.deadline(snapshot), {
         fpid,
         from: null,
         to: stateOf(snapshot),
@@ -85,6 +107,11 @@ export class Lifecycle<M extends AnyStateMachine> {
         cause,
         outbox: [this.announce(fpid, null, snapshot, event)],
       });
+      if (r === undefined) {
+        this.entries.delete(fpid);
+        result = 'unavailable';
+        return;
+      }
       if (!r.ok) {
         this.entries.delete(fpid);
         result = r.reason === 'duplicate' ? 'duplicate' : 'refused';
@@ -94,8 +121,8 @@ export class Lifecycle<M extends AnyStateMachine> {
       await this.afterCommit(fpid, entry, effects);
     })().catch((e: Error) => {
       this.entries.delete(fpid);
-      result = 'refused';
-      this.deps.log.error({ fpid, err: e.message }, 'recording a payment failed');
+      result = isTransient(e) ? 'unavailable' : 'refused';
+      this.deps.log.error({ fpid, err: e.message, transient: isTransient(e) }, 'recording a payment failed');
     });
     await entry.chain;
     return result;
@@ -111,16 +138,20 @@ export class Lifecycle<M extends AnyStateMachine> {
   }
 
   /** Applies an event to a payment held here; resolves once it and its effects are done. */
-  send(fpid: string, event: EventFromLogic<M>, cause: Cause = {}): Promise<void> {
+  send(fpid: string, event: EventFromLogic<M>, cause: Cause = {}): Promise<Applied> {
     const entry = this.entries.get(fpid);
     if (entry === undefined) {
       // A retry or deadline timer that outlived its payment: the payment owes nothing any more.
       this.deps.log.debug({ fpid, event: (event as { type: string }).type }, 'event for a payment no longer held; ignored');
-      return Promise.resolve();
+      return Promise.resolve('ignored');
     }
     const next = entry.chain.then(() => this.apply(fpid, entry, event, cause));
-    entry.chain = next.catch((e: Error) => this.deps.log.error({ fpid, event: event.type, err: e.message }, 'payment event failed'));
-    return entry.chain;
+    const applied = next.catch((e: Error): Applied => {
+      this.deps.log.error({ fpid, event: event.type, err: e.message }, 'payment event failed');
+      return 'failed';
+    });
+    entry.chain = applied.then(() => undefined);
+    return applied;
   }
 
   private release(fpid: string): void {
@@ -130,16 +161,20 @@ export class Lifecycle<M extends AnyStateMachine> {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const e of this.entries.values()) e.timer?.cancel();
   }
 
-  private async apply(fpid: string, entry: Entry<M>, event: EventFromLogic<M>, cause: Cause): Promise<void> {
+  private async apply(fpid: string, entry: Entry<M>, event: EventFromLogic<M>, cause: Cause): Promise<Applied> {
     const before = entry.snapshot;
     const { snapshot, effects, changed } = step(this.spec.machine, before, event);
-    if (!changed) return;
+    if (!changed) return 'ignored';
     const fence = this.deps.fence();
-    const name = (event as { type: string }).type.toLowerCase();
-    const r = await this.deps.ledger.commit({
+    const type = (event as { type: string }).type;
+    const name = type.toLowerCase();
+    // A deadline due while the ledger is away takes over from any other event: it is what acts then.
+    const deadline = type === 'DEADLINE' ? undefined : this.spec.deadline(before);
+    const r = await this.commitThroughFaults(deadline, {
       fpid,
       from: stateOf(before),
       to: stateOf(snapshot),
@@ -151,13 +186,42 @@ export class Lifecycle<M extends AnyStateMachine> {
       cause,
       outbox: [this.announce(fpid, before, snapshot, name)],
     });
+    if (r === undefined) return 'uncommitted';
     if (!r.ok) {
       // Nothing leaves the process for a state the ledger did not take.
       this.deps.log.error({ fpid, event: name, reason: r.reason, state: r.currentState }, 'transition refused by the ledger; effects dropped');
-      return;
+      return 'refused';
     }
     entry.snapshot = snapshot;
     await this.afterCommit(fpid, entry, effects);
+    return 'committed';
+  }
+
+  /**
+   * Commits one step, trying again after each transient fault with a bounded back-off until it
+   * commits, `deadline` passes (its own DEADLINE event then acts), or COMMIT_ATTEMPTS_MAX. Undefined
+   * when given up. A retry that finds the payment already in the target state learns that an
+   * earlier attempt committed and only its answer was lost.
+   */
+  private async commitThroughFaults(deadline: number | undefined, t: Transition): Promise<CommitResult | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const r = await this.deps.ledger.commit(t);
+        if (!r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to) return { fpid: t.fpid, ok: true };
+        return r;
+      } catch (e) {
+        if (!isTransient(e)) throw e;
+        const now = this.deps.clock.now();
+        const due = deadline !== undefined && now >= deadline;
+        if (due || attempt >= COMMIT_ATTEMPTS_MAX || this.stopped) {
+          this.deps.log.error({ fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: (e as Error).message }, 'step not committed; given up, the payment stays in its last committed state');
+          return undefined;
+        }
+        const delayMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
+        this.deps.log.warn({ fpid: t.fpid, event: t.event, attempt, retryInMs: delayMs, err: (e as Error).message }, 'step not committed (transient fault); trying again');
+        await new Promise<void>((resolve) => this.deps.clock.after(deadline === undefined ? delayMs : Math.min(delayMs, Math.max(0, deadline - now)), resolve));
+      }
+    }
   }
 
   private async afterCommit(fpid: string, entry: Entry<M>, effects: Effect[]): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { backoffDelay, isTransient, TransientFault, type Backoff } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -41,7 +42,22 @@ export interface OutboundDeps {
 /** Failures that mean the request was never written to any connection. */
 const NOT_WRITTEN = new Set(['no-connection', 'busy', 'suspended', 'duplicate-stan']);
 
+/**
+ * `failed`: the ledger refused to record it (fenced); it stays on the queue. A ledger or broker
+ * that cannot be reached is not an outcome: `instruct` rejects with a TransientFault.
+ */
 export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
+
+/**
+ * Retries in one run of what a payment owes after it may be with the scheme: 9201 repeats (R7)
+ * and failed puts of its pacs.002. With RETRY_BACKOFF (and T_out for each unanswered repeat) the
+ * bound is reached after a quarter of an hour or more; the payment then stays repeating, accepted
+ * or rejected in the ledger, which is what recovery at the next start takes up again.
+ */
+const RETRIES_MAX = 40;
+const RETRY_BACKOFF: Backoff = { firstMs: 250, maxMs: 30_000 };
+
+type ReportTo = { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
 
 /**
  * Outbound payments, participant to scheme: the instruction recorded once per participant TRN, the
@@ -53,6 +69,14 @@ export class OutboundDesk {
   private readonly payments = new Map<string, SchemePayment>();
   /** False once the gateway drains: new instructions are recorded, not submitted. */
   private submitNew = true;
+  /** Retries of each payment in this run (RETRIES_MAX). */
+  private readonly retries = new Map<string, number>();
+  /**
+   * Instructions of one participant TRN, one at a time: the look-up and the record of one must not
+   * interleave with another's, or the second of two put back to back goes unanswered. Holds at
+   * most one entry per message in flight (the consumers' prefetch bounds them).
+   */
+  private readonly instructing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: OutboundDeps) {
     this.lifecycle = new Lifecycle(
@@ -63,7 +87,10 @@ export class OutboundDesk {
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
         outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),
-        forget: (fpid) => this.payments.delete(fpid),
+        forget: (fpid) => {
+          this.payments.delete(fpid);
+          this.retries.delete(fpid);
+        },
       },
       deps,
     );
@@ -78,7 +105,20 @@ export class OutboundDesk {
    * already), which is when its MQ message may be removed.
    */
   async instruct(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed> {
-    const reportTo = { msgId: instruction.msgId, mqMessageId, trn: instruction.trn, ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }) };
+    const key = `${participant.id}/${instruction.trn}`;
+    const run = (this.instructing.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.instructOnce(participant, instruction, mqMessageId));
+    this.instructing.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.instructing.get(key) === run) this.instructing.delete(key);
+    }
+  }
+
+  private async instructOnce(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed> {
+    const reportTo: ReportTo = { msgId: instruction.msgId, mqMessageId, trn: instruction.trn, ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }) };
     // Participant-mq.md section 1: an outbound payment must come from a sort code its sender owns.
     if (!participant.sortCodes.includes(instruction.originatorSortCode)) {
       await this.refuse(participant.id, reportTo, ActionCode.invalidAccount, 'debtor agent sort code not owned by the sender');
@@ -91,11 +131,7 @@ export class OutboundDesk {
     // Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
     // instruction reusing the TRN would be a second payment under one name, and is refused.
     const existing = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
-    if (existing !== undefined) {
-      if (existing.participantMsgId === instruction.msgId) return 'duplicate';
-      await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
-      return 'rejected';
-    }
+    if (existing !== undefined) return this.known(participant, existing, reportTo);
     const now = this.deps.clock.now();
     const { msgId: _msgId, ...fields } = instruction;
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
@@ -104,8 +140,35 @@ export class OutboundDesk {
     const { snapshot, effects } = startOutbound({ fpid, participant: participant.id, instruction: reportTo, instructedAt: now, submitBy: now + this.deps.timing.tOutMs });
     const record = newPayment('outbound', payment, { participantId: participant.id, participantMsgId: instruction.msgId });
     const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
-    if (created === 'created' && this.submitNew) this.trySubmit(fpid);
-    return created === 'created' ? 'recorded' : created === 'duplicate' ? 'duplicate' : 'failed';
+    switch (created) {
+      case 'created':
+        if (this.submitNew) this.trySubmit(fpid);
+        return 'recorded';
+      case 'unavailable':
+        throw new TransientFault('the ledger could not record the instruction');
+      case 'duplicate': {
+        // Recorded meanwhile under this FPID: the same instruction again, or another reusing its TRN.
+        const row = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
+        if (row !== undefined) return this.known(participant, row, reportTo);
+        return 'failed';
+      }
+      default:
+        return 'failed';
+    }
+  }
+
+  /**
+   * An instruction whose TRN the ledger knows. The same instruction again (MQ redelivery, or a
+   * retry after a lost commit answer) is the same payment, resumed here if no one holds it;
+   * another instruction reusing the TRN would be a second payment under one name, and is refused.
+   */
+  private async known(participant: Participant, row: Payment, reportTo: ReportTo): Promise<Instructed> {
+    if (row.participantMsgId !== reportTo.msgId) {
+      await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
+      return 'rejected';
+    }
+    if (!this.lifecycle.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state)) await this.recover([row]);
+    return 'duplicate';
   }
 
   /** Resumes payments left open by a previous run (crash recovery). */
@@ -147,8 +210,23 @@ export class OutboundDesk {
     void this.lifecycle.send(fpid, { type: 'SUBMIT' });
   }
 
-  private later(fpid: string, event: OutboundEvent): void {
-    this.deps.clock.after(this.deps.timing.retryMs, () => void this.lifecycle.send(fpid, event));
+  /** R10: a 9200 that could not go is tried again until it goes or its deadline rejects it. */
+  private submitLater(fpid: string): void {
+    this.deps.clock.after(this.deps.timing.retryMs, () => void this.lifecycle.send(fpid, { type: 'SUBMIT' }));
+  }
+
+  /** Counts one more retry of `what`; false once RETRIES_MAX is reached (logged: left to the next start). */
+  private mayRetry(fpid: string, what: string, err?: string): boolean {
+    const attempt = (this.retries.get(fpid) ?? 0) + 1;
+    this.retries.set(fpid, attempt);
+    if (attempt <= RETRIES_MAX) return true;
+    this.deps.log.error({ fpid, what, attempt, err }, 'retries exhausted in this run; the payment stays open in the ledger for the next start');
+    return false;
+  }
+
+  /** RETRY after a back-off that grows with the retries so far. */
+  private retryLater(fpid: string): void {
+    this.deps.clock.after(backoffDelay(RETRY_BACKOFF, this.retries.get(fpid) ?? 1), () => void this.lifecycle.send(fpid, { type: 'RETRY' }));
   }
 
   private async perform(fpid: string, effect: Effect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
@@ -158,15 +236,20 @@ export class OutboundDesk {
         this.send(fpid, '9200');
         return [];
       case 'repeat':
-        this.send(fpid, '9201', (effect.params as { avoid: string }).avoid);
+        if (this.mayRetry(fpid, 'repeat')) this.send(fpid, '9201', (effect.params as { avoid: string }).avoid);
         return [];
       case 'report':
         try {
           await this.deps.port.report({ participant: ctx.participant, fpid, instruction: ctx.instruction, code: (effect.params as { code: ActionCode }).code });
           return [{ type: 'REPORTED' }];
         } catch (e) {
-          this.deps.log.error({ fpid, err: (e as Error).message }, 'could not put the pacs.002; will try again');
-          this.later(fpid, { type: 'RETRY' });
+          const err = (e as Error).message;
+          // A put the transport refuses outright (not a broker away) fails the same way every time.
+          if (!isTransient(e)) this.deps.log.error({ fpid, err }, 'the pacs.002 cannot be put; the payment stays open in the ledger');
+          else if (this.mayRetry(fpid, 'report', err)) {
+            this.deps.log.warn({ fpid, err }, 'could not put the pacs.002; will try again');
+            this.retryLater(fpid);
+          }
           return [];
         }
       default:
@@ -183,13 +266,15 @@ export class OutboundDesk {
         const code = response.fields.get(26) as ActionCode;
         await this.lifecycle.send(fpid, { type: 'RESPONSE', code, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection });
         // [R7a] Not taken: a 9200 goes again as a 9200 (the machine is back in `recorded`), a 9201 as a 9201.
-        if (code === ActionCode.notSignedOn) this.later(fpid, mti === '9200' ? { type: 'SUBMIT' } : { type: 'RETRY' });
+        if (code !== ActionCode.notSignedOn) return;
+        if (mti === '9200') this.submitLater(fpid);
+        else this.retryLater(fpid);
       },
       (e: unknown) => {
         const code = e instanceof RequestError ? e.code : 'closed';
         if (NOT_WRITTEN.has(code)) {
-          if (mti === '9200') void this.lifecycle.send(fpid, { type: 'NOT_SENT' }).then(() => this.later(fpid, { type: 'SUBMIT' }));
-          else this.later(fpid, { type: 'RETRY' });
+          if (mti === '9200') void this.lifecycle.send(fpid, { type: 'NOT_SENT' }).then(() => this.submitLater(fpid));
+          else this.retryLater(fpid);
         } else {
           void this.lifecycle.send(fpid, { type: 'NO_ANSWER', connection: e instanceof RequestError ? (e.connection ?? '') : '' });
         }
@@ -197,7 +282,7 @@ export class OutboundDesk {
     );
   }
 
-  private async refuse(participant: string, instruction: { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string }, code: ActionCode, why: string): Promise<void> {
+  private async refuse(participant: string, instruction: ReportTo, code: ActionCode, why: string): Promise<void> {
     this.deps.log.warn({ participant, participantMsgId: instruction.msgId, code, why }, 'instruction refused');
     await this.deps.port.report({ participant, fpid: '', instruction, code });
   }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
+import { TransientFault } from '../faults.js';
 import type { Logger } from '../log.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GroupCommitter } from './group-commit.js';
@@ -33,6 +34,28 @@ const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
 
 /**
+ * SQLSTATE classes of a server that is going, gone or overloaded (08 connection, 57P shutdown,
+ * 53 resources, 40 rollback): the statement did not take effect, or may not have, and is worth
+ * trying again later. An error without a SQLSTATE is the client's (refused, reset, timed out).
+ */
+const TRANSIENT_STATE = /^(08|57P|53|40)/;
+
+export function isTransientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || TRANSIENT_STATE.test(code);
+}
+
+/**
+ * The server's `detail` can quote a failing row, account numbers included, so the error handed on
+ * carries only the message and the code; a transient one as a TransientFault.
+ */
+export function ledgerError(what: string, err: unknown): Error {
+  const code = (err as { code?: string }).code;
+  const message = `${what} (code ${code ?? 'none'}): ${(err as Error).message}`;
+  return isTransientDbError(err) ? new TransientFault(message) : new Error(message);
+}
+
+/**
  * The payment ledger over a pg.Pool. Every state change goes through `commit`, which resolves only
  * after the transaction holding it has committed: durable before effect.
  */
@@ -63,13 +86,13 @@ export class Ledger {
   }
 
   async get(fpid: string): Promise<Payment | undefined> {
-    const { rows } = await this.pool.query<PaymentRow>('SELECT * FROM payments WHERE fpid = $1', [fpid]);
+    const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE fpid = $1', [fpid]);
     return rows[0] && toPayment(rows[0]);
   }
 
   /** Every payment not in a final state, oldest first: what a restarting gateway must resume. */
   async findOpen(): Promise<Payment[]> {
-    const { rows } = await this.pool.query<PaymentRow>(
+    const { rows } = await this.query<PaymentRow>(
       'SELECT * FROM payments WHERE state <> ALL($1::text[]) ORDER BY created_at, fpid',
       [this.options.finalStates],
     );
@@ -78,7 +101,7 @@ export class Ledger {
 
   /** The outbound payment a participant instructed under its own TRN, if any. */
   async findByParticipantTrn(participantId: string, trn: string): Promise<Payment | undefined> {
-    const { rows } = await this.pool.query<PaymentRow>(
+    const { rows } = await this.query<PaymentRow>(
       "SELECT * FROM payments WHERE participant_id = $1 AND trn = $2 AND direction = 'outbound'",
       [participantId, trn],
     );
@@ -87,20 +110,28 @@ export class Ledger {
 
   /** The payment whose offer to a participant went out under this message id, if any. */
   async findByParticipantMsgId(participantMsgId: string): Promise<Payment | undefined> {
-    const { rows } = await this.pool.query<PaymentRow>('SELECT * FROM payments WHERE participant_msg_id = $1', [participantMsgId]);
+    const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE participant_msg_id = $1', [participantMsgId]);
     return rows[0] && toPayment(rows[0]);
   }
 
   async journal(fpid: string): Promise<JournalEntry[]> {
-    const { rows } = await this.pool.query<JournalRow>('SELECT * FROM payment_journal WHERE fpid = $1 ORDER BY id', [fpid]);
+    const { rows } = await this.query<JournalRow>('SELECT * FROM payment_journal WHERE fpid = $1 ORDER BY id', [fpid]);
     return rows.map(toJournalEntry);
   }
 
   /** Whether the FPID was first seen within the duplicate window. */
   async isDuplicate(fpid: string): Promise<boolean> {
     const since = new Date(this.clock.now() - this.options.duplicateWindowDays * DAY_MS);
-    const { rowCount } = await this.pool.query('SELECT 1 FROM payments WHERE fpid = $1 AND created_at >= $2', [fpid, since]);
+    const { rowCount } = await this.query('SELECT 1 FROM payments WHERE fpid = $1 AND created_at >= $2', [fpid, since]);
     return (rowCount ?? 0) > 0;
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw ledgerError('ledger read failed', err);
+    }
   }
 
   private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
@@ -113,12 +144,9 @@ export class Ledger {
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (attempt >= MAX_ATTEMPTS || code === undefined || !RETRYABLE.has(code)) {
-          // The server's `detail` can quote a failing row, account numbers included, so neither the
-          // log nor the error handed to callers carries it.
-          const message = `ledger batch of ${batch.length} transitions failed (attempt ${attempt}, code ${code ?? 'none'}): ${(err as Error).message}`;
-          this.logger.error({ code, transitions: batch.length, attempt }, message);
-          // eslint-disable-next-line preserve-caught-error -- dropping the cause is the point, see above
-          throw new Error(message);
+          const error = ledgerError(`ledger batch of ${batch.length} transitions failed (attempt ${attempt})`, err);
+          this.logger.error({ code, transitions: batch.length, attempt, transient: error instanceof TransientFault }, error.message);
+          throw error;
         }
         this.logger.warn({ code, transitions: batch.length, attempt }, 'ledger batch aborted by the server; retrying');
       }

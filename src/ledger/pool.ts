@@ -7,12 +7,16 @@ export interface PoolOptions {
   max: number;
 }
 
+/** How long a query waits for a connection before it fails (and is retried by its caller). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * A pool that survives its server going away: an idle connection's error (server restart,
  * shutdown) is logged and the connection replaced, where an unheard 'error' would end the process.
  */
 export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max });
+  // A server that does not answer is a transient fault to surface, not a wait without end.
+  const pool = new pg.Pool({ connectionString: options.url, max: options.max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   pool.on('error', (err) => logger.warn({ code: (err as { code?: string }).code }, `idle ledger connection lost: ${err.message}`));
   return pool;
 }

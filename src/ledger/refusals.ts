@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Clock } from '../clock.js';
+import { ledgerError } from './ledger.js';
 
 /** A participant message the gateway refused: identifiers and the reason only. */
 export interface RefusedMessage {
@@ -26,11 +27,14 @@ export class RefusalLog implements RefusalAudit {
     private readonly clock: Clock,
   ) {}
 
+  /** A database away surfaces as a TransientFault, so the transport holds the message and tries again. */
   async record(r: RefusedMessage): Promise<void> {
     await this.pool.query(
       'INSERT INTO refused_participant_messages (participant_id, mq_message_id, correlation_id, kind, reason, fpid, refused_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [r.participantId, r.mqMessageId, r.correlationId, r.kind, r.reason, r.fpid ?? null, new Date(this.clock.now())],
-    );
+    ).catch((e: unknown) => {
+      throw ledgerError('recording a refused participant message failed', e);
+    });
   }
 
   /** Bounds the table: removes refusals older than `ageMs`; returns how many. */

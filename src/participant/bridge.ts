@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../faults.js';
 import type { Decision, DecisionOutcome } from '../gateway/inbound-desk.js';
 import type { Instructed } from '../gateway/outbound-desk.js';
 import { Unofferable, type Offer, type ParticipantPort, type Report, type Told } from '../gateway/participant-port.js';
@@ -8,7 +10,17 @@ import type { Logger } from '../log.js';
 import { ActionCode } from '../scheme/profile.js';
 import { isoIdFor, mqIdFor } from './ids.js';
 import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, validateXml, type Pacs008Instruction, type Rejection } from './iso20022/index.js';
-import { consumeOptions, ensureParticipantQueues, type Consumer, type Disposition, type IncomingMessage, type MqTransport } from './mq/index.js';
+import { consumeOptions, ensureParticipantQueues, isMessageId, type Consumer, type Disposition, type IncomingMessage, type MqTransport, type OutgoingMessage } from './mq/index.js';
+
+/**
+ * Attempts of a put without an expiry that fail with a transient fault (broker away) before the
+ * caller is told: with TRANSIENT_BACKOFF about 25 s. A put with an expiry (an offer) is tried
+ * until it expires instead.
+ */
+const PUT_ATTEMPTS_MAX = 10;
+
+/** Why a message whose id no answer can correlate to is refused before anything is done for it. */
+const UNANSWERABLE = 'the MQ message id must be 48 lower-case hex characters (a 24-byte MsgId), so that the answer can correlate to it';
 
 /** What the bridge hands to the payment lifecycle, and what it asks of it. */
 export interface BridgeHandlers {
@@ -144,8 +156,26 @@ export class ParticipantBridge implements ParticipantPort {
     });
   }
 
-  private async put(participant: string, m: { body: string; messageId: string; correlationId?: string; expiryMs?: number }): Promise<void> {
-    await this.deps.transport.put({ queue: this.deps.participants.queues(participant).fromGateway, ...m });
+  /**
+   * Puts on the participant's FROM.GATEWAY, trying again through transient faults (the broker
+   * reconnecting): until the message would expire, else PUT_ATTEMPTS_MAX times. Then, or for any
+   * other fault, the caller is told.
+   */
+  private async put(participant: string, m: Omit<OutgoingMessage, 'queue'>): Promise<void> {
+    const queue = this.deps.participants.queues(participant).fromGateway;
+    const expiresAt = m.expiryMs === undefined ? undefined : this.deps.clock.now() + m.expiryMs;
+    for (let attempt = 1; ; attempt += 1) {
+      const left = expiresAt === undefined ? undefined : expiresAt - this.deps.clock.now();
+      try {
+        return await this.deps.transport.put({ queue, ...m, ...(left === undefined ? {} : { expiryMs: Math.max(1, left) }) });
+      } catch (e) {
+        const delayMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
+        const more = isTransient(e) && (left === undefined ? attempt < PUT_ATTEMPTS_MAX : left > delayMs);
+        if (!more) throw e;
+        this.deps.log.warn({ queue, messageId: m.messageId, attempt, retryInMs: delayMs, err: (e as Error).message }, 'put failed (transient fault); trying again');
+        await new Promise<void>((resolve) => this.deps.clock.after(delayMs, resolve));
+      }
+    }
   }
 
   private async onMessage(participant: Participant, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
@@ -153,9 +183,13 @@ export class ParticipantBridge implements ParticipantPort {
     if (kind === 'pacs.008') {
       const parsed = parsePacs008(m.body);
       if (!parsed.ok) return this.refuse(participant, m, parsed);
-      const outcome = await handlers.instruct(participant, parsed.instruction, m.messageId);
-      // Not recorded (the ledger failed): leave it on the queue to come again. Refused (answered
-      // RJCT already): kept on the backout queue for the participant's operators.
+      const i = parsed.instruction;
+      // Nothing is submitted that could not be reported: the pacs.002 correlates to this id.
+      if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ok: false, reason: UNANSWERABLE, msgId: i.msgId, trn: i.trn, ...(i.endToEndRef === undefined ? {} : { endToEndId: i.endToEndRef }) });
+      // A ledger or broker away makes `instruct` reject with a TransientFault: the transport holds
+      // the message and tries again. Not recorded otherwise (fenced): left on the queue to come
+      // again. Refused (answered RJCT already): kept on the backout queue for the participant's operators.
+      const outcome = await handlers.instruct(participant, i, m.messageId);
       return outcome === 'failed' ? 'rollback' : outcome === 'rejected' ? 'backout' : 'commit';
     }
     if (kind === 'pacs.002') return this.onDecision(participant, m, handlers);
@@ -168,6 +202,8 @@ export class ParticipantBridge implements ParticipantPort {
     if (!parsed.ok) return this.refuse(participant, m, parsed);
     const s = parsed.status;
     const ids = { ok: false as const, msgId: s.msgId, trn: s.originalTrn, ...(s.originalEndToEndId === undefined ? {} : { endToEndId: s.originalEndToEndId }) };
+    // An answer to a late decision correlates to the decision's id.
+    if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ...ids, reason: UNANSWERABLE });
     if (m.correlationId === null) return this.refuse(participant, m, { ...ids, reason: 'a decision must carry the offer message id as its correlation id' });
     if (s.status === 'RJCT' && !PARTICIPANT_REJECT_REASONS.has(s.reason!)) {
       const reason = `StsRsnInf/Rsn/Prtry ${s.reason} is not a reason a participant may give; one of ${[...PARTICIPANT_REJECT_REASONS].join(', ')}`;
@@ -182,17 +218,22 @@ export class ParticipantBridge implements ParticipantPort {
 
   /**
    * Participant-mq.md section 2: a message that cannot be parsed or validated is recorded, answered
-   * with a pacs.002 RJCT 9020 naming the problem (the sender is the owner of the queue it came on),
-   * and goes to the backout queue. Nothing else changes. `audit` replaces what is recorded when the
-   * participant is told less than operators are.
+   * with a pacs.002 RJCT 9020 naming the problem where the sender can be identified (the owner of
+   * the queue it came on), and goes to the backout queue at once: it will never parse, so
+   * redelivering it changes nothing. Nothing else changes. Without a usable message id the answer
+   * has no correlation id but still names the message by its GrpHdr/MsgId. `audit` replaces what
+   * is recorded when the participant is told less than operators are.
    */
   private async refuse(participant: Participant, m: IncomingMessage, r: Rejection, audit?: { reason: string; fpid?: string }): Promise<Disposition> {
     const reason = audit?.reason ?? r.reason;
     this.deps.log.warn({ participant: participant.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'refused a participant message');
     await this.deps.refusals.record({ participantId: participant.id, mqMessageId: m.messageId, correlationId: m.correlationId, kind: detectMessage(m.body), reason, ...(audit?.fpid === undefined ? {} : { fpid: audit.fpid }) });
+    const answerable = isMessageId(m.messageId);
+    // The refusal's own ids derive from the message, so that refusing it again puts the same answer.
+    const key = answerable ? m.messageId : `body:${createHash('sha256').update(m.body).digest('hex')}`;
     await this.put(participant.id, {
       body: buildPacs002({
-        msgId: isoIdFor('refusal', m.messageId),
+        msgId: isoIdFor('refusal', key),
         createdAt: this.deps.clock.now(),
         ...(r.msgId === undefined ? {} : { originalMsgId: r.msgId }),
         ...endToEnd(r.endToEndId),
@@ -201,8 +242,8 @@ export class ParticipantBridge implements ParticipantPort {
         reason: ActionCode.formatError,
         detail: r.reason,
       }),
-      messageId: mqIdFor('refusal', m.messageId),
-      correlationId: m.messageId,
+      messageId: mqIdFor('refusal', key),
+      ...(answerable ? { correlationId: m.messageId } : {}),
     });
     return 'backout';
   }

@@ -70,4 +70,48 @@ describe('gateway outbound', () => {
     expect(parsePacs002(reportFor(id)[0]!.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '1160' } });
     expect((await sim.report()).outbound.received).toBe(1);
   });
+
+  it('answers each of two instructions put back to back with one TRN exactly once: one payment, the other RJCT 9020 for the reused TRN', async () => {
+    const before = (await sim.report()).outbound.received;
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < 10; i++) {
+      const trn = `DUPT${String(i).padStart(14, '0')}`;
+      pairs.push([await put(instruction(`MSG-D${i}-1`, trn)), await put(instruction(`MSG-D${i}-2`, trn))]);
+    }
+    // The same message twice back to back (a redelivery racing its original) stays one payment, one report.
+    const same = instruction('MSG-SAME', 'DUPS00000000000001');
+    const sameId = newMessageId();
+    await put(same, sameId);
+    await put(same, sameId);
+    await until(() => pairs.flat().every((id) => reportFor(id).length >= 1) && reportFor(sameId).length >= 1, 10_000, 'a report for every instruction');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const [a, b] of pairs) {
+      expect([reportFor(a).length, reportFor(b).length]).toEqual([1, 1]);
+      const codes = [a, b].map((id) => { const p = parsePacs002(reportFor(id)[0]!.body); return p.ok ? `${p.status.status} ${p.status.reason ?? ''}`.trim() : 'unparsed'; });
+      expect(codes.sort()).toEqual(['ACSC', 'RJCT 9020']);
+    }
+    expect(reportFor(sameId)).toHaveLength(1);
+    expect((await sim.report()).outbound.received).toBe(before + 11);
+  });
+
+  it('refuses, before submitting, an instruction whose MQ message id no report can correlate to, answering it by its GrpHdr/MsgId and keeping it', async () => {
+    const before = (await sim.report()).outbound.received;
+    const keptBefore = kept.length;
+    const ids = { 'MSG-UUID': '3f1c2a9e-6b1d-4c4e-9a7e-2b8c1d0e5f6a', 'MSG-NOID': '' };
+    for (const [msgId, messageId] of Object.entries(ids)) {
+      // Delivered as a broker hands it over: AMQP lets a sender set any message_id, or none.
+      here.transport.enqueue(Q.toGateway, { body: instruction(msgId, `UNID${msgId === 'MSG-NOID' ? 'A' : 'B'}0000000000001`), messageId, correlationId: null, expiresAt: null, deliveryCount: 0 });
+    }
+    const answerFor = (msgId: string) => reports.filter((r) => { const p = parsePacs002(r.body); return p.ok && p.status.originalMsgId === msgId; });
+    await until(() => Object.keys(ids).every((m) => answerFor(m).length === 1) && kept.length === keptBefore + 2, 5000, 'the refusals and the backouts');
+    for (const msgId of Object.keys(ids)) {
+      const [answer] = answerFor(msgId);
+      expect(answer!.correlationId).toBeNull();
+      expect(parsePacs002(answer!.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '9020' } });
+      expect(answer!.body).toContain('MQ message id must be 48 lower-case hex');
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(Object.keys(ids).map((m) => answerFor(m).length)).toEqual([1, 1]);
+    expect((await sim.report()).outbound.received).toBe(before);
+  });
 });

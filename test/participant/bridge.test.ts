@@ -4,6 +4,7 @@
  * records and keeps.
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import type { Decision, DecisionOutcome } from '../../src/gateway/inbound-desk.js';
@@ -78,7 +79,15 @@ async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome =
     const messageId = newMessageId();
     return transport.put({ queue: Q.toGateway, body, messageId, ...(correlationId === undefined ? {} : { correlationId }) }).then(() => messageId);
   };
-  return { bank: BANK.id, bridge, instructed, decided, received, backout, put };
+  /** Delivered as a broker hands it over: AMQP lets a sender set any message_id, or none. */
+  const putRaw = async (body: string) => {
+    const conn = await connect(AMQP_URL);
+    const ch = await conn.createConfirmChannel();
+    ch.publish('', Q.toGateway, Buffer.from(body), { persistent: true, contentType: 'application/xml' });
+    await ch.waitForConfirms();
+    await conn.close();
+  };
+  return { bank: BANK.id, bridge, instructed, decided, received, backout, put, putRaw };
 }
 
 const decisionOf = (status: 'ACSC' | 'RJCT', reason?: ActionCode) =>
@@ -114,6 +123,26 @@ describe('participant bridge', () => {
     const audit = await refusedFor(t.bank);
     expect(audit.map((r) => [r.mq_message_id === id, r.kind])).toEqual([[true, 'pacs.008'], [false, 'unknown']]);
     expect(audit[0]!.reason).toMatch(/TxId/);
+  });
+
+  it('answers a message without a message id at once, naming it by its GrpHdr/MsgId, and keeps it without rolling it back', async () => {
+    const t = await setUp();
+    const bad = FIXTURE.replace('<TxId>TRN00000000000001A</TxId>', '<TxId>trn-lower-case</TxId>');
+    // Both a message that will never parse and a valid one: neither can be answered by correlation id.
+    await t.putRaw(bad);
+    await t.putRaw(FIXTURE);
+    await until(() => t.received.length === 2 && t.backout.length === 2, 2000, 'the refusals and the backouts');
+    await new Promise((r) => setTimeout(r, 100));
+    // Answered once each: a rollback would have refused it again on every redelivery.
+    expect(t.received).toHaveLength(2);
+    expect(t.instructed).toHaveLength(0);
+    for (const answer of t.received) {
+      expect(answer.correlationId).toBeNull();
+      expect(validateXml('pacs.002', answer.body)).toEqual({ ok: true });
+      expect(answer.body).toContain('<OrgnlMsgId>NWBK20261122093015000042</OrgnlMsgId>');
+      expect(answer.body).toContain('<Prtry>9020</Prtry>');
+    }
+    expect(new Set(t.received.map((m) => m.messageId)).size).toBe(2);
   });
 
   it('keeps an instruction the lifecycle refused on the backout queue', async () => {

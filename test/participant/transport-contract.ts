@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TransientFault } from '../../src/faults.js';
 import type { ConsumeOptions, Disposition, IncomingMessage, MqTransport } from '../../src/participant/mq/port.js';
 import { newMessageId } from '../../src/participant/mq/port.js';
 import { until } from '../support/tcp.js';
@@ -127,6 +128,21 @@ export function transportContract(name: string, target: ContractTarget): void {
       await until(() => b.seen.length === 1, 10_000, 'backout queue delivery');
       await b.stop();
       expect(b.seen[0]).toMatchObject({ body: BODY, messageId, correlationId });
+    });
+
+    it('holds a message whose handler meets a transient fault and runs it again, never counting it towards the backout threshold', async () => {
+      const messageId = newMessageId();
+      await t.put({ queue, body: BODY, messageId });
+      // More transient failures than the threshold: a rollback for each would make it poison.
+      const r = await record(t, queue, options, (_m, seen) => {
+        if (seen.length <= options.backoutThreshold + 1) throw new TransientFault('the ledger is away');
+        return 'commit';
+      });
+      await until(() => r.seen.length === options.backoutThreshold + 2, 15_000, 'the retries');
+      await r.stop();
+      expect(r.seen.map((m) => [m.messageId, m.deliveryCount])).toEqual(r.seen.map(() => [messageId, 0]));
+      await expectOnly(queue, []);
+      await expectOnly(backout, []);
     });
 
     it("moves a message the handler settles 'backout' at once", async () => {

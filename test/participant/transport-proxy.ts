@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** A TCP relay to a broker that a test can cut, to lose a connection the way a network does. */
 export class CuttableProxy {
   private readonly sockets = new Set<Socket>();
+  private blocked = false;
 
   private constructor(private readonly server: Server) {}
 
@@ -11,6 +12,7 @@ export class CuttableProxy {
     const server = createServer();
     const proxy = new CuttableProxy(server);
     server.on('connection', (client) => {
+      if (proxy.blocked) return void client.destroy();
       const upstream = connect({ host: targetHost, port: targetPort });
       for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
         proxy.sockets.add(a);
@@ -33,6 +35,14 @@ export class CuttableProxy {
   /** Drops every open connection; new ones are still relayed. */
   cut(): void {
     for (const s of this.sockets) s.destroy();
+  }
+
+  /** Drops every open connection and refuses new ones for `ms`, the way a server restart does. */
+  async outage(ms: number): Promise<void> {
+    this.blocked = true;
+    this.cut();
+    await new Promise((r) => setTimeout(r, ms));
+    this.blocked = false;
   }
 
   /** Drops every connection and refuses new ones. */

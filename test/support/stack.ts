@@ -29,6 +29,8 @@ export interface GatewaySettings {
   site: string;
   participant: { id: string; sortCodes: string[] };
   databaseUrl: string;
+  /** The broker the gateway uses; AMQP_URL unless given (a proxy in front of it, say). */
+  mqUrl?: string;
   timing?: Record<string, number>;
   /** Scheme link settings over the defaults below, e.g. `drainTimeoutMs`. */
   scheme?: Record<string, unknown>;
@@ -43,7 +45,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     site: s.site,
     scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 }, ...s.scheme },
     participants: [{ id: s.participant.id, name: 'Test Bank', sortCodes: s.participant.sortCodes }],
-    mq: { kind: 'amqp', url: AMQP_URL },
+    mq: { kind: 'amqp', url: s.mqUrl ?? AMQP_URL },
     database: { url: s.databaseUrl },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   };

@@ -1,4 +1,5 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
+import { TransientFault } from '../../faults.js';
 import type { Logger } from '../../log.js';
 import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
@@ -91,12 +92,16 @@ export class AmqpTransport implements MqTransport {
   publish(queue: string, content: Buffer, props: { messageId: string; correlationId?: string; expiration?: string; headers?: Record<string, unknown> }): Promise<void> {
     const link = this.live(`put to ${queue}`);
     return new Promise<void>((resolve, reject) => {
-      const fail = (why: string): void => reject(new Error(`put to ${queue} (message ${props.messageId}) failed: ${why}`));
+      // Anything but a missing queue is the link's fault, not the message's: worth putting again.
+      const fail = (why: string, transient = true): void => {
+        const message = `put to ${queue} (message ${props.messageId}) failed: ${why}`;
+        reject(transient ? new TransientFault(message) : new Error(message));
+      };
       const timer = setTimeout(() => fail(`no publisher confirm within ${this.options.confirmTimeoutMs} ms; the broker may or may not have it`), this.options.confirmTimeoutMs);
       const done = (err: unknown): void => {
         clearTimeout(timer);
         // With `mandatory`, an unroutable message comes back (basic.return) before its confirm.
-        if (link.returned.delete(props.messageId)) fail(`queue ${queue} does not exist`);
+        if (link.returned.delete(props.messageId)) fail(`queue ${queue} does not exist`, false);
         else if (err) fail(err instanceof Error ? err.message : String(err));
         else resolve();
       };
@@ -186,7 +191,7 @@ export class AmqpTransport implements MqTransport {
 
   private live(what: string): Link {
     if (this.closed) throw new Error(`${what}: the AMQP transport is closed`);
-    if (this.link === undefined) throw new Error(`${what}: the AMQP broker is unreachable (reconnecting)`);
+    if (this.link === undefined) throw new TransientFault(`${what}: the AMQP broker is unreachable (reconnecting)`);
     return this.link;
   }
 }
@@ -260,6 +265,8 @@ class AmqpConsumer {
           });
           ch.ack(msg);
         },
+        // After a reconnect the broker redelivers the message on the new channel.
+        abandoned: () => this.stopped || this.channel !== ch,
       },
       this.handler,
       this.options.backoutThreshold,

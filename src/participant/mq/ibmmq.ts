@@ -1,5 +1,6 @@
 import * as mq from 'ibmmq';
 import { MQC } from 'ibmmq';
+import { TransientFault } from '../../faults.js';
 import type { Logger } from '../../log.js';
 import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
@@ -224,6 +225,7 @@ class IbmMqConsumer {
           }
           await commit();
         },
+        abandoned: () => this.stopped,
       },
       this.handler,
       this.threshold,
@@ -288,9 +290,25 @@ function call(fn: (cb: (err: mq.MQError | null) => void) => void): Promise<void>
 }
 
 /** An error that names the operation and, for the common cases, the cause in words. */
+/** Reason codes of a queue manager or channel that is unavailable for now, not of a bad request. */
+const TRANSIENT_MQRC: ReadonlySet<number> = new Set([
+  MQC.MQRC_CONNECTION_BROKEN,
+  MQC.MQRC_Q_MGR_NOT_AVAILABLE,
+  MQC.MQRC_Q_MGR_QUIESCING,
+  MQC.MQRC_Q_MGR_STOPPING,
+  MQC.MQRC_CONNECTION_QUIESCING,
+  MQC.MQRC_CONNECTION_STOPPING,
+  MQC.MQRC_CHANNEL_NOT_AVAILABLE,
+  MQC.MQRC_HOST_NOT_AVAILABLE,
+  MQC.MQRC_RECONNECTING,
+  MQC.MQRC_RECONNECT_FAILED,
+  MQC.MQRC_Q_FULL,
+]);
+
 function mqFailure(what: string, err: unknown, queueManager: string): Error {
   if (err instanceof mq.MQError) {
     const rc: number = err.mqrc;
+    if (TRANSIENT_MQRC.has(rc)) return new TransientFault(`${what} failed: ${err.mqccstr} ${err.mqrcstr} (${err.mqrc})`, { cause: err });
     const why =
       rc === MQC.MQRC_UNKNOWN_OBJECT_NAME
         ? `the queue is not defined on queue manager ${queueManager}`

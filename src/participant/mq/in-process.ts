@@ -146,6 +146,7 @@ class InProcessConsumer {
           this.assertOpen();
           this.transport.enqueue(this.options.backoutQueue, { ...s, expiresAt: null, deliveryCount: 0 });
         },
+        abandoned: () => this.stopped || !this.transport.isOpen(),
       },
       this.handler,
       this.options.backoutThreshold,

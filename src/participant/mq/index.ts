@@ -3,6 +3,7 @@ export { mqConfigSchema, type MqConfig } from './config.js';
 export { consumeOptions, ensureParticipantQueues, participantQueues, type ParticipantQueues } from './queues.js';
 export {
   DEFAULT_BACKOUT_THRESHOLD,
+  isMessageId,
   newMessageId,
   type ConsumeOptions,
   type Consumer,

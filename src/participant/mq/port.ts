@@ -70,6 +70,11 @@ export const DEFAULT_BACKOUT_THRESHOLD = 3;
 
 const HEX_ID = /^[0-9a-f]{48}$/;
 
+/** Whether `id` is a message id every transport can carry, and so one an answer can correlate to. */
+export function isMessageId(id: string): boolean {
+  return HEX_ID.test(id);
+}
+
 /** 24 random bytes as 48 lower-case hex chars, usable as MQ MsgId and AMQP message_id alike. */
 export function newMessageId(): string {
   return randomBytes(24).toString('hex');
