@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { backoffDelay, isTransient, TransientFault, type Backoff } from '../faults.js';
+import { backoffDelay, isTransient, TransientFault } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -50,12 +50,12 @@ export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
 
 /**
  * Retries in one run of what a payment owes after it may be with the scheme: 9201 repeats (R7)
- * and failed puts of its pacs.002. With RETRY_BACKOFF (and T_out for each unanswered repeat) the
+ * and failed puts of its pacs.002. With a back-off from `timing.retryMs` doubling to RETRY_MAX_MS (and T_out for each unanswered repeat) the
  * bound is reached after a quarter of an hour or more; the payment then stays repeating, accepted
  * or rejected in the ledger, which is what recovery at the next start takes up again.
  */
 const RETRIES_MAX = 40;
-const RETRY_BACKOFF: Backoff = { firstMs: 250, maxMs: 30_000 };
+const RETRY_MAX_MS = 30_000;
 
 type ReportTo = { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
 
@@ -226,7 +226,7 @@ export class OutboundDesk {
 
   /** RETRY after a back-off that grows with the retries so far. */
   private retryLater(fpid: string): void {
-    this.deps.clock.after(backoffDelay(RETRY_BACKOFF, this.retries.get(fpid) ?? 1), () => void this.lifecycle.send(fpid, { type: 'RETRY' }));
+    this.deps.clock.after(backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1), () => void this.lifecycle.send(fpid, { type: 'RETRY' }));
   }
 
   private async perform(fpid: string, effect: Effect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
