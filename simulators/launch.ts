@@ -22,8 +22,8 @@ export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme'
 }
 
 /**
- * Starts a script of the project (path from the root, without extension) and waits for its
- * `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
+ * Starts a script of the project (path from the root, without extension) in a process group of
+ * its own and waits for its `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
  * exit is the report. From source it runs through tsx; from a build (dist/) it runs the built file.
  */
 export function launchScript<Report = Record<string, unknown>>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
@@ -35,9 +35,19 @@ export function launchScript<Report = Record<string, unknown>>(script: string, a
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops its children in order.
+    detached: true,
   });
+  // Detached, it would outlive a parent that exits without stopping it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', orphaned);
+      resolve(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     let ready = false;
