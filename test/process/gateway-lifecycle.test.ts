@@ -104,6 +104,20 @@ describe('gateway process on the embedded ledger', () => {
     expect(scheme.wrong_connection_responses).toBe(0);
   }, 180_000);
 
+  it('drains on a Ctrl-C that npm passes on as well (two SIGINTs at once), and exits 0', async () => {
+    const { sim, bank, config, signedOn, proxies } = await stack('sigint');
+    const gateway = await startGateway(config, EMBEDDED);
+    cleanup.push(async () => gateway.kill());
+    await signedOn();
+    await drive(sim, bank, 2);
+    const exited = new Promise<number | null>((resolve) => gateway.process.once('exit', (code) => resolve(code)));
+    gateway.process.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 20));
+    gateway.process.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const codes of proxies.flatMap((p) => p.connections)) expect([...codes.slice(-2)].sort()).toEqual(['882', '892']);
+  }, 120_000);
+
   it('comes up on the same ledger after kill -9, though its detached postmaster outlived it', async () => {
     const { sim, bank, dir, config, signedOn } = await stack('kill9');
     const first = await startGateway(config, EMBEDDED);
