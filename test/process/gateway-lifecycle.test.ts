@@ -3,6 +3,7 @@
  * in the middle of traffic drains with the database up, and a restart after kill -9 comes up on
  * the same ledger.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
@@ -62,22 +63,28 @@ async function stack(site: string) {
   const dir = dataDir(site);
   const config = await gatewayConfig(sim, { site, participant: { id: participant, sortCodes: ['200000'] }, embedded: { dataDir: dir }, dcs: { dc1: dc1.address, dc2: dc2.address } });
   const signedOn = () => eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 30_000, 'the gateway signed on');
-  return { sim, bank, dir, config, signedOn, proxies: [dc1, dc2] };
+  const gateway = await startGateway(config, EMBEDDED);
+  cleanup.push(async () => gateway.kill());
+  await signedOn();
+  await drive(sim, bank, 3);
+  return { sim, bank, dir, config, signedOn, gateway, proxies: [dc1, dc2] };
+}
+
+/** Its exit code, once it has exited; null if a signal ended it. */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 describe('gateway process on the embedded ledger', () => {
   it('drains on SIGTERM in the middle of traffic with the database up: every request answered or recorded, 892 and 882 on every connection, exit 0', async () => {
-    const { sim, bank, dir, config, signedOn, proxies } = await stack('sigterm');
-    const gateway = await startGateway(config, EMBEDDED);
-    cleanup.push(async () => gateway.kill());
-    await signedOn();
-    await drive(sim, bank, 5);
+    const { sim, bank, dir, gateway, proxies } = await stack('sigterm');
+    await drive(sim, bank, 2);
     const busy = await sim.report();
     expect(busy.inbound.sent - busy.inbound.answered_in_time, 'inbound requests in flight at the signal').toBeGreaterThan(0);
 
-    const exited = new Promise<number | null>((resolve) => gateway.process.once('exit', (code) => resolve(code)));
     gateway.process.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exitOf(gateway.process)).toBe(0);
 
     const connections = proxies.flatMap((p) => p.connections);
     expect(connections).toHaveLength(4);
@@ -105,28 +112,19 @@ describe('gateway process on the embedded ledger', () => {
   }, 180_000);
 
   it('drains on a Ctrl-C that npm passes on as well (two SIGINTs at once), and exits 0', async () => {
-    const { sim, bank, config, signedOn, proxies } = await stack('sigint');
-    const gateway = await startGateway(config, EMBEDDED);
-    cleanup.push(async () => gateway.kill());
-    await signedOn();
-    await drive(sim, bank, 2);
-    const exited = new Promise<number | null>((resolve) => gateway.process.once('exit', (code) => resolve(code)));
+    const { gateway, proxies } = await stack('sigint');
     gateway.process.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 20));
     gateway.process.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await exitOf(gateway.process)).toBe(0);
     for (const codes of proxies.flatMap((p) => p.connections)) expect([...codes.slice(-2)].sort()).toEqual(['882', '892']);
   }, 120_000);
 
   it('comes up on the same ledger after kill -9, though its detached postmaster outlived it', async () => {
-    const { sim, bank, dir, config, signedOn } = await stack('kill9');
-    const first = await startGateway(config, EMBEDDED);
-    cleanup.push(async () => first.kill());
-    await signedOn();
-    await drive(sim, bank, 3);
+    const { sim, dir, config, signedOn, gateway: first } = await stack('kill9');
     const before = await eventually(() => sim.report(), (r) => r.inbound.answered_in_time > 0, 20_000, 'answered inbound payments');
     first.kill();
-    await new Promise<void>((resolve) => (first.process.exitCode !== null || first.process.signalCode !== null ? resolve() : first.process.once('exit', () => resolve())));
+    await exitOf(first.process);
 
     const second = await startGateway(config, EMBEDDED);
     cleanup.push(async () => second.kill());
