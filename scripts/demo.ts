@@ -37,7 +37,12 @@ const LEDGER_DIR = path.join(PROJECT_ROOT, 'var', 'pg', 'demo');
 
 // A fresh bank simulator knows nothing of a previous run's open payments, so by default the run
 // starts on an empty ledger rather than resume them.
-if (!values['keep-ledger']) await removeEmbedded(LEDGER_DIR, log);
+if (!values['keep-ledger']) {
+  await removeEmbedded(LEDGER_DIR, log).catch((e: Error) => {
+    console.error(`demo: ${e.message}`);
+    process.exit(1);
+  });
+}
 
 const scheme = await launchSimulator<Report>(
   'scheme',

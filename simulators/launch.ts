@@ -16,6 +16,12 @@ export interface RunningSimulator<Report> {
 const COMPILED = import.meta.url.endsWith('.js');
 const ROOT = fileURLToPath(new URL(COMPILED ? '../..' : '..', import.meta.url));
 
+/** Detached, a child would outlive a parent that exits without stopping it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts `simulators/<name>/main.ts` as its own process; see `launchScript`. */
 export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
   return launchScript<Report>(`simulators/${name}/main`, args, env);
@@ -38,13 +44,11 @@ export function launchScript<Report = Record<string, unknown>>(script: string, a
     // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops its children in order.
     detached: true,
   });
-  // Detached, it would outlive a parent that exits without stopping it.
-  const orphaned = () => child.kill('SIGKILL');
-  process.once('exit', orphaned);
+  running.add(child);
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
-      process.off('exit', orphaned);
+      running.delete(child);
       resolve(code);
     }),
   );

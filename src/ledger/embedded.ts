@@ -142,7 +142,7 @@ async function stopOrphan(bin: Binaries, dataDir: string, runAs: RunAs | undefin
   if (status === 'stopped') return;
   const owner = Number((await readFile(path.join(dataDir, OWNER_PID_FILE), 'utf8').catch(() => '')).trim());
   if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-    throw new Error(`embedded postgres with data dir ${dataDir} exited before accepting connections: in use by process ${owner} (postmaster.pid held)`);
+    throw new Error(`embedded postgres data dir ${dataDir} is in use by process ${owner}, whose postmaster holds postmaster.pid`);
   }
   logger.warn({ dataDir }, 'stopping the embedded postgres a previous run left running');
   await pgCtl(bin, runAs, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', PG_CTL_TIMEOUT_S, '-s']);

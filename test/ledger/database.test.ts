@@ -1,4 +1,5 @@
 import { readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -50,10 +51,19 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database', () => {
     const port = await freePort();
     const running = await openDatabase({ name: 'reuse', dataDir, port }, silentLogger);
     try {
-      // Same data directory twice: the second postmaster refuses the lock file.
-      await expect(openDatabase({ name: 'reuse', dataDir, port: await freePort() }, silentLogger)).rejects.toThrow(new RegExp(`exited before accepting connections: in use by process ${process.pid}`));
+      // Same data directory twice, while the process that started it lives: refused, the first left alone.
+      await expect(openDatabase({ name: 'reuse', dataDir, port: await freePort() }, silentLogger)).rejects.toThrow(new RegExp(`is in use by process ${process.pid}`));
+      expect(await query(running.migrationUrl, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await running.stop();
+    }
+    // A port already taken: the server's own words.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      await expect(openDatabase({ name: 'reuse', dataDir, port }, silentLogger)).rejects.toThrow(/exited before accepting connections: .*(address already in use|could not create any TCP\/IP sockets)/i);
+    } finally {
+      taken.close();
     }
   });
 });
