@@ -28,12 +28,12 @@ const server = await openDatabase({ name: 'bench' }, logger);
 let pool: pg.Pool | undefined;
 try {
   // A fresh database each run, so every run starts from empty tables.
-  const admin = new pg.Client(server.url);
+  const admin = new pg.Client(server.migrationUrl);
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
   await admin.query(`CREATE DATABASE ${DATABASE}`);
   await admin.end();
-  const url = new URL(server.url);
+  const url = new URL(server.migrationUrl);
   url.pathname = `/${DATABASE}`;
   await migrate(url.toString(), logger);
   const ledgerPool = createPool({ url: url.toString(), max: MAX_IN_FLIGHT + 2 }, logger);

@@ -2,12 +2,16 @@
  * npm start: the whole gateway on this machine. The scheme simulator runs as its own process; the
  * gateway (one site, embedded PostgreSQL) and the bank simulator run here. With AMQP_URL set the
  * participant link is RabbitMQ and the bank simulator its own process too; otherwise both share an
- * in-process MQ broker (not durable, for the demo only). Ctrl-C stops everything in order.
+ * in-process MQ broker (not durable, for the demo only). Ctrl-C stops everything in order. Each run
+ * starts on an empty ledger unless `--keep-ledger` is given.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock.js';
 import { parseGatewayConfig } from '../src/gateway/config.js';
 import { Gateway } from '../src/gateway/gateway.js';
+import { PROJECT_ROOT } from '../src/ledger/database.js';
+import { removeEmbedded } from '../src/ledger/embedded.js';
 import { createLogger } from '../src/log.js';
 import { InProcessTransport } from '../src/participant/mq/in-process.js';
 import { launchSimulator } from '../simulators/launch.js';
@@ -16,11 +20,29 @@ import { bankSettingsSchema } from '../simulators/participant/options.js';
 import { seededRandom } from '../simulators/participant/random.js';
 import type { Report } from '../simulators/scheme/report.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string' } } });
+const values = (() => {
+  try {
+    return parseArgs({ options: { duration: { type: 'string' }, 'keep-ledger': { type: 'boolean', default: false } } }).values;
+  } catch (e) {
+    console.error(`demo: ${(e as Error).message}\nusage: npm start [-- --keep-ledger] [--duration SECONDS]`);
+    process.exit(2);
+  }
+})();
 const MAC_KEY = '6465'.repeat(16);
 const BANK = { id: '200001', sortCodes: ['200000', '200001'] };
-const amqpUrl = process.env.AMQP_URL;
+// Empty counts as unset, as for DATABASE_URL.
+const amqpUrl = process.env.AMQP_URL || undefined;
 const log = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
+const LEDGER_DIR = path.join(PROJECT_ROOT, 'var', 'pg', 'demo');
+
+// A fresh bank simulator knows nothing of a previous run's open payments, so by default the run
+// starts on an empty ledger rather than resume them.
+if (!values['keep-ledger']) {
+  await removeEmbedded(LEDGER_DIR, log).catch((e: Error) => {
+    console.error(`demo: ${e.message}`);
+    process.exit(1);
+  });
+}
 
 const scheme = await launchSimulator<Report>(
   'scheme',
@@ -32,6 +54,7 @@ const config = parseGatewayConfig({
   scheme: { dc1: [scheme.ready.dc1], dc2: [scheme.ready.dc2], macKey: MAC_KEY },
   participants: [{ id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes }],
   mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
+  database: { dataDir: LEDGER_DIR },
 });
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
 const gateway = await Gateway.start(config, { clock: systemClock, log, ...(transport === undefined ? {} : { transport }) });
@@ -51,7 +74,7 @@ await banks?.start();
 
 console.log(`FPS gateway demo running (Ctrl-C to stop).
   scheme simulator   DC1 ${String(scheme.ready.dc1)}, DC2 ${String(scheme.ready.dc2)}; its report: curl http://${String(scheme.ready.control)}/report
-  gateway            site "demo", ledger in embedded PostgreSQL under var/pg/demo, 2 connections to each DC
+  gateway            site "demo", ledger in embedded PostgreSQL under var/pg/demo (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'}), 2 connections to each DC
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs`);
@@ -72,8 +95,6 @@ const ticker = setInterval(() => {
 
 let stopping = false;
 async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
   clearInterval(ticker);
   console.log('stopping: the scheme suspends new traffic, then the bank simulator, the gateway (drain and sign-off) and the scheme simulator');
   // 971 SUSPENDED: no new inbound payments, and the gateway holds new outbound ones (R10).
@@ -82,8 +103,19 @@ async function stop(): Promise<void> {
   await gateway.stop();
   const schemeReport = await scheme.stop();
   console.log(JSON.stringify({ scheme: schemeReport, bank: bankReport }));
-  process.exit(0);
 }
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
-if (values.duration !== undefined) setTimeout(() => void stop(), Number(values.duration) * 1000);
+// Once, however many signals come: a terminal's Ctrl-C reaches npm and tsx too, and both pass it on.
+const once = () => {
+  if (stopping) return;
+  stopping = true;
+  stop().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(`demo: stop failed: ${e.message}`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', once);
+process.on('SIGTERM', once);
+if (values.duration !== undefined) setTimeout(once, Number(values.duration) * 1000);

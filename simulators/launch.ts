@@ -16,14 +16,20 @@ export interface RunningSimulator<Report> {
 const COMPILED = import.meta.url.endsWith('.js');
 const ROOT = fileURLToPath(new URL(COMPILED ? '../..' : '..', import.meta.url));
 
+/** Detached, a child would outlive a parent that exits without stopping it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts `simulators/<name>/main.ts` as its own process; see `launchScript`. */
 export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
   return launchScript<Report>(`simulators/${name}/main`, args, env);
 }
 
 /**
- * Starts a script of the project (path from the root, without extension) and waits for its
- * `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
+ * Starts a script of the project (path from the root, without extension) in a process group of
+ * its own and waits for its `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
  * exit is the report. From source it runs through tsx; from a build (dist/) it runs the built file.
  */
 export function launchScript<Report = Record<string, unknown>>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
@@ -35,9 +41,17 @@ export function launchScript<Report = Record<string, unknown>>(script: string, a
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops its children in order.
+    detached: true,
   });
+  running.add(child);
   const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     let ready = false;

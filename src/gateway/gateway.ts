@@ -55,7 +55,7 @@ export class Gateway {
   static async start(config: GatewayConfig, deps: { clock: Clock; log: Logger; transport?: MqTransport }): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
-    await migrate(db.url, log);
+    await migrate(db.migrationUrl, log);
     const pool = createPool({ url: db.url, max: 8 }, log);
     const ledger = new Ledger(pool, clock, log, {
       finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED],

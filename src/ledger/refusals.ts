@@ -39,7 +39,8 @@ export class RefusalLog implements RefusalAudit {
 
   /** Bounds the table: removes refusals older than `ageMs`; returns how many. */
   async purgeOlderThan(ageMs: number): Promise<number> {
-    const r = await this.pool.query('DELETE FROM refused_participant_messages WHERE refused_at < $1', [new Date(this.clock.now() - ageMs)]);
-    return r.rowCount ?? 0;
+    // The runtime role may not delete audit rows itself: the owner's function does, within this bound.
+    const r = await this.pool.query<{ purged: string }>('SELECT refusals_purge($1) AS purged', [new Date(this.clock.now() - ageMs)]);
+    return Number(r.rows[0]!.purged);
   }
 }

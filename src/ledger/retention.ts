@@ -19,23 +19,8 @@ export interface Purged {
  */
 export async function purgeOlderThan(pool: pg.Pool, clock: Clock, ageMs: number, options: RetentionOptions): Promise<Purged> {
   const cutoff = new Date(clock.now() - ageMs);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    // The journal's append-only trigger admits deletes only from a transaction that says it is this job.
-    await client.query("SET LOCAL ledger.retention = 'on'");
-    const payments = await client.query<{ fpid: string }>(
-      'DELETE FROM payments WHERE created_at < $1 AND state = ANY($2::text[]) RETURNING fpid',
-      [cutoff, options.finalStates],
-    );
-    const journal = await client.query('DELETE FROM payment_journal WHERE fpid = ANY($1::text[])', [payments.rows.map((r) => r.fpid)]);
-    const outbox = await client.query('DELETE FROM outbox WHERE published_at < $1', [cutoff]);
-    await client.query('COMMIT');
-    return { payments: payments.rowCount ?? 0, journal: journal.rowCount ?? 0, outbox: outbox.rowCount ?? 0 };
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
-  }
+  // ledger_purge (migrations/*_runtime-role.sql) deletes as the schema's owner: the runtime role has no DELETE.
+  const { rows } = await pool.query<{ purged_payments: string; purged_journal: string; purged_outbox: string }>('SELECT * FROM ledger_purge($1, $2::text[])', [cutoff, options.finalStates]);
+  const r = rows[0]!;
+  return { payments: Number(r.purged_payments), journal: Number(r.purged_journal), outbox: Number(r.purged_outbox) };
 }

@@ -1,28 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Clock } from '../../src/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
+import { freePort } from '../../src/ledger/embedded.js';
 import { migrate } from '../../src/ledger/migrate.js';
+
+export { freePort };
 import { createPool } from '../../src/ledger/pool.js';
 import type { NewPayment, Transition } from '../../src/ledger/transition.js';
 
 export const FINAL_STATES = ['accepted', 'rejected'] as const;
-
-/** A port nothing is listening on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 export interface TestDatabase {
   /** A fresh, empty database of its own. */
@@ -39,11 +29,11 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   const id = randomBytes(4).toString('hex');
   const dataDir = path.join(PROJECT_ROOT, 'var', 'test-pg', id);
   const server = await openDatabase({ name: `test-${id}`, dataDir, port: await freePort() }, silentLogger);
-  const admin = new pg.Client(server.url);
+  const admin = new pg.Client(server.migrationUrl);
   await admin.connect();
   const database = `ledger_test_${id}`;
   await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(server.url);
+  const url = new URL(server.migrationUrl);
   url.pathname = `/${database}`;
   const pool = createPool({ url: url.toString(), max: 8 }, silentLogger);
   return {

@@ -28,7 +28,11 @@ export async function startBank(args: string[]): Promise<Bank> {
 export interface GatewaySettings {
   site: string;
   participant: { id: string; sortCodes: string[] };
-  databaseUrl: string;
+  /** An operator's server; without it the gateway starts its embedded cluster as `embedded` says. */
+  databaseUrl?: string;
+  embedded?: { dataDir: string; port?: number };
+  /** Scheme addresses in front of the simulator's own (a recording proxy). */
+  dcs?: { dc1: string; dc2: string };
   /** The broker the gateway uses; AMQP_URL unless given (a proxy in front of it, say). */
   mqUrl?: string;
   timing?: Record<string, number>;
@@ -43,10 +47,10 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
   const file = path.join(dir, 'gateway.json');
   const config = {
     site: s.site,
-    scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 }, ...s.scheme },
+    scheme: { dc1: [s.dcs?.dc1 ?? sim.dc1], dc2: [s.dcs?.dc2 ?? sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 }, ...s.scheme },
     participants: [{ id: s.participant.id, name: 'Test Bank', sortCodes: s.participant.sortCodes }],
     mq: { kind: 'amqp', url: s.mqUrl ?? AMQP_URL },
-    database: { url: s.databaseUrl },
+    database: s.databaseUrl === undefined ? (s.embedded ?? {}) : { url: s.databaseUrl },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
@@ -54,8 +58,8 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
 }
 
 /** The gateway daemon as its own process. */
-export function startGateway(configFile: string): Promise<RunningSimulator<Record<string, unknown>>> {
-  return launchScript('src/gateway/main', ['--config', configFile], { LOG_LEVEL: 'warn' });
+export function startGateway(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Record<string, unknown>>> {
+  return launchScript('src/gateway/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env });
 }
 
 export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {

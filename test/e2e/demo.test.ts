@@ -1,0 +1,99 @@
+/**
+ * `npm start` as a person runs it: in a terminal (a pseudo-terminal made by script(1)), stopped
+ * with Ctrl-C typed into it, and run again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
+
+interface Demo {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start <args>` on a pseudo-terminal; what is written to `child.stdin` is typed into it. */
+function startDemo(args = ''): Demo {
+  const child = spawn('script', ['-qefc', `npm start${args === '' ? '' : ` -- ${args}`}`, '/dev/null'], {
+    cwd: PROJECT_ROOT,
+    // The demo's own embedded ledger and in-process broker, whatever the suite runs on.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AMQP_URL')), DATABASE_URL: '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pattern.test(demo.output())) {
+    if (Date.now() > end || demo.child.exitCode !== null) throw new Error(`demo never printed ${pattern}:\n${demo.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+type Reports = { scheme: { inbound: { sent: number } }; bank: Record<string, unknown> };
+
+function finalReports(output: string): Reports {
+  const line = output.split(/\r?\n/).find((l) => l.startsWith('{"scheme":'));
+  if (line === undefined) throw new Error(`no reports in:\n${output}`);
+  return JSON.parse(line) as Reports;
+}
+
+/** Runs the demo for a few seconds, stopped by Ctrl-C typed into its terminal. */
+async function runUntilCtrlC(args = ''): Promise<{ code: number | null; output: string }> {
+  const demo = startDemo(args);
+  try {
+    await waitFor(demo, /^connections ready 4\/4/m, 90_000);
+    demo.child.stdin!.write('\x03');
+    return { code: await demo.exited, output: demo.output() };
+  } finally {
+    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+  }
+}
+
+const STACK_TRACE = /TypeError|Error:|^\s+at /m;
+
+async function ledgerInbound(): Promise<number> {
+  const db = await openDatabase({ name: 'demo', dataDir: path.join(PROJECT_ROOT, 'var', 'pg', 'demo'), url: '' }, silentLogger);
+  const client = new pg.Client(db.migrationUrl);
+  await client.connect();
+  try {
+    return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'")).rows[0]!.n;
+  } finally {
+    await client.end();
+    await db.stop();
+  }
+}
+
+describe('npm start in a terminal', () => {
+  it('stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
+    const { code, output } = await runUntilCtrlC();
+    expect(output).not.toMatch(STACK_TRACE);
+    expect(output).toContain('stopping: the scheme suspends new traffic');
+    const reports = finalReports(output);
+    expect(reports.scheme.inbound.sent).toBeGreaterThan(0);
+    expect(reports.bank).toHaveProperty('participants');
+    expect(code).toBe(0);
+  }, 150_000);
+
+  it('starts the next run on an empty ledger, quietly, unless told --keep-ledger', async () => {
+    await runUntilCtrlC();
+    const second = await runUntilCtrlC();
+    expect(second.code).toBe(0);
+    expect(second.output).not.toContain('unexpected message from the gateway');
+    // The ledger holds this run's payments only.
+    const sent = finalReports(second.output).scheme.inbound.sent;
+    expect(await ledgerInbound()).toBe(sent);
+
+    const kept = await runUntilCtrlC('--keep-ledger');
+    expect(kept.code).toBe(0);
+    expect(await ledgerInbound()).toBe(sent + finalReports(kept.output).scheme.inbound.sent);
+  }, 300_000);
+});

@@ -1,0 +1,136 @@
+/**
+ * The daemon's lifecycle on its default ledger, the embedded PostgreSQL (no DATABASE_URL): a SIGTERM
+ * in the middle of traffic drains with the database up, and a restart after kill -9 comes up on
+ * the same ledger.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
+import { removeEmbedded } from '../../src/ledger/embedded.js';
+import { parseMacKey } from '../../src/scheme/mac.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
+import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
+import { eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+
+let cleanup: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  cleanup = [];
+});
+
+/** The gateway must start its own cluster even where the suite itself runs on DATABASE_URL. */
+const EMBEDDED = { DATABASE_URL: '' };
+
+function dataDir(name: string): string {
+  const dir = path.join(PROJECT_ROOT, 'var', 'test-pg', `${name}-${randomBytes(3).toString('hex')}`);
+  cleanup.push(() => removeEmbedded(dir, silentLogger));
+  return dir;
+}
+
+async function drive(sim: SchemeSim, bank: Bank, seconds: number): Promise<void> {
+  for (let t = 0; t < seconds; t++) {
+    await Promise.all([sim.control('POST', '/inbound', { count: 15 }), bank.control('POST', '/outbound', { count: 8 })]);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Reads the ledger the gateway left, as the cluster's owner, with the gateway stopped. */
+async function readLedger<T>(dir: string, read: (client: pg.Client) => Promise<T>): Promise<T> {
+  const db = await openDatabase({ name: 'read', dataDir: dir, url: '' }, silentLogger);
+  const client = new pg.Client(db.migrationUrl);
+  await client.connect();
+  try {
+    return await read(client);
+  } finally {
+    await client.end();
+    await db.stop();
+  }
+}
+
+async function stack(site: string) {
+  const participant = runParticipantId();
+  const sim = await startSchemeSim(['--sort-codes', '200000']);
+  cleanup.push(() => sim.stop());
+  const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '300-2500', '--late-share', '0', '--drain-ms', '8000', '--seed', '7']);
+  cleanup.push(() => bank.process.stop());
+  const key = parseMacKey(MAC_KEY);
+  const [dc1, dc2] = await Promise.all([startRecordingProxy(sim.dc1, key), startRecordingProxy(sim.dc2, key)]);
+  cleanup.push(() => dc1.close(), () => dc2.close());
+  const dir = dataDir(site);
+  const config = await gatewayConfig(sim, { site, participant: { id: participant, sortCodes: ['200000'] }, embedded: { dataDir: dir }, dcs: { dc1: dc1.address, dc2: dc2.address } });
+  const signedOn = () => eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 30_000, 'the gateway signed on');
+  const gateway = await startGateway(config, EMBEDDED);
+  cleanup.push(async () => gateway.kill());
+  await signedOn();
+  await drive(sim, bank, 3);
+  return { sim, bank, dir, config, signedOn, gateway, proxies: [dc1, dc2] };
+}
+
+/** Its exit code, once it has exited; null if a signal ended it. */
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('gateway process on the embedded ledger', () => {
+  it('drains on SIGTERM in the middle of traffic with the database up: every request answered or recorded, 892 and 882 on every connection, exit 0', async () => {
+    const { sim, bank, dir, gateway, proxies } = await stack('sigterm');
+    await drive(sim, bank, 2);
+    const busy = await sim.report();
+    expect(busy.inbound.sent - busy.inbound.answered_in_time, 'inbound requests in flight at the signal').toBeGreaterThan(0);
+
+    gateway.process.kill('SIGTERM');
+    expect(await exitOf(gateway.process)).toBe(0);
+
+    const connections = proxies.flatMap((p) => p.connections);
+    expect(connections).toHaveLength(4);
+    // Both sign-offs are the last the connection carried (their order is the scheme link's, R8).
+    for (const codes of connections) expect([...codes.slice(-2)].sort(), 'sign-off receive and submit, last on the connection').toEqual(['882', '892']);
+
+    const scheme = await sim.report();
+    const ledger = await readLedger(dir, async (c) => ({
+      states: (await c.query<{ direction: string; state: string; n: number }>('SELECT direction, state, count(*)::int AS n FROM payments GROUP BY 1, 2')).rows,
+      // A payment whose row does not say what its last journal row says was left half-done.
+      halfDone: (await c.query(`SELECT p.fpid FROM payments p JOIN LATERAL (SELECT to_state FROM payment_journal j WHERE j.fpid = p.fpid ORDER BY id DESC LIMIT 1) last ON true WHERE last.to_state <> p.state`)).rowCount,
+      unjournalled: (await c.query('SELECT fpid FROM payments p WHERE NOT EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid)')).rowCount,
+    }));
+    const inbound = ledger.states.filter((r) => r.direction === 'inbound');
+    const count = (state: string) => inbound.find((r) => r.state === state)?.n ?? 0;
+    // Every inbound request the gateway took is in the ledger; each was answered, or recorded reply-lost.
+    expect(inbound.reduce((n, r) => n + r.n, 0)).toBe(scheme.inbound.sent);
+    expect(scheme.inbound.answered_in_time + scheme.inbound.late + count('reply-lost')).toBe(scheme.inbound.sent);
+    expect(count('replied') + count('reply-lost')).toBe(scheme.inbound.sent);
+    expect(ledger.halfDone).toBe(0);
+    expect(ledger.unjournalled).toBe(0);
+    // Every outbound payment the scheme saw was answered, and none was left unrecorded.
+    expect(scheme.outbound.answered).toBe(scheme.outbound.received);
+    expect(scheme.wrong_connection_responses).toBe(0);
+  }, 180_000);
+
+  it('drains on a Ctrl-C that npm passes on as well (two SIGINTs at once), and exits 0', async () => {
+    const { gateway, proxies } = await stack('sigint');
+    gateway.process.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 20));
+    gateway.process.kill('SIGINT');
+    expect(await exitOf(gateway.process)).toBe(0);
+    for (const codes of proxies.flatMap((p) => p.connections)) expect([...codes.slice(-2)].sort()).toEqual(['882', '892']);
+  }, 120_000);
+
+  it('comes up on the same ledger after kill -9, though its detached postmaster outlived it', async () => {
+    const { sim, dir, config, signedOn, gateway: first } = await stack('kill9');
+    const before = await eventually(() => sim.report(), (r) => r.inbound.answered_in_time > 0, 20_000, 'answered inbound payments');
+    first.kill();
+    await exitOf(first.process);
+
+    const second = await startGateway(config, EMBEDDED);
+    cleanup.push(async () => second.kill());
+    await signedOn();
+    await second.stop();
+    const recorded = await readLedger(dir, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'")).rows[0]!.n);
+    expect(recorded).toBeGreaterThanOrEqual(before.inbound.answered_in_time);
+  }, 180_000);
+});
