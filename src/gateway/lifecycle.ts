@@ -1,6 +1,6 @@
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
 import type { Clock, Timer } from '../clock.js';
-import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../faults.js';
+import { isTransient, retryTransient } from '../faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Cause, CommitResult, NewPayment, Transition } from '../ledger/transition.js';
 import type { Logger } from '../log.js';
@@ -204,23 +204,25 @@ export class Lifecycle<M extends AnyStateMachine> {
    * earlier attempt committed and only its answer was lost.
    */
   private async commitThroughFaults(deadline: number | undefined, t: Transition): Promise<CommitResult | undefined> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const r = await this.deps.ledger.commit(t);
-        if (!r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to) return { fpid: t.fpid, ok: true };
-        return r;
-      } catch (e) {
-        if (!isTransient(e)) throw e;
-        const now = this.deps.clock.now();
-        const due = deadline !== undefined && now >= deadline;
-        if (due || attempt >= COMMIT_ATTEMPTS_MAX || this.stopped) {
-          this.deps.log.error({ fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: (e as Error).message }, 'step not committed; given up, the payment stays in its last committed state');
-          return undefined;
-        }
-        const delayMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
-        this.deps.log.warn({ fpid: t.fpid, event: t.event, attempt, retryInMs: delayMs, err: (e as Error).message }, 'step not committed (transient fault); trying again');
-        await new Promise<void>((resolve) => this.deps.clock.after(deadline === undefined ? delayMs : Math.min(delayMs, Math.max(0, deadline - now)), resolve));
+    const commit = async (attempt: number): Promise<CommitResult> => {
+      const r = await this.deps.ledger.commit(t);
+      return !r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to ? { fpid: t.fpid, ok: true } : r;
+    };
+    const next = (attempt: number, delayMs: number, err: Error): number | undefined => {
+      const now = this.deps.clock.now();
+      const due = deadline !== undefined && now >= deadline;
+      if (due || attempt >= COMMIT_ATTEMPTS_MAX || this.stopped) {
+        this.deps.log.error({ fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: err.message }, 'step not committed; given up, the payment stays in its last committed state');
+        return undefined;
       }
+      this.deps.log.warn({ fpid: t.fpid, event: t.event, attempt, retryInMs: delayMs, err: err.message }, 'step not committed (transient fault); trying again');
+      return deadline === undefined ? delayMs : Math.min(delayMs, Math.max(0, deadline - now));
+    };
+    try {
+      return await retryTransient(this.deps.clock, commit, next);
+    } catch (e) {
+      if (isTransient(e)) return undefined;
+      throw e;
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../faults.js';
+import { retryTransient } from '../faults.js';
 import type { Decision, DecisionOutcome } from '../gateway/inbound-desk.js';
 import type { Instructed } from '../gateway/outbound-desk.js';
 import { Unofferable, type Offer, type ParticipantPort, type Report, type Told } from '../gateway/participant-port.js';
@@ -164,18 +164,17 @@ export class ParticipantBridge implements ParticipantPort {
   private async put(participant: string, m: Omit<OutgoingMessage, 'queue'>): Promise<void> {
     const queue = this.deps.participants.queues(participant).fromGateway;
     const expiresAt = m.expiryMs === undefined ? undefined : this.deps.clock.now() + m.expiryMs;
-    for (let attempt = 1; ; attempt += 1) {
-      const left = expiresAt === undefined ? undefined : expiresAt - this.deps.clock.now();
-      try {
-        return await this.deps.transport.put({ queue, ...m, ...(left === undefined ? {} : { expiryMs: Math.max(1, left) }) });
-      } catch (e) {
-        const delayMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
-        const more = isTransient(e) && (left === undefined ? attempt < PUT_ATTEMPTS_MAX : left > delayMs);
-        if (!more) throw e;
-        this.deps.log.warn({ queue, messageId: m.messageId, attempt, retryInMs: delayMs, err: (e as Error).message }, 'put failed (transient fault); trying again');
-        await new Promise<void>((resolve) => this.deps.clock.after(delayMs, resolve));
-      }
-    }
+    /** Time to live left at the latest attempt. */
+    let left: number | undefined;
+    const put = (): Promise<void> => {
+      left = expiresAt === undefined ? undefined : expiresAt - this.deps.clock.now();
+      return this.deps.transport.put({ queue, ...m, ...(left === undefined ? {} : { expiryMs: Math.max(1, left) }) });
+    };
+    await retryTransient(this.deps.clock, put, (attempt, delayMs, err) => {
+      if (left === undefined ? attempt >= PUT_ATTEMPTS_MAX : left <= delayMs) return undefined;
+      this.deps.log.warn({ queue, messageId: m.messageId, attempt, retryInMs: delayMs, err: err.message }, 'put failed (transient fault); trying again');
+      return delayMs;
+    });
   }
 
   private async onMessage(participant: Participant, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {

@@ -1,5 +1,5 @@
 import { systemClock } from '../../clock.js';
-import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../../faults.js';
+import { isTransient, retryTransient } from '../../faults.js';
 import type { Logger } from '../../log.js';
 import { logFields, type Disposition, type Handler, type IncomingMessage } from './port.js';
 
@@ -48,21 +48,18 @@ export async function settle(d: Delivery, handler: Handler, backoutThreshold: nu
 
 async function handle(d: Delivery, handler: Handler, log: Logger): Promise<Disposition> {
   const fields = logFields(d.message);
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await handler(d.message);
-    } catch (err) {
-      if (!isTransient(err)) {
-        log.warn({ ...fields, err }, 'handler failed; rolling the message back for redelivery');
-        return 'rollback';
-      }
-      if (attempt >= TRANSIENT_ATTEMPTS_MAX || d.abandoned()) {
-        log.error({ ...fields, attempt, err: (err as Error).message }, 'transient fault outlasted the retries for this delivery; rolling the message back');
-        return 'rollback';
-      }
-      const delayMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
-      log.warn({ ...fields, attempt, retryInMs: delayMs, err: (err as Error).message }, 'transient fault while handling a message; holding it and trying again');
-      await new Promise<void>((resolve) => systemClock.after(delayMs, resolve));
+  const next = (attempt: number, delayMs: number, err: Error): number | undefined => {
+    if (attempt >= TRANSIENT_ATTEMPTS_MAX || d.abandoned()) {
+      log.error({ ...fields, attempt, err: err.message }, 'transient fault outlasted the retries for this delivery; rolling the message back');
+      return undefined;
     }
+    log.warn({ ...fields, attempt, retryInMs: delayMs, err: err.message }, 'transient fault while handling a message; holding it and trying again');
+    return delayMs;
+  };
+  try {
+    return await retryTransient(systemClock, () => handler(d.message), next);
+  } catch (err) {
+    if (!isTransient(err)) log.warn({ ...fields, err }, 'handler failed; rolling the message back for redelivery');
+    return 'rollback';
   }
 }
