@@ -17,7 +17,10 @@ interface Demo {
 
 /** `npm start <args>` on a pseudo-terminal; what is written to `child.stdin` is typed into it. */
 function startDemo(args = ''): Demo {
-  const child = spawn('script', ['-qefc', `npm start${args === '' ? '' : ` -- ${args}`}`, '/dev/null'], {
+  // `exec`: npm is the terminal's foreground process, as under an interactive shell. Without it a
+  // non-interactive sh (dash, when SHELL is unset as in CI) waits in the foreground group and dies
+  // of the Ctrl-C itself, so script(1) reports 130 whatever the demo does.
+  const child = spawn('script', ['-qefc', `exec npm start${args === '' ? '' : ` -- ${args}`}`, '/dev/null'], {
     cwd: PROJECT_ROOT,
     // The demo's own embedded ledger and in-process broker, whatever the suite runs on.
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AMQP_URL')), DATABASE_URL: '' },
