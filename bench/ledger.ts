@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { pino } from 'pino';
-import { systemClock } from '../src/clock.js';
+import { systemClock } from '../src/base/clock.js';
 import { openDatabase } from '../src/ledger/database.js';
 import { DEFAULT_LEDGER_OPTIONS, Ledger } from '../src/ledger/ledger.js';
 import { migrate } from '../src/ledger/migrate.js';

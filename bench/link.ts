@@ -5,8 +5,8 @@
  * the scheme simulator and all its rules. Prints one JSON line.
  */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../src/clock.js';
-import { silentLogger } from '../src/log.js';
+import { systemClock } from '../src/base/clock.js';
+import { silentLogger } from '../src/base/log.js';
 import { SchemeConnection } from '../src/scheme/connection.js';
 import { paymentFields, businessDate } from '../src/scheme/messages.js';
 import { splitEndpoint } from '../src/scheme/pool.js';

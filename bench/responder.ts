@@ -4,8 +4,8 @@
  * gateway uses), but none of the simulator's bookkeeping. Prints `{"ready":true,"dc1":...}`.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import { systemClock } from '../src/clock.js';
-import { silentLogger } from '../src/log.js';
+import { systemClock } from '../src/base/clock.js';
+import { silentLogger } from '../src/base/log.js';
 import { ActionCode } from '../src/scheme/profile.js';
 import { Wire } from '../src/scheme/wire.js';
 

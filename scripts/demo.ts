@@ -7,12 +7,12 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../src/clock.js';
-import { parseGatewayConfig } from '../src/gateway/config.js';
-import { Gateway } from '../src/gateway/gateway.js';
+import { systemClock } from '../src/base/clock.js';
+import { parseGatewayConfig } from '../src/daemon/config.js';
+import { Gateway } from '../src/daemon/gateway.js';
 import { PROJECT_ROOT } from '../src/ledger/database.js';
 import { removeEmbedded } from '../src/ledger/embedded.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/base/log.js';
 import { InProcessTransport } from '../src/participant/mq/in-process.js';
 import { launchSimulator } from '../simulators/launch.js';
 import { ParticipantBanks } from '../simulators/participant/bank.js';

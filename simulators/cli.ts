@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import type { Clock } from '../src/clock.js';
+import type { Clock } from '../src/base/clock.js';
 
 /** How an option's text is read: as it is, as a number, as a comma list, or repeated. */
 export type OptionRead = 'text' | 'number' | 'list' | 'repeat';

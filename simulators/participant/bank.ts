@@ -1,5 +1,5 @@
-import type { Clock, Timer } from '../../src/clock.js';
-import type { Logger } from '../../src/log.js';
+import type { Clock, Timer } from '../../src/base/clock.js';
+import type { Logger } from '../../src/base/log.js';
 import { buildPacs002, buildPacs008, detectMessage, parsePacs002, parsePacs007, parsePacs008, type Pacs008Instruction } from '../../src/participant/iso20022/index.js';
 import {
   DEFAULT_BACKOUT_THRESHOLD,

@@ -4,9 +4,9 @@
  * logs go to stderr.
  */
 import { z } from 'zod';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/base/clock.js';
 import { readCommandLine, stopOnSignalOrDuration, type OptionTable } from '../cli.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/base/log.js';
 import { createTransport, type MqTransport } from '../../src/participant/mq/index.js';
 import { ParticipantBanks } from './bank.js';
 import { startControl, type ControlServer } from './control.js';

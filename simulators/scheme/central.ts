@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { systemClock, type Clock, type Timer } from '../../src/clock.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { systemClock, type Clock, type Timer } from '../../src/base/clock.js';
+import { silentLogger, type Logger } from '../../src/base/log.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { parseMacKey } from '../../src/scheme/mac.js';
 import { advice } from '../../src/scheme/messages.js';

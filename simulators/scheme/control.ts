@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../src/base/log.js';
 import { startControlServer, type ControlServer, type Route } from '../control.js';
 import { SessionUnavailable, type Central } from './central.js';
 

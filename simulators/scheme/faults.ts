@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/clock.js';
+import type { Clock, Timer } from '../../src/base/clock.js';
 import { MAC_LENGTH } from '../../src/scheme/mac.js';
 import type { CentralSettings } from './options.js';
 import { every } from './periodic.js';

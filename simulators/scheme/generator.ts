@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/base/clock.js';
 import { businessDate, paymentFields } from '../../src/scheme/messages.js';
 import { PaymentType } from '../../src/scheme/profile.js';
 import { settlement } from './rules.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/base/clock.js';
 import type { Fields, IsoMessage } from '../../src/scheme/codec.js';
 import type { RequestError } from '../../src/scheme/errors.js';
 import { fpidOf } from '../../src/scheme/messages.js';

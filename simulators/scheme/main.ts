@@ -3,9 +3,9 @@
  * SIGTERM or after --duration, one report line to stdout; logs go to stderr.
  */
 import { z } from 'zod';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/base/clock.js';
 import { readCommandLine, stopOnSignalOrDuration, type OptionTable } from '../cli.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/base/log.js';
 import { Central } from './central.js';
 import { startControl, type ControlServer } from './control.js';
 import { centralSettingsSchema, endpointSchema } from './options.js';

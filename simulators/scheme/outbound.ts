@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/base/clock.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { fpidOf, paymentOf, responseTo } from '../../src/scheme/messages.js';
 import { ActionCode } from '../../src/scheme/profile.js';

@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/clock.js';
+import type { Clock, Timer } from '../../src/base/clock.js';
 
 /** Runs `fn` every `ms` on the injected clock until cancelled. */
 export function every(clock: Clock, ms: number, fn: () => void): Timer {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { OWNER_ROLE, RUNTIME_ROLE, scramVerifier, startEmbedded } from './embedded.js';
 
 export interface DatabaseOptions {

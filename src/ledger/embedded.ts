@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 
 const run = promisify(execFile);
 

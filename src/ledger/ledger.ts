@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { Clock } from '../clock.js';
-import { TransientFault } from '../faults.js';
-import type { Logger } from '../log.js';
+import type { Clock } from '../base/clock.js';
+import { TransientFault } from '../base/faults.js';
+import type { Logger } from '../base/log.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GroupCommitter } from './group-commit.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';

@@ -1,4 +1,4 @@
-import { createLogger } from '../log.js';
+import { createLogger } from '../base/log.js';
 import { openDatabase } from './database.js';
 import { migrate } from './migrate.js';
 

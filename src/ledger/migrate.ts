@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { runner } from 'node-pg-migrate';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { PROJECT_ROOT } from './database.js';
 
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../base/clock.js';
 import { ledgerError } from './ledger.js';
 
 /** A participant message the gateway refused: identifiers and the reason only. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../base/clock.js';
 
 export interface RetentionOptions {
   /** Only payments in these states are ever removed; open payments stay however old they are. */

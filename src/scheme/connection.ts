@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import type { Clock, Timer } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Clock, Timer } from '../base/clock.js';
+import type { Logger } from '../base/log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { IsoMessage } from './codec.js';
 import { RequestError } from './errors.js';

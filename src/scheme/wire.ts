@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import type { Clock, Timer } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Clock, Timer } from '../base/clock.js';
+import type { Logger } from '../base/log.js';
 import { decode, encode, type DecodeError, type IsoMessage, type Stamp } from './codec.js';
 import { RequestError } from './errors.js';
 import { frame, FRAME_HEADER, FrameReader, FramingError } from './framing.js';

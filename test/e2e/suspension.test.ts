@@ -4,10 +4,10 @@
  * runs in this process (in-process MQ shared with the bank simulator), the scheme simulator as a process.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { parseGatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { parseGatewayConfig } from '../../src/daemon/config.js';
+import { Gateway } from '../../src/daemon/gateway.js';
+import { silentLogger } from '../../src/base/log.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { ParticipantBanks } from '../../simulators/participant/bank.js';
 import { bankSettingsSchema } from '../../simulators/participant/options.js';

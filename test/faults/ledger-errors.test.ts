@@ -3,10 +3,10 @@
  * that callers wait it out; an error of the statement itself stays an ordinary error.
  */
 import { describe, expect, it } from 'vitest';
-import { TransientFault } from '../../src/faults.js';
+import { TransientFault } from '../../src/base/faults.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { createPool } from '../../src/ledger/pool.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { create, FINAL_STATES, fpid, freePort, manualClock, startTestDatabase } from '../ledger/support.js';
 
 describe('ledger errors', () => {

@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { parseGatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { parseGatewayConfig } from '../../src/daemon/config.js';
+import { Gateway } from '../../src/daemon/gateway.js';
+import { silentLogger } from '../../src/base/log.js';
 import { buildPacs002, parsePacs002, parsePacs008 } from '../../src/participant/iso20022/index.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';

@@ -3,10 +3,10 @@
  * failing. RabbitMQ behind a TCP proxy; the participant's side reads directly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { ParticipantDirectory, type Participant } from '../../src/gateway/participants.js';
+import { systemClock } from '../../src/base/clock.js';
+import { ParticipantDirectory, type Participant } from '../../src/participant/directory.js';
 import type { RefusedMessage } from '../../src/ledger/refusals.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { ParticipantBridge } from '../../src/participant/bridge.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { ensureParticipantQueues, newMessageId, type IncomingMessage } from '../../src/participant/mq/index.js';

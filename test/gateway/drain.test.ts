@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseGatewayConfig, type GatewayConfig } from '../../src/gateway/config.js';
-import { silentLogger } from '../../src/log.js';
+import { parseGatewayConfig, type GatewayConfig } from '../../src/daemon/config.js';
+import { silentLogger } from '../../src/base/log.js';
 import { parsePacs002 } from '../../src/participant/iso20022/index.js';
 import { createTransport, ensureParticipantQueues, newMessageId, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
 import { businessDate, paymentFields } from '../../src/scheme/messages.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { Transition } from '../../src/ledger/transition.js';
 import { create, FINAL_STATES, fpid, manualClock, move, newPayment, startMigratedDatabase, type TestDatabase } from './support.js';

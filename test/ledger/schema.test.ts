@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { migrate } from '../../src/ledger/migrate.js';
 import { startTestDatabase, type TestDatabase } from './support.js';
 

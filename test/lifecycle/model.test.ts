@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { startInbound, type InboundEvent, type InboundSnapshot, inboundMachine } from '../../src/lifecycle/inbound.js';
-import { startOutbound, type OutboundEvent, type OutboundSnapshot, outboundMachine } from '../../src/lifecycle/outbound.js';
-import { step, stateOf, type Effect } from '../../src/lifecycle/step.js';
+import { startInbound, type InboundEvent, type InboundSnapshot, inboundMachine } from '../../src/payments/machines/inbound.js';
+import { startOutbound, type OutboundEvent, type OutboundSnapshot, outboundMachine } from '../../src/payments/machines/outbound.js';
+import { step, stateOf, type Effect } from '../../src/payments/machines/step.js';
 import type { ActionCode } from '../../src/scheme/profile.js';
 
 const T_IN = 10_000;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/base/clock.js';
 import { buildPacs008, parsePacs002, parsePacs008, validateXml } from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { ActionCode } from '../../src/scheme/profile.js';

@@ -1,5 +1,5 @@
 import { connect } from 'amqplib';
-import { silentLogger, createLogger } from '../../src/log.js';
+import { silentLogger, createLogger } from '../../src/base/log.js';
 import { buildPacs002, buildPacs007, buildPacs008, parsePacs008, type Pacs008Instruction } from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { consumeOptions, ensureParticipantQueues, newMessageId, type Consumer, type IncomingMessage, type ParticipantQueues } from '../../src/participant/mq/index.js';

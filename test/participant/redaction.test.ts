@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { ParticipantDirectory } from '../../src/gateway/participants.js';
+import { systemClock } from '../../src/base/clock.js';
+import { ParticipantDirectory } from '../../src/participant/directory.js';
 import type { RefusedMessage } from '../../src/ledger/refusals.js';
 import { ParticipantBridge } from '../../src/participant/bridge.js';
 import { parsePacs008 } from '../../src/participant/iso20022/index.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TransientFault } from '../../src/faults.js';
+import { TransientFault } from '../../src/base/faults.js';
 import type { ConsumeOptions, Disposition, IncomingMessage, MqTransport } from '../../src/participant/mq/port.js';
 import { newMessageId } from '../../src/participant/mq/port.js';
 import { until } from '../support/tcp.js';

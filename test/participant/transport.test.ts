@@ -1,6 +1,6 @@
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { silentLogger, createLogger } from '../../src/log.js';
+import { silentLogger, createLogger } from '../../src/base/log.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { createTransport } from '../../src/participant/mq/factory.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/base/log.js';
 import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
 import { removeEmbedded } from '../../src/ledger/embedded.js';
 import { parseMacKey } from '../../src/scheme/mac.js';

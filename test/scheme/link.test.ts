@@ -2,8 +2,8 @@
  * The gateway's scheme link against the scheme simulator, a separate process, over real TCP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { silentLogger } from '../../src/base/log.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { parseSchemeLinkConfig } from '../../src/scheme/config.js';
 import type { ConnectionStatus } from '../../src/scheme/connection.js';

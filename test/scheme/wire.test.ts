@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { silentLogger } from '../../src/base/log.js';
 import { decode, encode, type DecodeError, type IsoMessage } from '../../src/scheme/codec.js';
 import { frame } from '../../src/scheme/framing.js';
 import { networkRequest, paymentFields, transmissionTime } from '../../src/scheme/messages.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { systemClock } from '../../src/clock.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { silentLogger } from '../../src/base/log.js';
 import { encode, type DecodeError, type IsoMessage } from '../../src/scheme/codec.js';
 import { networkRequest, paymentFields, responseTo, type SchemePayment } from '../../src/scheme/messages.js';
 import type { ActionCode } from '../../src/scheme/profile.js';

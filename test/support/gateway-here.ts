@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { systemClock } from '../../src/clock.js';
-import { parseGatewayConfig, type GatewayConfig } from '../../src/gateway/config.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
+import { systemClock } from '../../src/base/clock.js';
+import { parseGatewayConfig, type GatewayConfig } from '../../src/daemon/config.js';
+import { Gateway } from '../../src/daemon/gateway.js';
+import { silentLogger } from '../../src/base/log.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { participantQueues, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
 import { Wire, type WireHandler } from '../../src/scheme/wire.js';

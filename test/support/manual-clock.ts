@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/clock.js';
+import type { Clock, Timer } from '../../src/base/clock.js';
 
 /** A clock that moves only when told, for deadline tests without waiting. */
 export class ManualClock implements Clock {

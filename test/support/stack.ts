@@ -59,7 +59,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
 
 /** The gateway daemon as its own process. */
 export function startGateway(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Record<string, unknown>>> {
-  return launchScript('src/gateway/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env });
+  return launchScript('src/daemon/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env });
 }
 
 export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {

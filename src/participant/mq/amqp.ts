@@ -1,6 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
-import { TransientFault } from '../../faults.js';
-import type { Logger } from '../../log.js';
+import { TransientFault } from '../../base/faults.js';
+import type { Logger } from '../../base/log.js';
 import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
 

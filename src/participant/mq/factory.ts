@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../base/log.js';
 import { AmqpTransport } from './amqp.js';
 import { mqConfigSchema } from './config.js';
 import { InProcessTransport } from './in-process.js';

@@ -1,5 +1,5 @@
-import { systemClock, type Clock } from '../../clock.js';
-import type { Logger } from '../../log.js';
+import { systemClock, type Clock } from '../../base/clock.js';
+import type { Logger } from '../../base/log.js';
 import { checkOutgoing, type ConsumeOptions, type Consumer, type Handler, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
 

@@ -1,6 +1,6 @@
-import { systemClock } from '../../clock.js';
-import { isTransient, retryTransient } from '../../faults.js';
-import type { Logger } from '../../log.js';
+import { systemClock } from '../../base/clock.js';
+import { isTransient, retryTransient } from '../../base/faults.js';
+import type { Logger } from '../../base/log.js';
 import { logFields, type Disposition, type Handler, type IncomingMessage } from './port.js';
 
 /** What a transport can do with one delivered, not yet settled message. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { mqConfigSchema } from '../participant/mq/index.js';
 import { schemeLinkSchema } from '../scheme/config.js';
-import { participantSchema } from './participants.js';
+import { participantSchema } from '../participant/directory.js';
 
 /** One gateway site's settings, as plain data. Times are milliseconds, money integer pence. */
 export const gatewayConfigSchema = z.object({

@@ -1,11 +1,11 @@
 /**
- * The gateway daemon: `node dist/src/gateway/main.js --config gateway.json` (`npm run gateway`).
+ * The gateway daemon: `node dist/src/daemon/main.js --config gateway.json` (`npm run gateway`).
  * Logs are pino JSON on stdout. SIGTERM or SIGINT drains (R8), stops the embedded database if any
  * and exits 0; a second signal, a second or more later, stops at once.
  */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../clock.js';
-import { createLogger } from '../log.js';
+import { systemClock } from '../base/clock.js';
+import { createLogger } from '../base/log.js';
 import { loadGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 

@@ -1,5 +1,5 @@
 import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
-import { ActionCode } from '../scheme/profile.js';
+import { ActionCode } from '../../scheme/profile.js';
 import { toEffects, type Effect } from './step.js';
 
 /**

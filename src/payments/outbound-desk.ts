@@ -1,20 +1,20 @@
-import type { Clock } from '../clock.js';
-import { backoffDelay, isTransient, TransientFault } from '../faults.js';
+import type { Clock } from '../base/clock.js';
+import { backoffDelay, isTransient, TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
-import type { Logger } from '../log.js';
-import { outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEvent, type OutboundSnapshot } from '../lifecycle/outbound.js';
-import { stateOf, type Effect } from '../lifecycle/step.js';
+import type { Logger } from '../base/log.js';
+import { outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEvent, type OutboundSnapshot } from './machines/outbound.js';
+import { stateOf, type Effect } from './machines/step.js';
 import type { Pacs008Instruction } from '../participant/iso20022/index.js';
 import { RequestError } from '../scheme/errors.js';
 import { businessDate, fpidOf, paymentFields, type SchemePayment } from '../scheme/messages.js';
 import type { Submitted, SubmitOptions } from '../scheme/pool.js';
 import { ActionCode, PAYMENT_LIMIT_PENCE, type Mti } from '../scheme/profile.js';
 import type { IsoMessage } from '../scheme/codec.js';
-import type { Fence } from './fence.js';
-import { Lifecycle } from './lifecycle.js';
+import type { Fence } from '../failover/fence.js';
+import { Lifecycle } from './runtime.js';
 import type { ParticipantPort } from './participant-port.js';
-import type { Participant } from './participants.js';
+import type { Participant } from '../participant/directory.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
 export interface OutboundTiming {

@@ -1,11 +1,11 @@
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
-import type { Clock, Timer } from '../clock.js';
-import { isTransient, retryTransient } from '../faults.js';
+import type { Clock, Timer } from '../base/clock.js';
+import { isTransient, retryTransient } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Cause, CommitResult, NewPayment, Transition } from '../ledger/transition.js';
-import type { Logger } from '../log.js';
-import { step, stateOf, type Effect } from '../lifecycle/step.js';
-import type { Fence } from './fence.js';
+import type { Logger } from '../base/log.js';
+import { step, stateOf, type Effect } from './machines/step.js';
+import type { Fence } from '../failover/fence.js';
 
 type LedgerPort = Pick<Ledger, 'commit'>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { participantQueues } from '../participant/mq/index.js';
+import { participantQueues } from './mq/index.js';
 
 export const participantSchema = z.object({
   /** The participant's FPS institution id, 6 digits (field 98 of what it sends). */

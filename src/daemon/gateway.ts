@@ -1,23 +1,23 @@
 import type pg from 'pg';
-import type { Clock, Timer } from '../clock.js';
+import type { Clock, Timer } from '../base/clock.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
 import { DAY_MS, Ledger } from '../ledger/ledger.js';
 import { RefusalLog } from '../ledger/refusals.js';
 import { purgeOlderThan } from '../ledger/retention.js';
 import { migrate } from '../ledger/migrate.js';
 import { createPool } from '../ledger/pool.js';
-import type { Logger } from '../log.js';
-import { INBOUND_SETTLED } from '../lifecycle/inbound.js';
-import { OUTBOUND_SETTLED } from '../lifecycle/outbound.js';
+import type { Logger } from '../base/log.js';
+import { INBOUND_SETTLED } from '../payments/machines/inbound.js';
+import { OUTBOUND_SETTLED } from '../payments/machines/outbound.js';
 import { ParticipantBridge } from '../participant/bridge.js';
 import { createTransport, type MqTransport } from '../participant/mq/index.js';
 import type { ConnectionStatus } from '../scheme/connection.js';
 import { SchemePool } from '../scheme/pool.js';
 import type { GatewayConfig } from './config.js';
-import { fixedFence } from './fence.js';
-import { InboundDesk } from './inbound-desk.js';
-import { OutboundDesk } from './outbound-desk.js';
-import { ParticipantDirectory } from './participants.js';
+import { fixedFence } from '../failover/fence.js';
+import { InboundDesk } from '../payments/inbound-desk.js';
+import { OutboundDesk } from '../payments/outbound-desk.js';
+import { ParticipantDirectory } from '../participant/directory.js';
 
 export interface GatewayStatus {
   site: string;

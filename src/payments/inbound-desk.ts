@@ -1,19 +1,19 @@
-import type { Clock } from '../clock.js';
-import { TransientFault } from '../faults.js';
+import type { Clock } from '../base/clock.js';
+import { TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
-import type { Logger } from '../log.js';
-import { inboundMachine, INBOUND_SETTLED, resumeInbound, startInbound, type InboundContext, type InboundEvent, type InboundSnapshot } from '../lifecycle/inbound.js';
-import { stateOf, type Effect } from '../lifecycle/step.js';
+import type { Logger } from '../base/log.js';
+import { inboundMachine, INBOUND_SETTLED, resumeInbound, startInbound, type InboundContext, type InboundEvent, type InboundSnapshot } from './machines/inbound.js';
+import { stateOf, type Effect } from './machines/step.js';
 import type { IsoMessage } from '../scheme/codec.js';
 import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
 import { newMessageId } from '../participant/mq/index.js';
-import type { Fence } from './fence.js';
-import { Lifecycle } from './lifecycle.js';
+import type { Fence } from '../failover/fence.js';
+import { Lifecycle } from './runtime.js';
 import { Unofferable, type ParticipantPort, type Told } from './participant-port.js';
-import type { Participant, ParticipantDirectory } from './participants.js';
+import type { Participant, ParticipantDirectory } from '../participant/directory.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
 export interface InboundTiming {
