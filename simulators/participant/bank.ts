@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../../src/base/clock.js';
 import type { Logger } from '../../src/base/log.js';
-import { buildPacs002, buildPacs008, detectMessage, parsePacs002, parsePacs007, parsePacs008, type Pacs008Instruction } from '../../src/participant/iso20022/index.js';
+import { buildPacs002, buildPacs008, detectMessage, parsePacs002, parsePacs007, parsePacs008, type Instruction as Pacs008Instruction } from '../../src/participant/iso20022/index.js';
 import {
   DEFAULT_BACKOUT_THRESHOLD,
   ensureParticipantQueues,

@@ -10,7 +10,7 @@ import type { Logger } from '../base/log.js';
 import { INBOUND_SETTLED } from '../payments/machines/inbound.js';
 import { OUTBOUND_SETTLED } from '../payments/machines/outbound.js';
 import { ParticipantBridge } from '../participant/bridge.js';
-import { createTransport, type MqTransport } from '../participant/mq/index.js';
+import { createTransport, newMessageId, type MqTransport } from '../participant/mq/index.js';
 import type { ConnectionStatus } from '../scheme/connection.js';
 import { SchemePool } from '../scheme/pool.js';
 import type { GatewayConfig } from './config.js';
@@ -67,7 +67,7 @@ export class Gateway {
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     const fence = fixedFence(config.site);
-    const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, timing: config.timing });
+    const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, newOfferMessageId: newMessageId, timing: config.timing });
     const scheme = new SchemePool(config.scheme, { clock, log }, {
       // A request that cannot be recorded (ledger down) goes unanswered: the scheme times it out
       // and reverses it (R2, R3), which the ledger learns when the 9420 comes.

@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { retryTransient } from '../base/faults.js';
-import type { Decision, DecisionOutcome } from '../payments/inbound-desk.js';
-import type { Instructed } from '../payments/outbound-desk.js';
-import { Unofferable, type Offer, type ParticipantPort, type Report, type Told } from '../payments/participant-port.js';
-import type { Participant, ParticipantDirectory } from './directory.js';
+import { Unofferable, type Decision, type DecisionOutcome, type Instructed, type Offer, type ParticipantPort, type Report, type Told } from '../payments/participant-port.js';
+import type { ParticipantConfig, ParticipantDirectory } from './directory.js';
 import type { RefusalAudit } from '../ledger/refusals.js';
 import type { Logger } from '../base/log.js';
 import { ActionCode } from '../scheme/profile.js';
 import { isoIdFor, mqIdFor } from './ids.js';
-import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, validateXml, type Pacs008Instruction, type Rejection } from './iso20022/index.js';
+import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, validateXml, type Instruction, type Rejection } from './iso20022/index.js';
 import { consumeOptions, ensureParticipantQueues, isMessageId, type Consumer, type Disposition, type IncomingMessage, type MqTransport, type OutgoingMessage } from './mq/index.js';
 
 /**
@@ -25,12 +23,12 @@ const UNANSWERABLE = 'the MQ message id must be 48 lower-case hex characters (a 
 /** What the bridge hands to the payment lifecycle, and what it asks of it. */
 export interface BridgeHandlers {
   /** A validated pacs.008 from a participant; resolves once recorded. */
-  instruct(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed>;
+  instruct(participant: ParticipantConfig, instruction: Instruction, mqMessageId: string): Promise<Instructed>;
   /**
    * `from`'s pacs.002 naming the payment offered under `offerMessageId` (its correlation id) and the
    * TRN `trn` (its OrgnlTxId); resolves once its effect is recorded, or with why it was refused.
    */
-  decide(from: Participant, offerMessageId: string, decision: Decision, message: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome>;
+  decide(from: ParticipantConfig, offerMessageId: string, decision: Decision, message: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome>;
 }
 
 export interface BridgeDeps {
@@ -177,7 +175,7 @@ export class ParticipantBridge implements ParticipantPort {
     });
   }
 
-  private async onMessage(participant: Participant, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
+  private async onMessage(participant: ParticipantConfig, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
     const kind = detectMessage(m.body);
     if (kind === 'pacs.008') {
       const parsed = parsePacs008(m.body);
@@ -196,7 +194,7 @@ export class ParticipantBridge implements ParticipantPort {
   }
 
   /** A participant's pacs.002 on an inbound payment: taken only when it may decide it, refused otherwise. */
-  private async onDecision(participant: Participant, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
+  private async onDecision(participant: ParticipantConfig, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
     const parsed = parsePacs002(m.body);
     if (!parsed.ok) return this.refuse(participant, m, parsed);
     const s = parsed.status;
@@ -223,7 +221,7 @@ export class ParticipantBridge implements ParticipantPort {
    * has no correlation id but still names the message by its GrpHdr/MsgId. `audit` replaces what
    * is recorded when the participant is told less than operators are.
    */
-  private async refuse(participant: Participant, m: IncomingMessage, r: Rejection, audit?: { reason: string; fpid?: string }): Promise<Disposition> {
+  private async refuse(participant: ParticipantConfig, m: IncomingMessage, r: Rejection, audit?: { reason: string; fpid?: string }): Promise<Disposition> {
     const reason = audit?.reason ?? r.reason;
     this.deps.log.warn({ participant: participant.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'refused a participant message');
     await this.deps.refusals.record({ participantId: participant.id, mqMessageId: m.messageId, correlationId: m.correlationId, kind: detectMessage(m.body), reason, ...(audit?.fpid === undefined ? {} : { fpid: audit.fpid }) });

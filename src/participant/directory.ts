@@ -13,14 +13,14 @@ export const participantSchema = z.object({
   prefetch: z.number().int().min(1).max(10_000).default(64),
 });
 
-export type Participant = z.infer<typeof participantSchema>;
+export type ParticipantConfig = z.infer<typeof participantSchema>;
 
 /** The participants this gateway serves, by id and by sort code (participant-mq.md section 1). */
 export class ParticipantDirectory {
-  private readonly byId = new Map<string, Participant>();
-  private readonly bySortCode = new Map<string, Participant>();
+  private readonly byId = new Map<string, ParticipantConfig>();
+  private readonly bySortCode = new Map<string, ParticipantConfig>();
 
-  constructor(participants: readonly Participant[]) {
+  constructor(participants: readonly ParticipantConfig[]) {
     for (const p of participants) {
       if (this.byId.has(p.id)) throw new Error(`participant ${p.id} is configured twice`);
       this.byId.set(p.id, p);
@@ -32,16 +32,16 @@ export class ParticipantDirectory {
     }
   }
 
-  get all(): Participant[] {
+  get all(): ParticipantConfig[] {
     return [...this.byId.values()];
   }
 
-  get(id: string): Participant | undefined {
+  get(id: string): ParticipantConfig | undefined {
     return this.byId.get(id);
   }
 
   /** The participant owning a sort code: where an inbound payment goes, or who may send from it. */
-  owner(sortCode: string): Participant | undefined {
+  owner(sortCode: string): ParticipantConfig | undefined {
     return this.bySortCode.get(sortCode);
   }
 

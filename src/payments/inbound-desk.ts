@@ -9,11 +9,9 @@ import type { IsoMessage } from '../scheme/codec.js';
 import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
-import { newMessageId } from '../participant/mq/index.js';
 import type { Fence } from '../failover/fence.js';
-import { Lifecycle } from './runtime.js';
-import { Unofferable, type ParticipantPort, type Told } from './participant-port.js';
-import type { Participant, ParticipantDirectory } from '../participant/directory.js';
+import { PaymentRuntime } from './runtime.js';
+import { Unofferable, type Decision, type DecisionOutcome, type Participant, type ParticipantOwners, type ParticipantPort, type Told } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
 export interface InboundTiming {
@@ -28,23 +26,12 @@ export interface InboundDeps {
   clock: Clock;
   log: Logger;
   fence: () => Fence;
-  participants: ParticipantDirectory;
+  participants: ParticipantOwners;
   port: ParticipantPort;
+  /** A fresh, unguessable MQ message id for an offer (the participant link's format). */
+  newOfferMessageId: () => string;
   timing: InboundTiming;
 }
-
-/** A participant's answer to an offered payment (its pacs.002). */
-export interface Decision {
-  accept: boolean;
-  /** The reject reason, an action code; ignored on accept. */
-  code: ActionCode;
-}
-
-/**
- * What became of a participant's decision: taken (its effect recorded), or refused, changing
- * nothing. `answer` is what the participant is told; `reason` what operators are (the audit).
- */
-export type DecisionOutcome = { taken: true } | { taken: false; answer: string; reason: string; fpid?: string };
 
 /** The one answer to a decision naming no payment its sender may decide: existence is not disclosed. */
 const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under this correlation id';
@@ -56,7 +43,7 @@ const arrival = (fpid: string) => `arrival:${fpid}`;
  * the stand-in, the 9210 on the arrival connection, and reversals (R1-R6).
  */
 export class InboundDesk {
-  private readonly lifecycle: Lifecycle<typeof inboundMachine>;
+  private readonly runtime: PaymentRuntime<typeof inboundMachine>;
   /** Reply handles by id: the arrival's and those of repeats and reversals still owed an answer. */
   private readonly handles = new Map<string, ReplyHandle>();
   /** The scheme fields and the offer's message id of payments held here. */
@@ -66,7 +53,7 @@ export class InboundDesk {
   private nextHandle = 0;
 
   constructor(private readonly deps: InboundDeps) {
-    this.lifecycle = new Lifecycle(
+    this.runtime = new PaymentRuntime(
       {
         machine: inboundMachine,
         direction: 'inbound',
@@ -85,7 +72,7 @@ export class InboundDesk {
   }
 
   get inFlight(): number {
-    return this.lifecycle.size;
+    return this.runtime.size;
   }
 
   /** A payment or reversal request from the scheme, with the handle bound to its connection (R1). */
@@ -96,12 +83,12 @@ export class InboundDesk {
       // R3: recorded first, then answered 9430 on the reversal's own connection. A reversal of a
       // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
       if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, false);
-      await this.lifecycle.send(fpid, { type: 'REVERSAL', handle: this.keep(reply) }, cause);
+      await this.runtime.send(fpid, { type: 'REVERSAL', handle: this.keep(reply) }, cause);
       return;
     }
     // R5: a 9201, or a 9200 whose FPID was seen, gets the original outcome.
     if (await this.hold(fpid)) {
-      await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
     await this.record(fpid, request, reply, cause);
@@ -119,8 +106,8 @@ export class InboundDesk {
     if (fpid === undefined || !(await this.hold(fpid))) return unknown;
     // Nothing is awaited from here to `send`, so the payment cannot leave memory in between. It
     // can just before: then it is loaded again (once; a payment just loaded has no event running).
-    if (!this.lifecycle.has(fpid) && !(await this.hold(fpid))) return unknown;
-    const snapshot = this.lifecycle.snapshot(fpid)!;
+    if (!this.runtime.has(fpid) && !(await this.hold(fpid))) return unknown;
+    const snapshot = this.runtime.snapshot(fpid)!;
     if (snapshot.context.participant !== from.id) {
       return { taken: false, answer: NOT_OFFERED_TO_YOU, reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`, fpid };
     }
@@ -130,7 +117,7 @@ export class InboundDesk {
     }
     const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
     // Acknowledged only once recorded: until then the transport holds the decision and tries again.
-    const applied = await this.lifecycle.send(fpid, event, { participantMsgId: decision.msgId });
+    const applied = await this.runtime.send(fpid, event, { participantMsgId: decision.msgId });
     if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
     if (applied === 'failed') throw new Error('recording the decision failed');
     return { taken: true };
@@ -144,38 +131,38 @@ export class InboundDesk {
       const state = stateOf(snapshot);
       const now = this.deps.clock.now();
       // The arrival connection did not survive the restart: its reply is lost (R4).
-      if (state === 'decided' || state === 'stood-in') await this.lifecycle.send(row.fpid, { type: 'REPLY_LOST' });
-      else if (state === 'recorded') await this.lifecycle.send(row.fpid, now < snapshot.context.standInAt ? { type: 'OFFER' } : { type: 'DEADLINE', at: now });
+      if (state === 'decided' || state === 'stood-in') await this.runtime.send(row.fpid, { type: 'REPLY_LOST' });
+      else if (state === 'recorded') await this.runtime.send(row.fpid, now < snapshot.context.standInAt ? { type: 'OFFER' } : { type: 'DEADLINE', at: now });
     }
   }
 
   stop(): void {
-    this.lifecycle.stop();
+    this.runtime.stop();
   }
 
   /** Records a payment first seen now; `asPayment` false for one first seen by its reversal. */
   private async record(fpid: string, request: IsoMessage, reply: ReplyHandle, cause: Record<string, string>, asPayment = true): Promise<void> {
     // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
-    if (this.lifecycle.has(fpid)) {
-      if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+    if (this.runtime.has(fpid)) {
+      if (asPayment) await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
     const payment = paymentOf(request.fields);
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
     const now = this.deps.clock.now();
     // Random, not derived from the FPID: a decision must come from someone who was given the offer.
-    const offerMessageId = newMessageId();
+    const offerMessageId = this.deps.newOfferMessageId();
     const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
     this.payments.set(fpid, { payment, offerMessageId });
     this.offers.set(offerMessageId, fpid);
     if (asPayment) this.handles.set(arrival(fpid), reply);
     const { snapshot, effects } = startInbound(input);
     const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId });
-    const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'received', cause);
+    const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', cause);
     if (created === 'duplicate' && (await this.hold(fpid))) {
       // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
       this.handles.delete(arrival(fpid));
-      if (asPayment) await this.lifecycle.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      if (asPayment) await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
     if (created === 'refused' || created === 'unavailable') {
@@ -186,16 +173,16 @@ export class InboundDesk {
       return;
     }
     if (created !== 'created' || !asPayment) return;
-    if (this.lifecycle.snapshot(fpid)?.value === 'recorded') await this.lifecycle.send(fpid, { type: 'OFFER' });
+    if (this.runtime.snapshot(fpid)?.value === 'recorded') await this.runtime.send(fpid, { type: 'OFFER' });
   }
 
   /** True when the payment is held here, loading it from the ledger if needed. */
   private async hold(fpid: string): Promise<boolean> {
-    if (this.lifecycle.has(fpid)) return true;
+    if (this.runtime.has(fpid)) return true;
     const row = await this.deps.ledger.get(fpid);
     if (row === undefined || row.direction !== 'inbound') return false;
     // It may have been loaded by another event while this one read the ledger.
-    if (!this.lifecycle.has(fpid)) this.adopt(row);
+    if (!this.runtime.has(fpid)) this.adopt(row);
     return true;
   }
 
@@ -218,8 +205,8 @@ export class InboundDesk {
     this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
     this.offers.set(context.offerMessageId, row.fpid);
     const snapshot = resumeInbound(row.state, context);
-    this.lifecycle.adopt(row.fpid, snapshot);
-    return this.lifecycle.snapshot(row.fpid)!;
+    this.runtime.adopt(row.fpid, snapshot);
+    return this.runtime.snapshot(row.fpid)!;
   }
 
   private keep(reply: ReplyHandle): string {

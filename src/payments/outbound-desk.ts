@@ -5,16 +5,14 @@ import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
 import { outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEvent, type OutboundSnapshot } from './machines/outbound.js';
 import { stateOf, type Effect } from './machines/step.js';
-import type { Pacs008Instruction } from '../participant/iso20022/index.js';
 import { RequestError } from '../scheme/errors.js';
 import { businessDate, fpidOf, paymentFields, type SchemePayment } from '../scheme/messages.js';
 import type { Submitted, SubmitOptions } from '../scheme/pool.js';
 import { ActionCode, PAYMENT_LIMIT_PENCE, type Mti } from '../scheme/profile.js';
 import type { IsoMessage } from '../scheme/codec.js';
 import type { Fence } from '../failover/fence.js';
-import { Lifecycle } from './runtime.js';
-import type { ParticipantPort } from './participant-port.js';
-import type { Participant } from '../participant/directory.js';
+import { PaymentRuntime } from './runtime.js';
+import type { Instructed, Instruction, Participant, ParticipantPort } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
 export interface OutboundTiming {
@@ -42,11 +40,6 @@ export interface OutboundDeps {
 /** Failures that mean the request was never written to any connection. */
 const NOT_WRITTEN = new Set(['no-connection', 'busy', 'suspended', 'duplicate-stan']);
 
-/**
- * `failed`: the ledger refused to record it (fenced); it stays on the queue. A ledger or broker
- * that cannot be reached is not an outcome: `instruct` rejects with a TransientFault.
- */
-export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
 
 /**
  * Retries in one run of what a payment owes after it may be with the scheme: 9201 repeats (R7)
@@ -65,7 +58,7 @@ type ReportTo = { msgId: string; mqMessageId: string; trn: string; endToEndRef?:
  * and exactly one pacs.002 back.
  */
 export class OutboundDesk {
-  private readonly lifecycle: Lifecycle<typeof outboundMachine>;
+  private readonly runtime: PaymentRuntime<typeof outboundMachine>;
   private readonly payments = new Map<string, SchemePayment>();
   /** False once the gateway drains: new instructions are recorded, not submitted. */
   private submitNew = true;
@@ -79,7 +72,7 @@ export class OutboundDesk {
   private readonly instructing = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: OutboundDeps) {
-    this.lifecycle = new Lifecycle(
+    this.runtime = new PaymentRuntime(
       {
         machine: outboundMachine,
         direction: 'outbound',
@@ -97,14 +90,14 @@ export class OutboundDesk {
   }
 
   get inFlight(): number {
-    return this.lifecycle.size;
+    return this.runtime.size;
   }
 
   /**
    * A participant's validated pacs.008. Resolves once the instruction is durably recorded (or known
    * already), which is when its MQ message may be removed.
    */
-  async instruct(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed> {
+  async instruct(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
     const key = `${participant.id}/${instruction.trn}`;
     const run = (this.instructing.get(key) ?? Promise.resolve())
       .catch(() => undefined)
@@ -117,7 +110,7 @@ export class OutboundDesk {
     }
   }
 
-  private async instructOnce(participant: Participant, instruction: Pacs008Instruction, mqMessageId: string): Promise<Instructed> {
+  private async instructOnce(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
     const reportTo: ReportTo = { msgId: instruction.msgId, mqMessageId, trn: instruction.trn, ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }) };
     // Participant-mq.md section 1: an outbound payment must come from a sort code its sender owns.
     if (!participant.sortCodes.includes(instruction.originatorSortCode)) {
@@ -139,7 +132,7 @@ export class OutboundDesk {
     this.payments.set(fpid, payment);
     const { snapshot, effects } = startOutbound({ fpid, participant: participant.id, instruction: reportTo, instructedAt: now, submitBy: now + this.deps.timing.tOutMs });
     const record = newPayment('outbound', payment, { participantId: participant.id, participantMsgId: instruction.msgId });
-    const created = await this.lifecycle.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
+    const created = await this.runtime.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
     switch (created) {
       case 'created':
         if (this.submitNew) this.trySubmit(fpid);
@@ -167,7 +160,7 @@ export class OutboundDesk {
       await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
       return 'rejected';
     }
-    if (!this.lifecycle.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state)) await this.recover([row]);
+    if (!this.runtime.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state)) await this.recover([row]);
     return 'duplicate';
   }
 
@@ -176,8 +169,8 @@ export class OutboundDesk {
     for (const row of rows) {
       if (row.direction !== 'outbound') continue;
       this.payments.set(row.fpid, schemePaymentOf(row));
-      this.lifecycle.adopt(row.fpid, resumeOutbound(row.state, row.context as unknown as OutboundContext));
-      const s = this.lifecycle.snapshot(row.fpid)!;
+      this.runtime.adopt(row.fpid, resumeOutbound(row.state, row.context as unknown as OutboundContext));
+      const s = this.runtime.snapshot(row.fpid)!;
       switch (stateOf(s)) {
         case 'recorded':
           this.trySubmit(row.fpid);
@@ -185,11 +178,11 @@ export class OutboundDesk {
         case 'submitted':
         case 'repeating':
           // Its connection did not survive the restart: ask again with a 9201 (R7).
-          await this.lifecycle.send(row.fpid, { type: 'NO_ANSWER', connection: s.context.lastConnection ?? '' });
+          await this.runtime.send(row.fpid, { type: 'NO_ANSWER', connection: s.context.lastConnection ?? '' });
           break;
         default:
           // Accepted or rejected but perhaps not yet reported.
-          await this.lifecycle.send(row.fpid, { type: 'RETRY' });
+          await this.runtime.send(row.fpid, { type: 'RETRY' });
       }
     }
   }
@@ -203,16 +196,16 @@ export class OutboundDesk {
   }
 
   stop(): void {
-    this.lifecycle.stop();
+    this.runtime.stop();
   }
 
   private trySubmit(fpid: string): void {
-    void this.lifecycle.send(fpid, { type: 'SUBMIT' });
+    void this.runtime.send(fpid, { type: 'SUBMIT' });
   }
 
   /** R10: a 9200 that could not go is tried again until it goes or its deadline rejects it. */
   private submitLater(fpid: string): void {
-    this.deps.clock.after(this.deps.timing.retryMs, () => void this.lifecycle.send(fpid, { type: 'SUBMIT' }));
+    this.deps.clock.after(this.deps.timing.retryMs, () => void this.runtime.send(fpid, { type: 'SUBMIT' }));
   }
 
   /** Counts one more retry of `what`; false once RETRIES_MAX is reached (logged: left to the next start). */
@@ -226,7 +219,7 @@ export class OutboundDesk {
 
   /** RETRY after a back-off that grows with the retries so far. */
   private retryLater(fpid: string): void {
-    this.deps.clock.after(backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1), () => void this.lifecycle.send(fpid, { type: 'RETRY' }));
+    this.deps.clock.after(backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1), () => void this.runtime.send(fpid, { type: 'RETRY' }));
   }
 
   private async perform(fpid: string, effect: Effect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
@@ -264,7 +257,7 @@ export class OutboundDesk {
     this.deps.scheme.submit({ mti, fields: paymentFields(payment) }, options).then(
       async ({ response, connection }) => {
         const code = response.fields.get(26) as ActionCode;
-        await this.lifecycle.send(fpid, { type: 'RESPONSE', code, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection });
+        await this.runtime.send(fpid, { type: 'RESPONSE', code, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection });
         // [R7a] Not taken: a 9200 goes again as a 9200 (the machine is back in `recorded`), a 9201 as a 9201.
         if (code !== ActionCode.notSignedOn) return;
         if (mti === '9200') this.submitLater(fpid);
@@ -273,10 +266,10 @@ export class OutboundDesk {
       (e: unknown) => {
         const code = e instanceof RequestError ? e.code : 'closed';
         if (NOT_WRITTEN.has(code)) {
-          if (mti === '9200') void this.lifecycle.send(fpid, { type: 'NOT_SENT' }).then(() => this.submitLater(fpid));
+          if (mti === '9200') void this.runtime.send(fpid, { type: 'NOT_SENT' }).then(() => this.submitLater(fpid));
           else this.retryLater(fpid);
         } else {
-          void this.lifecycle.send(fpid, { type: 'NO_ANSWER', connection: e instanceof RequestError ? (e.connection ?? '') : '' });
+          void this.runtime.send(fpid, { type: 'NO_ANSWER', connection: e instanceof RequestError ? (e.connection ?? '') : '' });
         }
       },
     );

@@ -1,6 +1,55 @@
 import type { SchemePayment } from '../scheme/messages.js';
 import type { ActionCode } from '../scheme/profile.js';
 
+/** What the payment desks need to know of a participant (its full configuration is the participant link's). */
+export interface Participant {
+  /** Its FPS institution id, 6 digits. */
+  readonly id: string;
+  /** Sort codes it owns: inbound payments to them go to it; its outbound must come from them. */
+  readonly sortCodes: readonly string[];
+  /** Its own cap on one payment, under the scheme's limit. */
+  readonly maxAmountPence?: number | undefined;
+}
+
+/** Who owns a sort code: where an inbound payment goes. */
+export interface ParticipantOwners {
+  owner(sortCode: string): Participant | undefined;
+}
+
+/**
+ * A participant's outbound instruction: the scheme fields of its pacs.008, money in integer pence.
+ * The date sent and the sending institution are not in it: the gateway adds them (participant-mq.md
+ * section 3). `settlementDate` is only present on the gateway's own inbound messages.
+ */
+export type Instruction = Omit<SchemePayment, 'dateSent' | 'institution' | 'settlementCycle'> & {
+  /** GrpHdr/MsgId, echoed as OrgnlMsgId in the pacs.002 that answers it. */
+  msgId: string;
+  /** PmtId/ClrSysRef (inbound only): the payment's FPID, restored to its 42 characters. */
+  fpid?: string;
+  /** InstgAgt's MmbId (inbound only): field 98, the sending institution's 6 digits. */
+  instructingAgent?: string;
+};
+
+/** A participant's answer to an offered payment (its pacs.002). */
+export interface Decision {
+  accept: boolean;
+  /** The reject reason, an action code; ignored on accept. */
+  code: ActionCode;
+}
+
+/**
+ * What became of a participant's decision: taken (its effect recorded), or refused, changing
+ * nothing. `answer` is what the participant is told; `reason` what operators are (the audit).
+ */
+export type DecisionOutcome = { taken: true } | { taken: false; answer: string; reason: string; fpid?: string };
+
+/**
+ * `failed`: the ledger refused to record it (fenced); it stays on the queue. A ledger or broker
+ * that cannot be reached is not an outcome: `instruct` rejects with a TransientFault.
+ */
+export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
+
+
 /** An inbound payment as told to its participant. */
 export interface Told {
   participant: string;

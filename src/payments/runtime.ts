@@ -61,7 +61,7 @@ export const COMMIT_ATTEMPTS_MAX = 120;
  * The runtime of one direction's payments: each event is a pure machine step, the new state is
  * committed to the ledger, and only then are its effects performed (durable before effect).
  */
-export class Lifecycle<M extends AnyStateMachine> {
+export class PaymentRuntime<M extends AnyStateMachine> {
   private readonly entries = new Map<string, Entry<M>>();
   /** Set by stop(): a step waiting out a transient fault gives up (recovery at the next start resumes it). */
   private stopped = false;

@@ -3,7 +3,7 @@
  * restarted on the same ledger, and every payment must end final and as the scheme saw it.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
 

@@ -4,7 +4,7 @@
  * PostgreSQL owned by the test, given to the gateway by URL.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
 

@@ -5,7 +5,7 @@
  * gateway's memory (the late-decision issue): every one of them must be answered RJCT 0912.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
 

@@ -12,7 +12,7 @@ import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { ParticipantBanks } from '../../simulators/participant/bank.js';
 import { bankSettingsSchema } from '../../simulators/participant/options.js';
 import { seededRandom } from '../../simulators/participant/random.js';
-import { startTestDatabase } from '../ledger/support.js';
+import { startTestDatabase } from '../support/ledger.js';
 import { MAC_KEY, startSchemeSim } from '../support/scheme-sim.js';
 import { eventually } from '../support/stack.js';
 

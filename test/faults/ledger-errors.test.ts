@@ -7,7 +7,7 @@ import { TransientFault } from '../../src/base/faults.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { createPool } from '../../src/ledger/pool.js';
 import { silentLogger } from '../../src/base/log.js';
-import { create, FINAL_STATES, fpid, freePort, manualClock, startTestDatabase } from '../ledger/support.js';
+import { create, FINAL_STATES, fpid, freePort, manualClock, startTestDatabase } from '../support/ledger.js';
 
 describe('ledger errors', () => {
   it('rejects commits and reads with a TransientFault while no server answers', async () => {

@@ -13,8 +13,8 @@ import { silentLogger } from '../../src/base/log.js';
 import { buildPacs002, parsePacs002, parsePacs008 } from '../../src/participant/iso20022/index.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
-import { CuttableProxy } from '../participant/transport-proxy.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
+import { CuttableProxy } from '../support/transport-proxy.js';
 import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 

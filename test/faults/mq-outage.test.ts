@@ -4,14 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
-import { ParticipantDirectory, type Participant } from '../../src/participant/directory.js';
+import { ParticipantDirectory, type ParticipantConfig as Participant } from '../../src/participant/directory.js';
 import type { RefusedMessage } from '../../src/ledger/refusals.js';
 import { silentLogger } from '../../src/base/log.js';
 import { ParticipantBridge } from '../../src/participant/bridge.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { ensureParticipantQueues, newMessageId, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { basePayment } from '../participant/fixtures/arbitraries.js';
-import { CuttableProxy } from '../participant/transport-proxy.js';
+import { basePayment } from '../support/iso20022-arbitraries.js';
+import { CuttableProxy } from '../support/transport-proxy.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
 import { until } from '../support/tcp.js';
 

@@ -8,8 +8,8 @@
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { participantQueues } from '../../src/participant/mq/index.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
-import { CuttableProxy } from '../participant/transport-proxy.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
+import { CuttableProxy } from '../support/transport-proxy.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { AMQP_URL, eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
 

@@ -11,8 +11,8 @@ import { newMessageId, participantQueues, type IncomingMessage } from '../../src
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
-import type { TestDatabase } from '../ledger/support.js';
-import { basePayment } from '../participant/fixtures/arbitraries.js';
+import type { TestDatabase } from '../support/ledger.js';
+import { basePayment } from '../support/iso20022-arbitraries.js';
 import { withContent } from '../support/bodies.js';
 import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';

@@ -11,7 +11,7 @@ import { DAY_MS, Ledger } from '../../src/ledger/ledger.js';
 import { migrate } from '../../src/ledger/migrate.js';
 import { RefusalLog } from '../../src/ledger/refusals.js';
 import { purgeOlderThan } from '../../src/ledger/retention.js';
-import { create, FINAL_STATES, fpid, freePort } from './support.js';
+import { create, FINAL_STATES, fpid, freePort } from '../support/ledger.js';
 
 const dataDir = path.join(PROJECT_ROOT, 'var', 'test-pg', `reuse-${process.pid}`);
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { Transition } from '../../src/ledger/transition.js';
-import { create, FINAL_STATES, fpid, manualClock, move, newPayment, startMigratedDatabase, type TestDatabase } from './support.js';
+import { create, FINAL_STATES, fpid, manualClock, move, newPayment, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
 
 let db: TestDatabase;
 let ledger: Ledger;

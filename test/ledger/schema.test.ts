@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { migrate } from '../../src/ledger/migrate.js';
-import { startTestDatabase, type TestDatabase } from './support.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

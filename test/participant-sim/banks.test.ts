@@ -7,7 +7,7 @@ import { ParticipantBanks, type BankReport } from '../../simulators/participant/
 import { bankSettingsSchema, type BankSettingsInput } from '../../simulators/participant/options.js';
 import { seededRandom } from '../../simulators/participant/random.js';
 import { decideInbound } from '../../simulators/participant/rules.js';
-import { AMQP_URL, FakeGateway, deleteQueues, inboundPayment, log, randomParticipant, waitFor } from './gateway.js';
+import { AMQP_URL, FakeGateway, deleteQueues, inboundPayment, log, randomParticipant, waitFor } from '../support/bank-gateway.js';
 
 const used: string[] = [];
 const running: Array<() => Promise<void>> = [];

@@ -4,7 +4,7 @@ import { parsePacs002, parsePacs008, validateXml } from '../../src/participant/i
 import { ActionCode } from '../../src/scheme/profile.js';
 import type { BankReport } from '../../simulators/participant/bank.js';
 import { launchSimulator } from '../../simulators/launch.js';
-import { AMQP_URL, FakeGateway, deleteQueues, inboundPayment, randomParticipant, waitFor } from './gateway.js';
+import { AMQP_URL, FakeGateway, deleteQueues, inboundPayment, randomParticipant, waitFor } from '../support/bank-gateway.js';
 
 const used: string[] = [];
 /** The simulator's pino logs go to the test's stderr; LOG_LEVEL=debug shows them. */

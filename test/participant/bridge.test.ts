@@ -7,22 +7,20 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
-import type { Decision, DecisionOutcome } from '../../src/payments/inbound-desk.js';
-import type { Instructed } from '../../src/payments/outbound-desk.js';
-import { Unofferable } from '../../src/payments/participant-port.js';
-import { ParticipantDirectory, type Participant } from '../../src/participant/directory.js';
+import { Unofferable, type Decision, type DecisionOutcome, type Instructed } from '../../src/payments/participant-port.js';
+import { ParticipantDirectory, type ParticipantConfig as Participant } from '../../src/participant/directory.js';
 import { migrate } from '../../src/ledger/migrate.js';
 import { RefusalLog } from '../../src/ledger/refusals.js';
 import { silentLogger } from '../../src/base/log.js';
 import { ParticipantBridge } from '../../src/participant/bridge.js';
-import { buildPacs002, parsePacs002, parsePacs007, parsePacs008, validateXml, type Pacs008Instruction } from '../../src/participant/iso20022/index.js';
+import { buildPacs002, parsePacs002, parsePacs007, parsePacs008, validateXml, type Instruction } from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
 import { ActionCode } from '../../src/scheme/profile.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
-import { AMQP_URL, deleteQueues, randomParticipant } from '../participant-sim/gateway.js';
+import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
+import { AMQP_URL, deleteQueues, randomParticipant } from '../support/bank-gateway.js';
 import { until } from '../support/tcp.js';
-import { basePayment } from './fixtures/arbitraries.js';
+import { basePayment } from '../support/iso20022-arbitraries.js';
 
 const FIXTURE = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const FPID = 'TRN00000000000001A1020261122GBP040004     ';
@@ -52,7 +50,7 @@ async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome =
   const Q = participantQueues(BANK.id);
   const transport = await AmqpTransport.connect({ url: AMQP_URL }, silentLogger);
   const bridge = new ParticipantBridge({ transport, participants: new ParticipantDirectory([BANK]), clock: systemClock, log: silentLogger, refusals: new RefusalLog(db.pool, systemClock) });
-  const instructed: Pacs008Instruction[] = [];
+  const instructed: Instruction[] = [];
   const decided: Array<{ from: string; offer: string; decision: Decision; trn: string }> = [];
   await bridge.start({
     instruct: async (_p, instruction) => {

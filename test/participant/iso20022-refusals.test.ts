@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ActionCode } from '../../src/scheme/profile.js';
 import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs007, parsePacs008, validateXml } from '../../src/participant/iso20022/index.js';
-import { basePayment, baseReturn } from './fixtures/arbitraries.js';
+import { basePayment, baseReturn } from '../support/iso20022-arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
 const sip = buildPacs008({ msgId: 'MSG-1', createdAt, payment: basePayment, instruction: true });

@@ -13,7 +13,7 @@ import {
   parsePacs008,
   validateXml,
 } from '../../src/participant/iso20022/index.js';
-import { basePayment, baseReturn, idArb, instructionOf, paymentArb, penceArb, trnArb } from './fixtures/arbitraries.js';
+import { basePayment, baseReturn, idArb, instructionOf, paymentArb, penceArb, trnArb } from '../support/iso20022-arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
 

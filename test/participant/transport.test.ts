@@ -7,8 +7,8 @@ import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, type IncomingMessage, type MqTransport } from '../../src/participant/mq/port.js';
 import { participantQueues } from '../../src/participant/mq/queues.js';
 import { until } from '../support/tcp.js';
-import { drain, transportContract } from './transport-contract.js';
-import { CuttableProxy } from './transport-proxy.js';
+import { drain, transportContract } from '../support/transport-contract.js';
+import { CuttableProxy } from '../support/transport-proxy.js';
 
 const log = process.env.LOG_LEVEL === undefined ? silentLogger : createLogger('mq-test');
 

@@ -6,7 +6,7 @@ import { frame } from '../../src/scheme/framing.js';
 import { networkRequest, paymentFields, transmissionTime } from '../../src/scheme/messages.js';
 import type { ReplyHandle } from '../../src/scheme/reply.js';
 import { Wire, type WireOptions } from '../../src/scheme/wire.js';
-import { basePayment } from '../participant/fixtures/arbitraries.js';
+import { basePayment } from '../support/iso20022-arbitraries.js';
 import { socketPair, until } from '../support/tcp.js';
 import { remac } from '../support/bodies.js';
 

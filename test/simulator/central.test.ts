@@ -5,7 +5,7 @@ import { fpidOf } from '../../src/scheme/messages.js';
 import { ActionCode, FunctionCode } from '../../src/scheme/profile.js';
 import { Central } from '../../simulators/scheme/central.js';
 import type { CentralSettingsInput } from '../../simulators/scheme/options.js';
-import { eventually, KEY, KEY_HEX, payment, RawClient } from './client.js';
+import { eventually, KEY, KEY_HEX, payment, RawClient } from '../support/scheme-client.js';
 
 const { signOnSubmit, signOnReceive, signOffSubmit, signOffReceive } = FunctionCode;
 

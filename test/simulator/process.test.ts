@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { ActionCode, FunctionCode } from '../../src/scheme/profile.js';
 import { withContent } from '../support/bodies.js';
-import { eventually, KEY, KEY_HEX, payment, RawClient } from './client.js';
+import { eventually, KEY, KEY_HEX, payment, RawClient } from '../support/scheme-client.js';
 
 /**
  * Starts the simulator as `npx tsx simulators/scheme/main.ts`; collects its stdout lines and

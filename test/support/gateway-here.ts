@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/base/log.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { participantQueues, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
 import { Wire, type WireHandler } from '../../src/scheme/wire.js';
-import { startTestDatabase, type TestDatabase } from '../ledger/support.js';
+import { startTestDatabase, type TestDatabase } from './ledger.js';
 import { MAC_KEY } from './scheme-sim.js';
 import { until } from './tcp.js';
 

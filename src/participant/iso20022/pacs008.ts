@@ -1,24 +1,13 @@
 import { PaymentType } from '../../scheme/profile.js';
 import { fpidOf, paymentFields, type SchemePayment } from '../../scheme/messages.js';
+import type { Instruction } from '../../payments/participant-port.js';
+
+export type { Instruction };
 import { formatPence, readPence } from './amount.js';
 import { optionalField, requiredField, schemeField } from './formats.js';
 import { checkOneTransaction, settledGroupHeader } from './header.js';
 import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
 import { Refusal, optionalElement, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
-
-/**
- * A participant's outbound instruction: the scheme fields of its pacs.008, money in integer pence.
- * The date sent and the sending institution are not in it: the gateway adds them (participant-mq.md
- * section 3). `settlementDate` is only present on the gateway's own inbound messages.
- */
-export type Pacs008Instruction = Omit<SchemePayment, 'dateSent' | 'institution' | 'settlementCycle'> & {
-  /** GrpHdr/MsgId, echoed as OrgnlMsgId in the pacs.002 that answers it. */
-  msgId: string;
-  /** PmtId/ClrSysRef (inbound only): the payment's FPID, restored to its 42 characters. */
-  fpid?: string;
-  /** InstgAgt's MmbId (inbound only): field 98, the sending institution's 6 digits. */
-  instructingAgent?: string;
-};
 
 export interface Pacs008Build {
   /** GrpHdr/MsgId, chosen by the gateway. */
@@ -30,7 +19,7 @@ export interface Pacs008Build {
   instruction?: boolean;
 }
 
-export type Pacs008Parse = { ok: true; instruction: Pacs008Instruction } | Rejection;
+export type Pacs008Parse = { ok: true; instruction: Instruction } | Rejection;
 
 /** Field 3's payment type as LclInstrm/Prtry. */
 const LOCAL_INSTRUMENTS: Readonly<Record<PaymentType, string>> = {
@@ -111,13 +100,13 @@ export function parsePacs008(xml: string): Pacs008Parse {
   return r.ok ? { ok: true, instruction: r.value } : r;
 }
 
-function readInstruction(m: XmlNode): Pacs008Instruction {
+function readInstruction(m: XmlNode): Instruction {
   checkOneTransaction(m, TX);
   const lclInstrm = `${TX}/PmtTpInf/LclInstrm/Prtry`;
   const type = PAYMENT_TYPES.get(requiredText(m, lclInstrm, 'field 3, payment type'));
   if (type === undefined) throw new Refusal(`${lclInstrm} (field 3) must be one of ${[...PAYMENT_TYPES.keys()].join(', ')}`);
   const endToEnd = requiredText(m, `${TX}/PmtId/EndToEndId`, 'field 62');
-  return withoutAbsent<Pacs008Instruction>({
+  return withoutAbsent<Instruction>({
     msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
     trn: requiredField(m, `${TX}/PmtId/TxId`, 31),
     type,
@@ -138,7 +127,7 @@ function readInstruction(m: XmlNode): Pacs008Instruction {
 }
 
 /** Field 120, and for a return its fields 126 and 127, from the one RmtInf/Strd. */
-function readStructured(m: XmlNode, type: PaymentType): Pick<Pacs008Instruction, 'reference' | 'returnReason' | 'returnedFpid'> {
+function readStructured(m: XmlNode, type: PaymentType): Pick<Instruction, 'reference' | 'returnReason' | 'returnedFpid'> {
   const strd = `${TX}/RmtInf/Strd`;
   optionalElement(m, strd); // refuses a repeated Strd: the fields below must come from one
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientFault } from '../../src/base/faults.js';
 import type { ConsumeOptions, Disposition, IncomingMessage, MqTransport } from '../../src/participant/mq/port.js';
 import { newMessageId } from '../../src/participant/mq/port.js';
-import { until } from '../support/tcp.js';
+import { until } from './tcp.js';
 
 /** What the contract needs of one transport under test. */
 export interface ContractTarget {

@@ -1,6 +1,6 @@
 import { connect } from 'amqplib';
 import { silentLogger, createLogger } from '../../src/base/log.js';
-import { buildPacs002, buildPacs007, buildPacs008, parsePacs008, type Pacs008Instruction } from '../../src/participant/iso20022/index.js';
+import { buildPacs002, buildPacs007, buildPacs008, parsePacs008, type Instruction } from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { consumeOptions, ensureParticipantQueues, newMessageId, type Consumer, type IncomingMessage, type ParticipantQueues } from '../../src/participant/mq/index.js';
 import { ActionCode, PaymentType } from '../../src/scheme/profile.js';
@@ -86,7 +86,7 @@ export class FakeGateway {
   async report(instruction: IncomingMessage, code: ActionCode): Promise<void> {
     const parsed = parsePacs008(instruction.body);
     if (!parsed.ok) throw new Error(`not a pacs.008: ${parsed.reason}`);
-    const i: Pacs008Instruction = parsed.instruction;
+    const i: Instruction = parsed.instruction;
     const body = buildPacs002({
       msgId: `GWR${newMessageId().slice(0, 30).toUpperCase()}`,
       createdAt: Date.now(),
