@@ -2,16 +2,13 @@
  * Crash recovery: the gateway is killed with SIGKILL while payments are in flight both ways,
  * restarted on the same ledger, and every payment must end final and as the scheme saw it.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 async function drive(sim: SchemeSim, bank: Bank, seconds: number): Promise<void> {
   for (let t = 0; t < seconds; t++) {

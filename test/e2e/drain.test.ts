@@ -3,19 +3,16 @@
  * sending inbound payments and the bank simulator decides them over RabbitMQ. The ledger is a real
  * PostgreSQL owned by the test, given to the gateway by URL.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
 const T_IN_MS = 4000;
 const DRAIN_TIMEOUT_MS = 30_000;
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 describe('gateway drain under traffic (R8)', () => {
   it('stops in about T_in on SIGTERM, every inbound payment it took final or reply-lost, 892 then 882 on every connection', async () => {

@@ -3,20 +3,17 @@
  * its own process, for 30 s at a modest rate in both directions. The gateway's ledger is a real
  * PostgreSQL owned by the test.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
 const SECONDS = 30;
 const INBOUND_PER_S = 8;
 const OUTBOUND_PER_S = 4;
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 describe('gateway end to end', () => {
   it(`answers every inbound payment on its arrival connection in time and every instruction exactly once, over ${SECONDS} s`, async () => {

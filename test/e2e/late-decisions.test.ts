@@ -4,10 +4,11 @@
  * inbound payments just after the stand-in deadline, racing the 9210 and the payment leaving the
  * gateway's memory (the late-decision issue): every one of them must be answered RJCT 0912.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { startSchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
 const SECONDS = 15;
 const INBOUND_PER_S = 20;
@@ -16,11 +17,7 @@ const MARGIN_MS = 700;
 /** From the bank reading the offer: just after the stand-in at T_in - margin = 2.3 s, well before T_in. */
 const LATE_MS = 2290;
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 describe('late decisions end to end', () => {
   it(`answers every decision that comes after the stand-in RJCT 0912, at ${INBOUND_PER_S} inbound/s for ${SECONDS} s`, async () => {

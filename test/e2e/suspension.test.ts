@@ -3,7 +3,7 @@
  * once the scheme is active again, and one that would miss T_out is rejected 9091. The gateway
  * runs in this process (in-process MQ shared with the bank simulator), the scheme simulator as a process.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
 import { parseGatewayConfig } from '../../src/daemon/config.js';
 import { Gateway } from '../../src/daemon/gateway.js';
@@ -15,12 +15,9 @@ import { seededRandom } from '../../simulators/participant/random.js';
 import { startTestDatabase } from '../support/ledger.js';
 import { MAC_KEY, startSchemeSim } from '../support/scheme-sim.js';
 import { eventually } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 describe('suspension (R10)', () => {
   it('holds outbound payments while suspended, submits them when active, rejects 9091 those that would miss T_out', async () => {

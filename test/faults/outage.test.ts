@@ -6,18 +6,15 @@
  * open in the ledger or on the backout queue.
  */
 import { connect } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { participantQueues } from '../../src/participant/mq/index.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { CuttableProxy } from '../support/transport-proxy.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { AMQP_URL, eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const viaPort = (url: string, port: number): string => {

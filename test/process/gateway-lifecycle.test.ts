@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
 import { removeEmbedded } from '../../src/ledger/embedded.js';
@@ -15,12 +15,9 @@ import { parseMacKey } from '../../src/scheme/mac.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+import { stopAfterAll } from '../support/cleanup.js';
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  cleanup = [];
-});
+const cleanup = stopAfterAll();
 
 /** The gateway must start its own cluster even where the suite itself runs on DATABASE_URL. */
 const EMBEDDED = { DATABASE_URL: '' };
