@@ -7,13 +7,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectMessage, parsePacs002 } from '../../src/participant/iso20022/index.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import type { IsoMessage } from '../../src/scheme/codec.js';
-import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
-import type { ActionCode } from '../../src/scheme/profile.js';
-import type { ReplyHandle } from '../../src/scheme/reply.js';
+import { businessDate, paymentFields } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
 import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
 import { basePayment } from '../support/iso20022-arbitraries.js';
+import { ScriptedScheme } from '../support/scripted-scheme.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
@@ -26,26 +24,12 @@ let here: GatewayHere;
 const peers: SchemePeer[] = [];
 /** The CI side of each connection the gateway opened. */
 const wires: Wire[] = [];
-/** Payment requests the scheme got from the gateway, in order, with the connection each came on. */
-const seen: Array<{ mti: string; fpid: string; connection: string }> = [];
-/** Answers to the next payment requests (undefined: none, so that the gateway's wait runs out). */
-let script: Array<ActionCode | undefined> = [];
-
-const answerScripted = {
-  onRequest: (m: IsoMessage, reply: ReplyHandle) => {
-    if (m.mti === '9804') {
-      reply.reply('0000');
-      return;
-    }
-    seen.push({ mti: m.mti, fpid: fpidOf(m.fields), connection: reply.connectionId });
-    const code = script.shift();
-    if (code !== undefined) reply.reply(code);
-  },
-};
+const scheme = new ScriptedScheme();
+const { seen } = scheme;
 
 beforeAll(async () => {
   const dc = async () => {
-    const p = await schemePeer(wires, answerScripted);
+    const p = await schemePeer(wires, scheme);
     peers.push(p);
     return p.address;
   };
@@ -92,7 +76,7 @@ describe('gateway deadlines', () => {
 
   it('repeats an unanswered 9200 as a 9201 with the same FPID on another connection: one payment, one report (R7, P12)', async () => {
     seen.length = 0;
-    script = [undefined, '0000'];
+    scheme.script = [undefined, '0000'];
     const report = await instruct(instruction('MSG-R7', 'REPEAT000000000001'));
     expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'REPEAT000000000001' } });
     expect(seen.map((s) => s.mti)).toEqual(['9200', '9201']);
