@@ -301,6 +301,7 @@ export class ParticipantBanks {
         ? {
             type: PaymentType.sip,
             amountPence: 1 + Math.floor(random() * MAX_AMOUNT_PENCE),
+            // [P2] A bank debits only sort codes it owns.
             originatorSortCode: pick(b.spec.sortCodes, random),
             originatorAccount: digits(8, random),
             beneficiarySortCode: pick(this.settings.beneficiarySortCodes, random),
@@ -395,6 +396,7 @@ export class ParticipantBanks {
       return;
     }
     this.n.inboundOffered++;
+    // [P1] An offer for a sort code this bank does not own was misrouted: it is rejected 1100.
     const decision = decideInbound(this.settings, b.spec.sortCodes.includes(p.beneficiarySortCode), this.deps.random);
     const offer: Offer = { participant: b.spec.id, messageId: m.messageId, instruction: p, decision, state: 'waiting', standIn: false, reversed: false };
     this.offers.set(m.messageId, offer);
@@ -478,6 +480,7 @@ export class ParticipantBanks {
       }
       return;
     }
+    // [P10] RJCT 0912 counts only correlated to a late decision, or to the offer as its stand-in notice.
     const decided = m.correlationId === null ? undefined : this.decisions.get(m.correlationId);
     if (decided !== undefined && s.status === 'RJCT' && s.reason === ActionCode.standIn && s.originalTrn === decided.instruction.trn) {
       this.n.lateAnswers++;

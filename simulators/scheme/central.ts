@@ -301,7 +301,7 @@ export class Central {
     if (on) this.counts.faults.suspensions++;
     const status = on ? 'SUSPENDED' : 'ACTIVE';
     this.log.info({ status }, 'service status changed');
-    // R10: every signed-on session is told (9824 971), and acknowledges (9834).
+    // [R10] Every signed-on session is told (9824 971), and acknowledges (9834).
     for (const s of this.live) if (s.usable && s.signedOn) this.advise(s, status);
     return true;
   }

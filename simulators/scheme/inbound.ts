@@ -177,6 +177,7 @@ export class InboundDesk {
     });
   }
 
+  /** [R2] Unanswered within T_in of the CI's write: the payment is timed out, then reversed. */
   private timeOut(p: InboundPayment): void {
     this.awaitingReceiver.delete(p);
     if (this.ctx.stopped() || p.state !== 'pending') return;
@@ -186,7 +187,7 @@ export class InboundDesk {
     this.reverse(p);
   }
 
-  /** R3: a 9420 on a receiving session (the first one while it is up), then a 9421 every repeat period until a 9430 0000. */
+  /** [R3] A 9420 on a receiving session (the first one while it is up), then a 9421 every repeat period until a 9430 0000. */
   private reverse(p: InboundPayment): void {
     if (this.ctx.stopped() || p.state !== 'reversing') return;
     const { clock, reversalRepeatMs } = this.ctx;

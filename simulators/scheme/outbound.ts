@@ -31,13 +31,14 @@ export class OutboundDesk {
     c.received++;
     session.counts.outbound_received++;
     // [R7a] A 9091 takes nothing: no decision is kept for the FPID and no payment is counted, so
-    // the same FPID may come again as a 9200. R8: nothing is taken before sign-on to submit.
+    // the same FPID may come again as a 9200.
+    // [R8] Nothing is taken before sign-on to submit.
     if (!session.submit) {
       c.refused_not_signed_on++;
       reply.reply(ActionCode.notSignedOn);
       return;
     }
-    // R10: nothing is taken while the service is suspended, repeats included.
+    // [R10] Nothing is taken while the service is suspended, repeats included.
     if (this.ctx.suspended()) {
       c.refused_suspended++;
       reply.reply(ActionCode.notSignedOn);
@@ -47,7 +48,7 @@ export class OutboundDesk {
     const fpid = fpidOf(request.fields);
     let decision = this.decided.get(fpid);
     if (decision !== undefined) {
-      // R5/R7: the original outcome again, never a second payment.
+      // [R7] A 9201 or a duplicate 9200 gets the original outcome again, never a second payment (R5).
       if (request.mti === '9200') c.duplicates++;
     } else {
       decision = decide(paymentOf(request.fields), this.ctx.clock.now());
@@ -60,7 +61,7 @@ export class OutboundDesk {
     else this.answer(session, reply, answer);
   }
 
-  /** R1: the answer goes on the request's own connection (the reply handle allows no other). */
+  /** [R1] The answer goes on the request's own connection (the reply handle allows no other). */
   private answer(session: Session, reply: ReplyHandle, d: Decision): void {
     const { clock, counts } = this.ctx;
     // R4: the connection went while the answer was delayed; nothing can carry it now.

@@ -38,7 +38,7 @@ export class Session {
     return this.wire.open && !this.muted;
   }
 
-  /** R8: inbound payments and reversals go only to sessions signed on to receive. */
+  /** [R8] Inbound payments and reversals go only to sessions signed on to receive. */
   get receiving(): boolean {
     return this.usable && this.receive;
   }

@@ -121,7 +121,7 @@ export class Gateway {
    * Drains and closes, in this order:
    * - instructions read from now on are recorded (their MQ message committed) but not submitted:
    *   the next run's recovery submits and reports them;
-   * - [R8] the scheme link drains: receive is signed off first, so no new inbound payment comes;
+   * - the scheme link drains (R8): receive is signed off first, so no new inbound payment comes;
    *   the participants' queues are still read meanwhile, so the decisions on the inbound payments
    *   held arrive (the stand-in answers the rest within T_in); outstanding outbound responses are
    *   awaited; then submit is signed off;
@@ -130,6 +130,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.retention?.cancel();
     this.outbound.leaveNewInstructionsForNextRun();
+    // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
     await this.scheme.drain();
     await this.bridge.stop();
     this.inbound.stop();

@@ -73,7 +73,7 @@ export interface Transition {
   /** Clock milliseconds. */
   at: number;
   site: string;
-  /** Fencing: refused unless it equals the `open-site` lease epoch, when such a lease exists. */
+  /** [P3] Fencing: refused unless it equals the `open-site` lease epoch, when such a lease exists. */
   epoch: number;
   /** Required when `from` is null. */
   payment?: NewPayment;

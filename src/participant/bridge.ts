@@ -76,7 +76,7 @@ export class ParticipantBridge implements ParticipantPort {
     await this.put(o.participant, {
       body: this.offerBody(o),
       messageId: o.offerMessageId,
-      // Participant-mq.md section 2: it expires at the stand-in deadline.
+      // [P5] The offer expires at the stand-in deadline (R6).
       expiryMs: Math.max(1, o.expiresAt - this.deps.clock.now()),
     });
   }
@@ -89,22 +89,23 @@ export class ParticipantBridge implements ParticipantPort {
     } catch (e) {
       throw new Unofferable(`its pacs.008 cannot be built: ${(e as Error).message}`);
     }
+    // [P8] Nothing is offered that is not valid against the pacs.008 XSD.
     const valid = validateXml('pacs.008', body);
     if (!valid.ok) throw new Unofferable(`its pacs.008 is not valid: ${valid.errors.join('; ')}`);
     return body;
   }
 
   async standIn(t: Told): Promise<void> {
-    // [R6] Participant-mq.md section 3: the stand-in notice answers the offer.
+    // [P10] The stand-in notice answers the offer.
     await this.rejectedForStandIn(t, 'stand-in', t.offerMessageId, t.offerMessageId);
   }
 
   async answerLate(t: Told & { decision: string }): Promise<void> {
-    // [R6] Participant-mq.md section 3: the answer to a late decision answers that decision.
+    // [P10] The answer to a late decision answers that decision.
     await this.rejectedForStandIn(t, 'late', t.decision, t.decision);
   }
 
-  /** R6: pacs.002 RJCT 0912 on an offered payment, answering `correlationId`. */
+  /** pacs.002 RJCT 0912 on an offered payment, answering `correlationId` (R6). */
   private async rejectedForStandIn(t: Told, purpose: string, key: string, correlationId: string): Promise<void> {
     await this.put(t.participant, {
       body: buildPacs002({
@@ -121,6 +122,7 @@ export class ParticipantBridge implements ParticipantPort {
     });
   }
 
+  /** [P11] pacs.007 for a payment the scheme reversed: its TRN, end-to-end id and amount, TMOT. */
   async reversal(t: Told): Promise<void> {
     await this.put(t.participant, {
       body: buildPacs007({
@@ -183,7 +185,8 @@ export class ParticipantBridge implements ParticipantPort {
       const i = parsed.instruction;
       // Nothing is submitted that could not be reported: the pacs.002 correlates to this id.
       if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ok: false, reason: UNANSWERABLE, msgId: i.msgId, trn: i.trn, ...(i.endToEndRef === undefined ? {} : { endToEndId: i.endToEndRef }) });
-      // A ledger or broker away makes `instruct` reject with a TransientFault: the transport holds
+      // [P6] Committed only once `instruct` has recorded it durably. A ledger or broker away makes
+      // `instruct` reject with a TransientFault: the transport holds
       // the message and tries again. Not recorded otherwise (fenced): left on the queue to come
       // again. Refused (answered RJCT already): kept on the backout queue for the participant's operators.
       const outcome = await handlers.instruct(participant, i, m.messageId);
@@ -202,6 +205,7 @@ export class ParticipantBridge implements ParticipantPort {
     // An answer to a late decision correlates to the decision's id.
     if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ...ids, reason: UNANSWERABLE });
     if (m.correlationId === null) return this.refuse(participant, m, { ...ids, reason: 'a decision must carry the offer message id as its correlation id' });
+    // [P9] A participant rejects only with a reason it may give: 1100, 1114 or 1160.
     if (s.status === 'RJCT' && !PARTICIPANT_REJECT_REASONS.has(s.reason!)) {
       const reason = `StsRsnInf/Rsn/Prtry ${s.reason} is not a reason a participant may give; one of ${[...PARTICIPANT_REJECT_REASONS].join(', ')}`;
       return this.refuse(participant, m, { ...ids, reason });
@@ -214,7 +218,7 @@ export class ParticipantBridge implements ParticipantPort {
   }
 
   /**
-   * Participant-mq.md section 2: a message that cannot be parsed or validated is recorded, answered
+   * [P7] A message that cannot be parsed or validated is recorded, answered
    * with a pacs.002 RJCT 9020 naming the problem where the sender can be identified (the owner of
    * the queue it came on), and goes to the backout queue at once: it will never parse, so
    * redelivering it changes nothing. Nothing else changes. Without a usable message id the answer

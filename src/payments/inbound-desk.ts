@@ -80,13 +80,13 @@ export class InboundDesk {
     const fpid = fpidOf(request.fields);
     const cause = { mti: request.mti, stan: request.fields.get(11) ?? '', connectionId: reply.connectionId };
     if (request.mti === '9420' || request.mti === '9421') {
-      // R3: recorded first, then answered 9430 on the reversal's own connection. A reversal of a
+      // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
       // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
       if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, false);
       await this.runtime.send(fpid, { type: 'REVERSAL', handle: this.keep(reply) }, cause);
       return;
     }
-    // R5: a 9201, or a 9200 whose FPID was seen, gets the original outcome.
+    // [R5] A 9201, or a 9200 whose FPID was seen (in memory or in the ledger), gets the original outcome.
     if (await this.hold(fpid)) {
       await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
@@ -98,7 +98,7 @@ export class InboundDesk {
    * `from`'s pacs.002 on the payment offered under `offerMessageId` (its MQ correlation id). It
    * counts only when that payment was offered to `from` and the decision names it by its TRN;
    * anything else is refused and changes nothing. A decision after the stand-in is answered
-   * whether the payment is in memory or only in the ledger [R6].
+   * whether the payment is in memory or only in the ledger (R6).
    */
   async decideOffer(from: Participant, offerMessageId: string, d: Decision, decision: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome> {
     const fpid = this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
@@ -108,6 +108,7 @@ export class InboundDesk {
     // can just before: then it is loaded again (once; a payment just loaded has no event running).
     if (!this.runtime.has(fpid) && !(await this.hold(fpid))) return unknown;
     const snapshot = this.runtime.snapshot(fpid)!;
+    // [P9] A decision counts only from the participant offered the payment, naming its TRN.
     if (snapshot.context.participant !== from.id) {
       return { taken: false, answer: NOT_OFFERED_TO_YOU, reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`, fpid };
     }
@@ -148,10 +149,12 @@ export class InboundDesk {
       return;
     }
     const payment = paymentOf(request.fields);
+    // [P1] The payment goes to the participant owning its beneficiary sort code (field 95).
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
     const now = this.deps.clock.now();
     // Random, not derived from the FPID: a decision must come from someone who was given the offer.
     const offerMessageId = this.deps.newOfferMessageId();
+    // [R6] The stand-in deadline: T_in - margin after arrival.
     const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
     this.payments.set(fpid, { payment, offerMessageId });
     this.offers.set(offerMessageId, fpid);
@@ -231,10 +234,11 @@ export class InboundDesk {
       case 'offer':
         return this.offer(fpid, told, ctx.standInAt);
       case 'reply': {
-        // R1: only the arrival connection's handle can carry the 9210; none after a restart (R4).
+        // [R1] Only the arrival connection's handle can carry the 9210; none after a restart (R4).
         const h = this.handles.get(arrival(fpid));
         this.handles.delete(arrival(fpid));
-        // R2: past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse it.
+        // [R2] Past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse
+        // it: no 9210 is written then.
         const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
         const outcome = h === undefined || late ? 'lost' : h.reply(p.code as ActionCode);
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];

@@ -112,7 +112,7 @@ export class OutboundDesk {
 
   private async instructOnce(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
     const reportTo: ReportTo = { msgId: instruction.msgId, mqMessageId, trn: instruction.trn, ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }) };
-    // Participant-mq.md section 1: an outbound payment must come from a sort code its sender owns.
+    // [P2] An outbound payment must come from a sort code its sender owns; otherwise RJCT 1100.
     if (!participant.sortCodes.includes(instruction.originatorSortCode)) {
       await this.refuse(participant.id, reportTo, ActionCode.invalidAccount, 'debtor agent sort code not owned by the sender');
       return 'rejected';
@@ -121,7 +121,7 @@ export class OutboundDesk {
       await this.refuse(participant.id, reportTo, ActionCode.overLimit, 'amount over the payment limit');
       return 'rejected';
     }
-    // Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
+    // [R7] Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
     // instruction reusing the TRN would be a second payment under one name, and is refused.
     const existing = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
     if (existing !== undefined) return this.known(participant, existing, reportTo);
@@ -151,8 +151,9 @@ export class OutboundDesk {
   }
 
   /**
-   * An instruction whose TRN the ledger knows. The same instruction again (MQ redelivery, or a
-   * retry after a lost commit answer) is the same payment, resumed here if no one holds it;
+   * [P12] An instruction whose TRN the ledger knows. The same instruction again (MQ redelivery, or
+   * a retry after a lost commit answer) is the same payment, with no second pacs.002, resumed here
+   * if no one holds it;
    * another instruction reusing the TRN would be a second payment under one name, and is refused.
    */
   private async known(participant: Participant, row: Payment, reportTo: ReportTo): Promise<Instructed> {
@@ -250,7 +251,7 @@ export class OutboundDesk {
     }
   }
 
-  /** R7: the request goes out; its answer, or the lack of one, comes back as an event. */
+  /** The request goes out; its answer, or the lack of one (R7), comes back as an event. */
   private send(fpid: string, mti: Mti, avoid?: string): void {
     const payment = this.payments.get(fpid)!;
     const options: SubmitOptions = avoid === undefined || avoid === '' ? {} : { avoid };

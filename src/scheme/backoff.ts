@@ -6,7 +6,7 @@ export interface BackoffOptions {
 }
 
 /**
- * Jittered exponential back-off (R9 reconnect): the n-th delay lies in [d/2, d] with
+ * [R9] Jittered exponential back-off to reconnect a dead connection: the n-th delay lies in [d/2, d] with
  * d = min(max, initial * 2^n), so a whole site's connections do not knock on the scheme in step.
  */
 export class Backoff {

@@ -136,7 +136,7 @@ export class SchemeConnection {
     if (this.state === 'closed') this.connect();
   }
 
-  /** R7: only a ready connection signed on to submit carries a payment request. */
+  /** [R7] Only a ready connection signed on to submit carries a payment request. */
   request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
     if (this.state !== 'ready' || !this.submitOn || this.wire === undefined) {
       return Promise.reject(new RequestError('no-connection', `connection ${this.opts.id} is ${this.state}, not ready to submit`));
@@ -236,7 +236,7 @@ export class SchemeConnection {
     });
   }
 
-  /** R8: 9804 881 and 891, both answered 9814 0000, make the connection ready. */
+  /** [R8] 9804 881 and 891, both answered 9814 0000, make the connection ready. */
   private async signOn(wire: Wire): Promise<void> {
     this.setState('signing-on');
     const ask = async (fn: string) => {

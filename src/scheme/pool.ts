@@ -4,7 +4,7 @@ import { RequestError } from './errors.js';
 import type { SchemeLinkConfig } from './config.js';
 
 export interface SubmitOptions {
-  /** R7: a repeat goes on another connection (TCP session) than the one that failed. */
+  /** A repeat goes on another connection (TCP session) than the one that failed (R7). */
   avoid?: string;
   timeoutMs?: number;
 }
@@ -65,7 +65,7 @@ export class SchemePool {
     for (const c of this.connections) c.start();
   }
 
-  /** R10: after 971 SUSPENDED nothing is submitted until 971 ACTIVE. */
+  /** After 971 SUSPENDED and until 971 ACTIVE (R10). */
   get suspended(): boolean {
     return this.serviceStatus === 'SUSPENDED';
   }
@@ -81,11 +81,13 @@ export class SchemePool {
 
   /** Sends a payment request on the next ready submit connection and resolves with its response. */
   async submit(message: IsoMessage, options: SubmitOptions = {}): Promise<Submitted> {
+    // [R10] After 971 SUSPENDED nothing is submitted until 971 ACTIVE.
     if (this.suspended) throw new RequestError('suspended', 'the scheme is suspended (971); nothing is submitted until ACTIVE');
     const n = this.connections.length;
     for (let i = 0; i < n; i++) {
       const c = this.connections[(this.next + i) % n]!;
       const session = c.session;
+      // [R7] A repeat never goes on the session that failed; only a ready submit connection takes one.
       if (session === undefined || session === options.avoid || !c.canSubmit) continue;
       this.next = (this.next + i + 1) % n;
       try {

@@ -12,9 +12,10 @@ export interface ReplyChannel {
 }
 
 /**
- * R1: an inbound request carries the only means of answering it, bound to the connection it
+ * [R1] An inbound request carries the only means of answering it, bound to the connection it
  * arrived on. There is no way to pass another connection, so a response on the wrong one cannot
- * be written. R4: once that connection is gone the reply is reported lost, never sent elsewhere.
+ * be written.
+ * [R4] Once that connection is gone the reply is reported lost, never sent elsewhere.
  */
 export class ReplyHandle {
   private done = false;

@@ -184,7 +184,7 @@ export class Wire implements ReplyChannel {
     try {
       bodies = this.reader.push(chunk);
     } catch (e) {
-      // R11: a frame that breaks section 2 closes the connection.
+      // [R11] A frame that breaks section 2 closes the connection.
       const reason = e instanceof FramingError ? `framing error: ${e.message}` : String(e);
       this.opts.log.warn({ connection: this.id, reason }, 'closing connection on a bad frame');
       this.close(reason, false);
@@ -218,7 +218,7 @@ export class Wire implements ReplyChannel {
     if (!this.inFlight.settle(stan, message)) this.handler.onUnmatched?.(message);
   }
 
-  /** R11: answer a refused request with its response type and 9020 or 9068; drop a refused response. */
+  /** [R11] Answers a refused request with its response type and 9020 or 9068; drops a refused response. */
   private refuse(error: DecodeError): void {
     const { mti } = error;
     this.opts.log.warn({ connection: this.id, mti, code: error.code, field: error.field, reason: error.reason }, 'refused a message');
@@ -244,7 +244,7 @@ export class Wire implements ReplyChannel {
       this.armHeartbeat();
       return;
     }
-    // R9: no 9814 within H means the connection is dead.
+    // [R9] An echo after H without traffic; no 9814 within H means the connection is dead.
     this.echoPending = true;
     this.request(networkRequest(FunctionCode.echo, this.opts.clock.now()), { timeoutMs: h, exempt: true }).then(
       () => {

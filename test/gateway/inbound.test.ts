@@ -141,7 +141,7 @@ describe('gateway inbound', () => {
     expect((await wires[1]!.request({ mti: '9421', fields: reversal.fields })).fields.get(26)).toBe('0000');
   });
 
-  it('answers a payment no participant owns 1100 without reaching any queue', async () => {
+  it('answers a payment no participant owns 1100 without reaching any queue (P1)', async () => {
     const before = offers.length;
     const request = inbound();
     const fields = new Map(request.fields).set(95, '123456');
@@ -187,7 +187,7 @@ describe('gateway inbound', () => {
     expect((await answer).fields.get(26)).toBe('0000');
   });
 
-  it("refuses a decision from another participant's queue: answered to that participant, recorded, the payment untouched", async () => {
+  it("refuses a decision from another participant's queue: answered to that participant, recorded, the payment untouched (P9)", async () => {
     const { fpid, answer, offer } = await offered(0);
     // B puts a RJCT 1100 on its own TO.GATEWAY under A's offer.
     const intruder = await decide(offer, 'RJCT', { queue: QB.toGateway, reason: '1100' });
@@ -203,7 +203,7 @@ describe('gateway inbound', () => {
     expect((await answer).fields.get(26)).toBe('0000');
   });
 
-  it("refuses a decision that does not name the offered payment's TRN, and one with a reason a participant may not give", async () => {
+  it("refuses a decision that does not name the offered payment's TRN, and one with a reason a participant may not give (P9)", async () => {
     const { fpid, answer, offer } = await offered(1);
     const wrongTrn = await decide(offer, 'RJCT', { trn: 'OTHER0000000000001' });
     const schemeCodes: string[] = [];
@@ -217,7 +217,7 @@ describe('gateway inbound', () => {
     expect((await answer).fields.get(26)).toBe('0912');
   });
 
-  it('answers a pacs.002 for no payment RJCT 9020 correlated to it, keeps it and records it', async () => {
+  it('answers a pacs.002 for no payment RJCT 9020 correlated to it, keeps it and records it (P7)', async () => {
     const id = newMessageId();
     const body = buildPacs002({ msgId: 'DNONE', createdAt: Date.now(), originalTrn: 'NOSUCHPAYMENT00001', status: 'ACSC' });
     await transport.put({ queue: Q.toGateway, body, messageId: id, correlationId: newMessageId() });
@@ -243,7 +243,7 @@ describe('gateway inbound', () => {
     expect(statusesA.some((m) => m.body.includes(trn))).toBe(false);
   });
 
-  it('answers every decision that comes after the stand-in RJCT 0912, correlated to it, whether or not the payment is still in memory (R6)', async () => {
+  it('answers every decision that comes after the stand-in RJCT 0912, correlated to it, whether or not the payment is still in memory (R6, P10)', async () => {
     const N = 30;
     const requests = Array.from({ length: N }, () => inbound());
     const answers = requests.map((r, i) => wires[i % 2]!.request(r));

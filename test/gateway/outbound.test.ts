@@ -45,7 +45,7 @@ async function put(body: string, messageId = newMessageId()): Promise<string> {
 const reportFor = (messageId: string) => reports.filter((r) => r.correlationId === messageId);
 
 describe('gateway outbound', () => {
-  it('submits an instruction once and reports it once, however often the message is delivered', async () => {
+  it('submits an instruction once and reports it once, however often the message is delivered (R7, P12)', async () => {
     const id = await put(instruction('MSG-A', 'OUTA00000000000001'));
     await until(() => reportFor(id).length === 1, 5000, 'the report');
     const report = parsePacs002(reportFor(id)[0]!.body);
@@ -71,7 +71,7 @@ describe('gateway outbound', () => {
     expect((await sim.report()).outbound.received).toBe(1);
   });
 
-  it('answers each of two instructions put back to back with one TRN exactly once: one payment, the other RJCT 9020 for the reused TRN', async () => {
+  it('answers each of two instructions put back to back with one TRN exactly once: one payment, the other RJCT 9020 for the reused TRN (P12)', async () => {
     const before = (await sim.report()).outbound.received;
     const pairs: Array<[string, string]> = [];
     for (let i = 0; i < 10; i++) {

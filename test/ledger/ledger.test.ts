@@ -62,7 +62,7 @@ describe('commit', () => {
     expect(await ledger.journal(id)).toHaveLength(1);
   });
 
-  it('fences a write whose epoch is not the open-site lease epoch, and admits the current one', async () => {
+  it('fences a write whose epoch is not the open-site lease epoch, and admits the current one (P3)', async () => {
     const id = fpid();
     await ledger.commit(create(id, clock.now()));
     await db.pool.query("INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ('open-site', 'site-b', 2, now())");

@@ -60,7 +60,7 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     expect(banks.report()).toMatchObject({ inbound_offered: 1, inbound_decided: 1, inbound_accepted: 1, inbound_rejected: 0, duplicates_seen: 2, invalid_messages: 0 });
   });
 
-  it('counts a stand-in notice and a reversal matched to the offer; unknown ones are unexpected, garbage is invalid', async () => {
+  it('counts a stand-in notice and a reversal matched to the offer; unknown ones are unexpected, garbage is invalid (P10, P11)', async () => {
     const { banks, gw, sortCode } = await setUp();
     const payment = inboundPayment(sortCode);
     const offer = await gw.offer(payment);
@@ -182,7 +182,7 @@ describe('participant simulator: outbound instructions (TO.GATEWAY)', () => {
     });
   });
 
-  it('debits only sort codes the participant owns and paces --outbound-rate', async () => {
+  it('debits only sort codes the participant owns and paces --outbound-rate (P2)', async () => {
     const codes = [randomParticipant(), randomParticipant()];
     const { banks, gw } = await setUp({ outboundRate: 40, badAccountShare: 0.5 }, codes);
     await new Promise((r) => setTimeout(r, 1_000));
@@ -230,7 +230,7 @@ describe('participant simulator: decision rules', () => {
     expect(run(3)).not.toEqual(run(4));
   });
 
-  it('rejects 1100 a payment for a sort code the participant does not own', () => {
+  it('rejects 1100 a payment for a sort code the participant does not own (P1)', () => {
     expect(decideInbound({ ...rules, lateShare: 1 }, false, seededRandom(1))).toMatchObject({ status: 'RJCT', reason: '1100', misrouted: true, late: false });
   });
 });

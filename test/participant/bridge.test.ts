@@ -92,7 +92,7 @@ const decisionOf = (status: 'ACSC' | 'RJCT', reason?: ActionCode) =>
   buildPacs002({ msgId: 'DEC1', createdAt: Date.now(), originalTrn: basePayment.trn, status, ...(reason === undefined ? {} : { reason }) });
 
 describe('participant bridge', () => {
-  it('hands a valid instruction to the lifecycle and removes it once recorded', async () => {
+  it('hands a valid instruction to the lifecycle and removes it once recorded (P6)', async () => {
     const t = await setUp('recorded');
     await t.put(FIXTURE);
     await until(() => t.instructed.length === 1);
@@ -102,7 +102,7 @@ describe('participant bridge', () => {
     expect(t.received).toHaveLength(0);
   });
 
-  it('answers a message it cannot validate with RJCT 9020 naming the problem, keeps it on the backout queue and records the refusal, and instructs nothing', async () => {
+  it('answers a message it cannot validate with RJCT 9020 naming the problem, keeps it on the backout queue and records the refusal, and instructs nothing (P7, P8)', async () => {
     const t = await setUp();
     const bad = FIXTURE.replace('<TxId>TRN00000000000001A</TxId>', '<TxId>trn-lower-case</TxId>');
     const id = await t.put(bad);
@@ -162,7 +162,7 @@ describe('participant bridge', () => {
     expect(await refusedFor(t.bank)).toEqual([]);
   });
 
-  it('refuses a decision giving a reason only the scheme or the gateway may give, answering RJCT 9020, keeping and recording it', async () => {
+  it('refuses a decision giving a reason only the scheme or the gateway may give, answering RJCT 9020, keeping and recording it (P9)', async () => {
     const t = await setUp();
     const offer = newMessageId();
     const ids: string[] = [];
@@ -199,7 +199,7 @@ describe('participant bridge', () => {
     expect((await refusedFor(t.bank))[1]).toMatchObject({ correlation_id: null, reason: 'a decision must carry the offer message id as its correlation id' });
   });
 
-  it('puts the stand-in notice correlated to the offer, the answer to a late decision correlated to that decision, and a reversal with the amount', async () => {
+  it('puts the stand-in notice correlated to the offer, the answer to a late decision correlated to that decision, and a reversal with the amount (P10, P11)', async () => {
     const t = await setUp();
     const told = { participant: t.bank, fpid: FPID, payment: basePayment, offerMessageId: newMessageId() };
     const decision = newMessageId();
@@ -216,7 +216,7 @@ describe('participant bridge', () => {
     expect(parsePacs007(reversal!.body)).toMatchObject({ ok: true, reversal: { amountPence: basePayment.amountPence, originalTrn: basePayment.trn, reason: 'TMOT' } });
   });
 
-  it('refuses to offer a payment whose pacs.008 cannot be built or is not valid, putting nothing', async () => {
+  it('refuses to offer a payment whose pacs.008 cannot be built or is not valid, putting nothing (P8)', async () => {
     const t = await setUp();
     const told = { participant: t.bank, fpid: FPID, offerMessageId: newMessageId(), expiresAt: Date.now() + 60_000 };
     await expect(t.bridge.offer({ ...told, payment: { ...basePayment, amountPence: 0 } })).rejects.toThrow(Unofferable);

@@ -70,7 +70,7 @@ describe('amqp transport', () => {
     return u.toString();
   };
 
-  it('redelivers a message whose handler had not committed when the connection dropped', async () => {
+  it('redelivers a message whose handler had not committed when the connection dropped (P6)', async () => {
     const proxy = await CuttableProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
     const direct = await AmqpTransport.connect({ url: AMQP_URL }, log);
     const viaProxy = await AmqpTransport.connect({ url: withUrl(proxy.port), reconnectMinMs: 50 }, log);

@@ -100,7 +100,7 @@ describe('wire over real TCP', () => {
     expect(b.requests).toHaveLength(0);
   });
 
-  it('closes the connection on a frame that breaks section 2, with the reason', async () => {
+  it('closes the connection on a frame that breaks section 2, with the reason (R11)', async () => {
     for (const bad of [Buffer.from([0, 0]), Buffer.from([0x20, 0x01]), Buffer.from([0, 3, 0x39, 0x32, 0x0a])]) {
       const { b, raw } = await pair();
       raw.client.write(bad);

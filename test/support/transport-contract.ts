@@ -113,7 +113,7 @@ export function transportContract(name: string, target: ContractTarget): void {
       await expectOnly(queue, []);
     });
 
-    it('moves a message to the backout queue at the threshold without calling the handler again', async () => {
+    it('moves a message to the backout queue at the threshold without calling the handler again (P7)', async () => {
       const messageId = newMessageId();
       const correlationId = newMessageId();
       await t.put({ queue, body: BODY, messageId, correlationId });

@@ -4,7 +4,7 @@ import { ORIGINAL_MESSAGE_NAME, checkOneTransaction, max35, settledGroupHeader }
 import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
 import { Refusal, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
 
-/** The only reversal the link carries: the scheme timed the inbound payment out (scheme-link.md R3). */
+/** [P11] The only reversal the link carries: the scheme timed the inbound payment out (TMOT, after R3). */
 export type ReversalReason = 'TMOT';
 
 export interface Pacs007Build {

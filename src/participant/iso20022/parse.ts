@@ -27,6 +27,7 @@ export function parseMessage<T>(kind: MessageKind, xml: string, ids: IdPaths, re
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
   let valid: Validation;
   try {
+    // [P8] What a participant sends is taken only when valid against its XSD.
     valid = validateDocument(kind, parsed.doc);
   } finally {
     parsed.doc.dispose();

@@ -106,6 +106,7 @@ export class AmqpTransport implements MqTransport {
         else resolve();
       };
       try {
+        // [P4] Every message the gateway puts is persistent (delivery mode 2), awaited on the broker's confirm.
         link.publisher.sendToQueue(
           queue,
           content,
@@ -226,6 +227,7 @@ class AmqpConsumer {
         const p = this.deliver(ch, msg).finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
       },
+      // [P6] Manual acknowledgement: a message is removed only when its handler commits it.
       { noAck: false },
     );
     if (this.stopped) {

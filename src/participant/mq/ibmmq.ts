@@ -65,6 +65,7 @@ export class IbmMqTransport implements MqTransport {
     const md = new mq.MQMD();
     md.MsgId = Buffer.from(m.messageId, 'hex');
     if (m.correlationId !== undefined) md.CorrelId = Buffer.from(m.correlationId, 'hex');
+    // [P4] Every message the gateway puts is persistent.
     md.Persistence = MQC.MQPER_PERSISTENT;
     md.Format = MQC.MQFMT_STRING;
     md.CodedCharSetId = CCSID_UTF8;
@@ -131,6 +132,7 @@ class IbmMqConsumer {
   static async start(o: IbmMqOptions, queue: string, handler: Handler, options: ConsumeOptions, log: Logger): Promise<IbmMqConsumer> {
     const hConn = await connectQueueManager(o);
     try {
+      // [P3] Exclusive input: while the open site reads TO.GATEWAY no other site can.
       const input = await openQueue(hConn, queue, MQC.MQOO_INPUT_EXCLUSIVE | MQC.MQOO_INQUIRE, o.queueManager);
       // The queue's own BOTHRESH/BOQNAME, when the administrator set them, are what other MQ
       // applications honour too, so they win over the options.

@@ -31,6 +31,7 @@ export const TRANSIENT_ATTEMPTS_MAX = 120;
 export async function settle(d: Delivery, handler: Handler, backoutThreshold: number, log: Logger): Promise<void> {
   const fields = logFields(d.message);
   let disposition: Disposition;
+  // [P7] A message delivered backoutThreshold times goes to the backout queue, never dropped.
   if (d.message.deliveryCount >= backoutThreshold) {
     log.warn({ ...fields, backoutThreshold }, 'delivery count reached the backout threshold; moving the message to the backout queue');
     disposition = 'backout';

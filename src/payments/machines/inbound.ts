@@ -86,7 +86,7 @@ export const inboundMachine = setup({
   context: ({ input }) => ({ ...input, outcome: null, decidedBy: null, offered: false, waitingRepeats: [] }),
   initial: 'received',
   on: {
-    // R3: a reversal is recorded whatever the state, and answered on its own connection.
+    // [R3] A reversal is recorded whatever the state, told to the participant, and answered 9430 on its own connection.
     REVERSAL: {
       target: '.reversed',
       actions: [
@@ -94,19 +94,19 @@ export const inboundMachine = setup({
         { type: 'replyReversal', params: ({ event }) => ({ handle: event.handle }) },
       ],
     },
-    // R5: a repeat gets the original outcome and never reaches the participant again.
+    // [R5] A repeat gets the original outcome, once known, and never reaches the participant again.
     REPEAT: [
       { guard: 'outcomeKnown', actions: { type: 'replyRepeat', params: ({ context, event }) => ({ handle: event.handle, code: context.outcome! }) } },
       { actions: assign({ waitingRepeats: ({ context, event }) => [...context.waitingRepeats, event.handle] }) },
     ],
-    // R6: a decision after a stand-in changes nothing; it is recorded and answered RJCT 0912.
+    // [R6] A decision after a stand-in changes nothing; it is recorded and answered RJCT 0912.
     DECIDED: { guard: 'stoodIn', actions: { type: 'answerLate', params: ({ event }) => ({ message: event.message }) } },
   },
   states: {
     received: {
       always: [
         { guard: 'routed', target: 'recorded' },
-        // No participant owns the beneficiary sort code: 1100 without reaching any queue.
+        // [P1] No participant owns the beneficiary sort code: 1100 without reaching any queue.
         {
           target: 'decided',
           actions: assign({ outcome: ActionCode.invalidAccount, decidedBy: 'gateway' }),
@@ -116,6 +116,7 @@ export const inboundMachine = setup({
     recorded: {
       on: {
         OFFER: { target: 'offered', actions: [assign({ offered: true }), 'offer'] },
+        // [R6] Undecided at T_in - margin: the gateway answers 0912 itself.
         DEADLINE: { guard: 'due', target: 'stood-in' },
       },
     },
@@ -125,7 +126,7 @@ export const inboundMachine = setup({
           target: 'decided',
           actions: assign({ outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code), decidedBy: 'participant' }),
         },
-        // The participant has the payment: it must learn that it was rejected for it.
+        // [P10] The participant has the payment: it must learn, RJCT 0912, that it was rejected for it.
         DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
         // [R6] No participant can decide a payment it never got: stood in at once, not at the
         // deadline. No notice follows an offer that did not go.
@@ -150,7 +151,7 @@ export const inboundMachine = setup({
       on: { REPLY_SENT: 'replied', REPLY_LOST: 'reply-lost' },
     },
     replied: {},
-    // R4: the arrival connection closed first; a 9201 or a 9420 is expected.
+    // [R4] The arrival connection closed first: recorded reply-lost; a 9201 or a 9420 is expected.
     'reply-lost': {},
     reversed: {
       // A 9421 repeat is answered the same way, once recorded.

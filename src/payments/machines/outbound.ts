@@ -63,14 +63,16 @@ export const outboundMachine = setup({
   context: ({ input }) => ({ ...input, outcome: null, lastConnection: null, attempts: 0 }),
   initial: 'recorded',
   states: {
-    // Instructed and recorded, not yet with the scheme: may wait (R10) until its deadline.
+    // [R10] Instructed and recorded, not yet with the scheme: waits while it cannot go, and is
+    // rejected 9091 once it would miss its deadline.
     recorded: {
       on: {
         SUBMIT: { target: 'submitted', actions: [assign({ attempts: ({ context }) => context.attempts + 1 }), 'submit'] },
         DEADLINE: { guard: 'late', target: 'rejected', actions: assign({ outcome: ActionCode.notSignedOn }) },
       },
     },
-    // The scheme may have the payment: from here it is never rejected locally, only learned (R7).
+    // [R7] The scheme may have the payment: from here it is never rejected locally, only learned,
+    // and no answer means a 9201 with the same FPID on another connection.
     submitted: {
       on: {
         RESPONSE: [
