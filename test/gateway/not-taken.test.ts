@@ -7,43 +7,20 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePacs002 } from '../../src/participant/iso20022/index.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { fpidOf } from '../../src/scheme/messages.js';
-import type { ActionCode } from '../../src/scheme/profile.js';
-import type { IsoMessage } from '../../src/scheme/codec.js';
-import type { ReplyHandle } from '../../src/scheme/reply.js';
 import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
+import { ScriptedScheme } from '../support/scripted-scheme.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const Q = participantQueues('040004');
 const RETRY_MS = 300;
 
-interface Seen {
-  mti: string;
-  fpid: string;
-  at: number;
-}
-
 let here: GatewayHere;
 const peers: SchemePeer[] = [];
-/** Payment requests the scheme got, in order, and the answers it gives to the next ones (undefined: none). */
-const seen: Seen[] = [];
-let script: Array<ActionCode | undefined> = [];
-
-const answerScripted = {
-  onRequest: (m: IsoMessage, reply: ReplyHandle) => {
-    if (m.mti === '9804') {
-      reply.reply('0000');
-      return;
-    }
-    seen.push({ mti: m.mti, fpid: fpidOf(m.fields), at: Date.now() });
-    const code = script.shift();
-    if (code !== undefined) reply.reply(code);
-  },
-};
+const scheme = new ScriptedScheme();
 
 async function peer(): Promise<string> {
-  const p = await schemePeer([], answerScripted);
+  const p = await schemePeer([], scheme);
   peers.push(p);
   return p.address;
 }
@@ -71,24 +48,24 @@ async function instruct(msgId: string, trn: string): Promise<IncomingMessage> {
 
 describe('gateway outbound: not taken (R7a)', () => {
   it('submits a 9200 answered 9091 again as a 9200, the same FPID, and reports its outcome', async () => {
-    seen.length = 0;
-    script = ['9091', '0000'];
+    scheme.seen.length = 0;
+    scheme.script = ['9091', '0000'];
     const report = await instruct('MSG-NT1', 'NOTTAKEN0000000001');
     expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'NOTTAKEN0000000001' } });
-    expect(seen.map((s) => s.mti)).toEqual(['9200', '9200']);
-    expect(seen[1]!.fpid).toBe(seen[0]!.fpid);
-    const row = await here.db.pool.query<{ state: string; outcome: string }>('SELECT state, outcome FROM payments WHERE fpid = $1', [seen[0]!.fpid]);
+    expect(scheme.seen.map((s) => s.mti)).toEqual(['9200', '9200']);
+    expect(scheme.seen[1]!.fpid).toBe(scheme.seen[0]!.fpid);
+    const row = await here.db.pool.query<{ state: string; outcome: string }>('SELECT state, outcome FROM payments WHERE fpid = $1', [scheme.seen[0]!.fpid]);
     expect(row.rows[0]).toEqual({ state: 'reported', outcome: '0000' });
   });
 
   it('repeats a 9201 answered 9091 as a 9201 after a pause, not at once', async () => {
-    seen.length = 0;
+    scheme.seen.length = 0;
     // The 9200 goes unanswered (T_out), its 9201 is not taken, the next 9201 is accepted.
-    script = [undefined, '9091', '0000'];
+    scheme.script = [undefined, '9091', '0000'];
     const report = await instruct('MSG-NT2', 'NOTTAKEN0000000002');
     expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'ACSC' } });
-    expect(seen.map((s) => s.mti)).toEqual(['9200', '9201', '9201']);
-    expect(new Set(seen.map((s) => s.fpid)).size).toBe(1);
-    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(RETRY_MS - 20);
+    expect(scheme.seen.map((s) => s.mti)).toEqual(['9200', '9201', '9201']);
+    expect(new Set(scheme.seen.map((s) => s.fpid)).size).toBe(1);
+    expect(scheme.seen[2]!.at - scheme.seen[1]!.at).toBeGreaterThanOrEqual(RETRY_MS - 20);
   });
 });
