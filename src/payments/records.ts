@@ -4,9 +4,10 @@ import type { PaymentType } from '../domain/codes.js';
 
 /** The ledger's record of a payment first seen now: its attributes (the payment table) and its links. */
 export function newPayment(direction: Direction, p: PaymentAttributes, extra: { participantId?: string | null; arrivalConnection?: string; participantMsgId?: string }): NewPayment {
-  const links = { participantId: extra.participantId ?? undefined, arrivalConnection: extra.arrivalConnection, participantMsgId: extra.participantMsgId };
   const r: NewPayment = { ...attributesFrom<StoredValues>((a) => p[a.name]), direction };
-  for (const [k, v] of Object.entries(links)) if (v !== undefined) r[k as keyof typeof links] = v;
+  if (extra.participantId !== undefined && extra.participantId !== null) r.participantId = extra.participantId;
+  if (extra.arrivalConnection !== undefined) r.arrivalConnection = extra.arrivalConnection;
+  if (extra.participantMsgId !== undefined) r.participantMsgId = extra.participantMsgId;
   return r;
 }
 
