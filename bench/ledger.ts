@@ -65,7 +65,7 @@ try {
       await timed({
         fpid, from: null, to: 'received', event: 'received', at: systemClock.now(), ...at, cause,
         payment: {
-          direction: 'inbound', paymentType: '01', amountPence: 1_000 + n, trn, dateSent: '20251122', institution: '400000',
+          direction: 'inbound', type: '01', amountPence: 1_000 + n, trn, dateSent: '20251122', institution: '400000',
           originatorSortCode: '400000', originatorAccount: '12345678', originatorName: 'BENCH PAYER',
           beneficiarySortCode: '200000', beneficiaryAccount: '87654321', beneficiaryName: 'BENCH PAYEE', reference: 'BENCH',
         },

@@ -4,7 +4,9 @@ export type { Logger };
 
 /**
  * Account numbers and names never reach a log. Code logs FPIDs, MTIs and field 11 only, and these
- * paths are censored in case a payment object is ever passed to a log call whole.
+ * paths are censored in case a payment object is ever passed to a log call whole. They are the
+ * payment table's personal attributes (src/domain/payment.ts, a layer above this one, so
+ * test/domain/payment.test.ts proves each is censored).
  */
 const REDACT = [
   '*.beneficiaryAccount',

@@ -1,3 +1,4 @@
+import { PAYMENT_ATTRIBUTES } from '../domain/payment.js';
 import type { CommitResult, Transition } from './transition.js';
 
 /**
@@ -33,25 +34,9 @@ const FIELDS: readonly Field[] = [
   ['arrival_connection', (t) => t.patch?.arrivalConnection ?? t.payment?.arrivalConnection],
   ['participant_msg_id', (t) => t.patch?.participantMsgId ?? t.payment?.participantMsgId],
   ['direction', (t) => t.payment?.direction],
-  ['payment_type', (t) => t.payment?.paymentType],
-  ['amount_pence', (t) => t.payment?.amountPence],
-  ['trn', (t) => t.payment?.trn],
-  ['date_sent', (t) => t.payment?.dateSent],
-  ['institution', (t) => t.payment?.institution],
-  ['originator_sort_code', (t) => t.payment?.originatorSortCode],
-  ['originator_account', (t) => t.payment?.originatorAccount],
-  ['originator_name', (t) => t.payment?.originatorName],
-  ['beneficiary_sort_code', (t) => t.payment?.beneficiarySortCode],
-  ['beneficiary_account', (t) => t.payment?.beneficiaryAccount],
-  ['beneficiary_name', (t) => t.payment?.beneficiaryName],
-  ['end_to_end_ref', (t) => t.payment?.endToEndRef],
-  ['reference', (t) => t.payment?.reference],
-  ['remittance', (t) => t.payment?.remittance],
-  ['settlement_date', (t) => t.payment?.settlementDate],
-  ['settlement_cycle', (t) => t.payment?.settlementCycle],
-  ['return_reason', (t) => t.payment?.returnReason],
-  ['returned_fpid', (t) => t.payment?.returnedFpid],
   ['participant_id', (t) => t.payment?.participantId],
+  // The payment's attributes, each under its column's name (the payment table).
+  ...PAYMENT_ATTRIBUTES.map((a): Field => [a.column, (t) => t.payment?.[a.name]]),
   ['outbox', (t) => (t.outbox?.length ? t.outbox : undefined)],
   ['context', (t) => t.patch?.context],
 ];

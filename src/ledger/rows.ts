@@ -1,28 +1,24 @@
-import type { Cause, Direction, JournalEntry, Payment } from './transition.js';
+import { attributesFrom, type AttributeKind, type OptionalAttribute, type RequiredAttribute } from '../domain/payment.js';
+import type { Cause, Direction, JournalEntry, Payment, StoredValues } from './transition.js';
+
+/** How node-postgres returns each kind of payment attribute: BIGINT as string, the rest as text. */
+interface ColumnValues {
+  text: string;
+  pence: string;
+  paymentType: string;
+  fpid: string;
+}
+
+/** The payment table's columns (src/domain/payment.ts); NULL as null. */
+type AttributeColumns = { [A in RequiredAttribute as A['column']]: ColumnValues[A['kind']] } & {
+  [A in OptionalAttribute as A['column']]: ColumnValues[A['kind']] | null;
+};
 
 /** Rows as node-postgres returns them: BIGINT as string, timestamptz as Date, NULL as null. */
-export interface PaymentRow {
+export type PaymentRow = AttributeColumns & {
   fpid: string;
   direction: Direction;
   state: string;
-  payment_type: string;
-  amount_pence: string;
-  trn: string;
-  date_sent: string;
-  institution: string;
-  originator_sort_code: string;
-  originator_account: string;
-  originator_name: string | null;
-  beneficiary_sort_code: string;
-  beneficiary_account: string;
-  beneficiary_name: string | null;
-  end_to_end_ref: string | null;
-  reference: string | null;
-  remittance: string | null;
-  settlement_date: string | null;
-  settlement_cycle: string | null;
-  return_reason: string | null;
-  returned_fpid: string | null;
   participant_id: string | null;
   participant_msg_id: string | null;
   arrival_connection: string | null;
@@ -34,7 +30,7 @@ export interface PaymentRow {
   created_at: Date;
   updated_at: Date;
   version: number;
-}
+};
 
 export interface JournalRow {
   id: string;
@@ -56,29 +52,28 @@ function defined<T extends object>(o: T): T {
 const opt = <V>(v: V | null): V | undefined => (v === null ? undefined : v);
 const ms = (d: Date | null): number | undefined => (d === null ? undefined : d.getTime());
 
+/** A column's text as the attribute's stored value: only money is not text. */
+const STORED: { readonly [K in AttributeKind]: (text: string) => StoredValues[K] } = {
+  text: (text) => text,
+  pence: Number,
+  paymentType: (text) => text,
+  fpid: (text) => text,
+};
+
+function storedValue<K extends AttributeKind>(kind: K, text: string): StoredValues[K] {
+  return STORED[kind](text);
+}
+
 export function toPayment(r: PaymentRow): Payment {
+  const attributes = attributesFrom<StoredValues>((a) => {
+    const text = r[a.column];
+    return text === null ? undefined : storedValue(a.kind, text);
+  });
   return defined({
+    ...attributes,
     fpid: r.fpid,
     direction: r.direction,
     state: r.state,
-    paymentType: r.payment_type,
-    amountPence: Number(r.amount_pence),
-    trn: r.trn,
-    dateSent: r.date_sent,
-    institution: r.institution,
-    originatorSortCode: r.originator_sort_code,
-    originatorAccount: r.originator_account,
-    originatorName: opt(r.originator_name),
-    beneficiarySortCode: r.beneficiary_sort_code,
-    beneficiaryAccount: r.beneficiary_account,
-    beneficiaryName: opt(r.beneficiary_name),
-    endToEndRef: opt(r.end_to_end_ref),
-    reference: opt(r.reference),
-    remittance: opt(r.remittance),
-    settlementDate: opt(r.settlement_date),
-    settlementCycle: opt(r.settlement_cycle),
-    returnReason: opt(r.return_reason),
-    returnedFpid: opt(r.returned_fpid),
     participantId: opt(r.participant_id),
     participantMsgId: opt(r.participant_msg_id),
     arrivalConnection: opt(r.arrival_connection),

@@ -1,3 +1,5 @@
+import type { AttributesOf, DomainValues } from '../domain/payment.js';
+
 /**
  * The ledger's vocabulary: a payment as recorded, the transitions that move it between states,
  * and what a commit reports back. Pure data; nothing here touches the database.
@@ -5,34 +7,22 @@
 
 export type Direction = 'inbound' | 'outbound';
 
-/** The facts of a payment fixed when it is first recorded. Money is integer pence. */
-export interface NewPayment {
+/**
+ * The values the ledger keeps: the domain's, but the payment type as the text it was given (the
+ * ledger records codes; judging them is the scheme's and the desks').
+ */
+export type StoredValues = Omit<DomainValues, 'paymentType'> & { paymentType: string };
+
+/**
+ * The facts of a payment fixed when it is first recorded: its attributes (the payment table,
+ * src/domain/payment.ts) and the links the gateway keeps beside them.
+ */
+export type NewPayment = AttributesOf<StoredValues> & {
   direction: Direction;
-  paymentType: string;
-  amountPence: number;
-  trn: string;
-  /** YYYYMMDD */
-  dateSent: string;
-  institution: string;
-  originatorSortCode: string;
-  originatorAccount: string;
-  originatorName?: string;
-  beneficiarySortCode: string;
-  beneficiaryAccount: string;
-  beneficiaryName?: string;
-  endToEndRef?: string;
-  reference?: string;
-  remittance?: string;
-  /** YYYYMMDD */
-  settlementDate?: string;
-  settlementCycle?: string;
-  returnReason?: string;
-  /** On a return, the FPID of the payment being returned. */
-  returnedFpid?: string;
   participantId?: string;
   participantMsgId?: string;
   arrivalConnection?: string;
-}
+};
 
 /** Fields a transition may change. `null` clears a timestamp; an absent key leaves it alone. */
 export interface PaymentPatch {

@@ -59,6 +59,7 @@ export class InboundDesk {
         direction: 'inbound',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
+        standInAt: (s) => s.context.standInAt,
         outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
         forget: (fpid) => {

@@ -1,5 +1,5 @@
-import type { SchemePayment } from '../scheme/messages.js';
-import type { ActionCode } from '../scheme/profile.js';
+import type { PaymentAttributes } from '../domain/payment.js';
+import type { ActionCode } from '../domain/codes.js';
 
 /** What the payment desks need to know of a participant (its full configuration is the participant link's). */
 export interface Participant {
@@ -21,7 +21,7 @@ export interface ParticipantOwners {
  * The date sent and the sending institution are not in it: the gateway adds them (participant-mq.md
  * section 3). `settlementDate` is only present on the gateway's own inbound messages.
  */
-export type Instruction = Omit<SchemePayment, 'dateSent' | 'institution' | 'settlementCycle'> & {
+export type Instruction = Omit<PaymentAttributes, 'dateSent' | 'institution' | 'settlementCycle'> & {
   /** GrpHdr/MsgId, echoed as OrgnlMsgId in the pacs.002 that answers it. */
   msgId: string;
   /** PmtId/ClrSysRef (inbound only): the payment's FPID, restored to its 42 characters. */
@@ -54,7 +54,7 @@ export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
 export interface Told {
   participant: string;
   fpid: string;
-  payment: SchemePayment;
+  payment: PaymentAttributes;
   /** The offer's MQ message id (random, kept with the payment): what notices about it correlate to. */
   offerMessageId: string;
 }

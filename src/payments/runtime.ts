@@ -2,7 +2,7 @@ import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
 import type { Clock, Timer } from '../base/clock.js';
 import { isTransient, retryTransient } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { Cause, CommitResult, NewPayment, Transition } from '../ledger/transition.js';
+import type { Cause, CommitResult, NewPayment, PaymentPatch, Transition } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
 import { step, stateOf, type Effect } from './machines/step.js';
 import type { Fence } from '../failover/fence.js';
@@ -17,6 +17,8 @@ export interface LifecycleSpec<M extends AnyStateMachine> {
   perform(fpid: string, effect: Effect, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
   /** When the machine wants a DEADLINE event, if it waits for one in this state. */
   deadline(snapshot: SnapshotFrom<M>): number | undefined;
+  /** R6: when the payment is stood in if undecided (inbound), kept in its own column for operators. */
+  standInAt?(snapshot: SnapshotFrom<M>): number | undefined;
   /** The action code decided so far, kept in its own column for operators and queries. */
   outcome(snapshot: SnapshotFrom<M>): string | undefined;
   /** Nothing more is owed in this state: the payment leaves memory (a later event reloads it). */
@@ -249,9 +251,20 @@ export class PaymentRuntime<M extends AnyStateMachine> {
     entry.timer = this.deps.clock.after(at - this.deps.clock.now(), fire);
   }
 
-  private patch(snapshot: SnapshotFrom<M>) {
+  /**
+   * What a step writes beside the state: the machine's context, and in their own columns for
+   * operators and queries the outcome, the stand-in time and the state's deadline (cleared in a
+   * state that waits for none). The runtime itself reads only the context back.
+   */
+  private patch(snapshot: SnapshotFrom<M>): PaymentPatch {
     const outcome = this.spec.outcome(snapshot);
-    return { context: (snapshot as { context: Record<string, unknown> }).context, ...(outcome === undefined ? {} : { outcome }) };
+    const standInAt = this.spec.standInAt?.(snapshot);
+    return {
+      context: (snapshot as { context: Record<string, unknown> }).context,
+      deadlineAt: this.spec.deadline(snapshot) ?? null,
+      ...(outcome === undefined ? {} : { outcome }),
+      ...(standInAt === undefined ? {} : { standInAt }),
+    };
   }
 
   private announce(fpid: string, before: SnapshotFrom<M> | null, after: SnapshotFrom<M>, event: string) {

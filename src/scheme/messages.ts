@@ -1,29 +1,9 @@
 import type { Fields, IsoMessage } from './codec.js';
+import { PAYMENT_ATTRIBUTES, attributesFrom, type AttributeKind, type DomainValues, type PaymentAttributes } from '../domain/payment.js';
 import { FIELDS, MESSAGE_TYPES, type ActionCode, type Mti, type PaymentType } from './profile.js';
 
-/** A payment as the scheme carries it in a 9200 (section 3). Money is integer pence. */
-export interface SchemePayment {
-  type: PaymentType;
-  amountPence: number;
-  trn: string;
-  /** YYYYMMDD */
-  dateSent: string;
-  originatorSortCode: string;
-  originatorAccount: string;
-  beneficiarySortCode: string;
-  beneficiaryAccount: string;
-  /** Sending FPS institution, the 6-digit id. */
-  institution: string;
-  settlementDate?: string;
-  settlementCycle?: string;
-  endToEndRef?: string;
-  originatorName?: string;
-  beneficiaryName?: string;
-  reference?: string;
-  remittance?: string;
-  returnReason?: string;
-  returnedFpid?: string;
-}
+/** A payment as the scheme carries it in a 9200 (section 3): the domain's payment, field by field. */
+export type SchemePayment = PaymentAttributes;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
@@ -62,59 +42,43 @@ export function fpidOf(fields: Fields): string {
   return (fields.get(31) ?? '').padEnd(18, ' ') + pc.slice(0, 2) + (fields.get(12) ?? '') + 'GBP' + (fields.get(98) ?? '').padEnd(11, ' ');
 }
 
-/** Optional payment fields: where each lives in a SchemePayment and on the wire. */
-export const OPTIONAL_FIELDS: ReadonlyArray<readonly [keyof SchemePayment, number]> = [
-  ['settlementDate', 15],
-  ['settlementCycle', 29],
-  ['endToEndRef', 62],
-  ['originatorName', 116],
-  ['beneficiaryName', 118],
-  ['reference', 120],
-  ['remittance', 121],
-  ['returnReason', 126],
-  ['returnedFpid', 127],
-];
+/** How each kind of payment attribute reads and writes its field. */
+const FIELD_CODECS: { readonly [K in AttributeKind]: { write(v: DomainValues[K]): string; read(text: string): DomainValues[K] } } = {
+  text: { write: (v) => v, read: (text) => text },
+  pence: { write: (v) => pad(v, 14), read: Number },
+  // Field 3 is the type and four zeros; what the type's two digits are is the validator's to check.
+  paymentType: { write: (v) => v + '0000', read: (text) => text.slice(0, 2) as PaymentType },
+  // Canonical form: a FPID (127) is held without the institution's right padding.
+  fpid: { write: (v) => v.trimEnd(), read: (text) => text },
+};
 
+const CURRENCY_FIELD = 51;
+
+/** A payment's fields, one per attribute it has (the payment table), and the currency. */
 export function paymentFields(p: SchemePayment): Map<number, string> {
-  const f = new Map<number, string>([
-    [3, p.type + '0000'],
-    [6, pad(p.amountPence, 14)],
-    [12, p.dateSent],
-    [31, p.trn],
-    [35, p.beneficiaryAccount],
-    [42, p.originatorSortCode],
-    [43, p.originatorAccount],
-    [51, 'GBP'],
-    [95, p.beneficiarySortCode],
-    [98, p.institution],
-  ]);
-  for (const [k, n] of OPTIONAL_FIELDS) {
-    const v = p[k];
-    // Canonical form: a FPID (127) is held without the institution's right padding.
-    if (v !== undefined) f.set(n, n === 127 ? (v as string).trimEnd() : (v as string));
+  const f = new Map<number, string>();
+  for (const a of PAYMENT_ATTRIBUTES) {
+    const v = p[a.name];
+    if (v !== undefined) f.set(a.field, writeField(a.kind, v));
   }
+  f.set(CURRENCY_FIELD, 'GBP');
   return f;
 }
 
-/** Reads a payment from the fields of a decoded 9200, 9201, 9420 or 9421. */
+/** Reads a payment from the fields of a decoded 9200, 9201, 9420 or 9421; a missing mandatory field reads as empty. */
 export function paymentOf(fields: Fields): SchemePayment {
-  const get = (n: number): string => fields.get(n) ?? '';
-  const p: SchemePayment = {
-    type: get(3).slice(0, 2) as PaymentType,
-    amountPence: Number(get(6)),
-    trn: get(31),
-    dateSent: get(12),
-    originatorSortCode: get(42),
-    originatorAccount: get(43),
-    beneficiarySortCode: get(95),
-    beneficiaryAccount: get(35),
-    institution: get(98),
-  };
-  for (const [k, n] of OPTIONAL_FIELDS) {
-    const v = fields.get(n);
-    if (v !== undefined) (p as unknown as Record<string, string>)[k] = v;
-  }
-  return p;
+  return attributesFrom<DomainValues>((a) => {
+    const text = fields.get(a.field) ?? (a.required ? '' : undefined);
+    return text === undefined ? undefined : readField(a.kind, text);
+  });
+}
+
+function readField<K extends AttributeKind>(kind: K, text: string): DomainValues[K] {
+  return FIELD_CODECS[kind].read(text);
+}
+
+function writeField<K extends AttributeKind>(kind: K, value: DomainValues[K]): string {
+  return FIELD_CODECS[kind].write(value);
 }
 
 /** Fields a response copies from its request (section 4 and R1 matching). */

@@ -99,23 +99,8 @@ export const FunctionCode = {
   serviceStatus: '971',
 } as const;
 
-/** Action codes, field 26. */
-export const ActionCode = {
-  accepted: '0000',
-  invalidAccount: '1100',
-  accountClosed: '1114',
-  overLimit: '1160',
-  netSenderCap: '1161',
-  standIn: '0912',
-  formatError: '9020',
-  macFailure: '9068',
-  notSignedOn: '9091',
-} as const;
-export type ActionCode = (typeof ActionCode)[keyof typeof ActionCode];
-
-/** Payment type codes, field 3 positions 1-2. */
-export const PaymentType = { sip: '10', return: '20', sop: '30', fdp: '40' } as const;
-export type PaymentType = (typeof PaymentType)[keyof typeof PaymentType];
+/** Action codes (field 26) and payment types (field 3) are the payment's own words: src/domain/codes.ts. */
+export { ActionCode, PaymentType } from '../domain/codes.js';
 
 /** The scheme's single payment limit (action code 1160 above it). */
 export const PAYMENT_LIMIT_PENCE = 100_000_000;

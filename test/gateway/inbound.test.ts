@@ -276,4 +276,18 @@ describe('gateway inbound', () => {
     }
     for (const r of requests) expect(await stateOf(fpidOf(r.fields))).toBe('replied');
   }, 30_000);
+
+  it('records the stand-in time and the deadline of the state it waits in, and clears the deadline once answered', async () => {
+    const times = async (fpid: string) =>
+      (await db.pool.query<{ stand_in_at: Date | null; deadline_at: Date | null }>('SELECT stand_in_at, deadline_at FROM payments WHERE fpid = $1', [fpid])).rows[0];
+    const before = Date.now();
+    const { fpid, answer, offer } = await offered(0);
+    const waiting = await times(fpid);
+    expect(waiting?.stand_in_at?.getTime()).toBeGreaterThanOrEqual(before + T_IN_MS - MARGIN_MS);
+    expect(waiting?.deadline_at).toEqual(waiting?.stand_in_at);
+    await decide(offer, 'ACSC');
+    expect((await answer).fields.get(26)).toBe('0000');
+    // The decision committed before the 9210 went (commit before effect), and it waits for no deadline.
+    expect(await times(fpid)).toEqual({ stand_in_at: waiting?.stand_in_at, deadline_at: null });
+  });
 });

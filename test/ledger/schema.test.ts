@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
+import { PAYMENT_ATTRIBUTES } from '../../src/domain/payment.js';
 import { migrate } from '../../src/ledger/migrate.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 
@@ -57,6 +58,16 @@ describe('payment_journal', () => {
 });
 
 describe('payments', () => {
+  it('has a column, and ledger_transition a key, for every attribute in the payment table', async () => {
+    const names = async (sql: string) => (await db.pool.query<{ name: string }>(sql)).rows.map((r) => r.name);
+    const columns = await names("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'payments'");
+    // A key missing from the record type would be dropped without a word by json_populate_recordset.
+    const keys = await names("SELECT attribute_name AS name FROM information_schema.attributes WHERE udt_name = 'ledger_transition'");
+    const wanted = PAYMENT_ATTRIBUTES.map((a) => a.column);
+    expect(columns).toEqual(expect.arrayContaining(wanted));
+    expect(keys).toEqual(expect.arrayContaining(wanted));
+  });
+
   it('refuses negative amounts and short FPIDs at the database too', async () => {
     const insert = (fpid: string, amount: number) =>
       db.pool.query(

@@ -82,7 +82,7 @@ export function fpid(n = (serial += 1)): string {
 export function newPayment(overrides: Partial<NewPayment> = {}): NewPayment {
   return {
     direction: 'inbound',
-    paymentType: '01',
+    type: '01',
     amountPence: 12_345,
     trn: 'TRN000000000000001',
     dateSent: '20251122',

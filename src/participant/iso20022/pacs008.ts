@@ -1,3 +1,4 @@
+import { attribute, type PaymentAttribute } from '../../domain/payment.js';
 import { PaymentType } from '../../scheme/profile.js';
 import { fpidOf, paymentFields, type SchemePayment } from '../../scheme/messages.js';
 import type { Instruction } from '../../payments/participant-port.js';
@@ -43,6 +44,14 @@ const FPID = /^([A-Z0-9]{18}[0-9]{10})GBP([0-9]{6}) {5}$/;
 const COMPACT_FPID = /^([A-Z0-9]{18}[0-9]{10})([0-9]{6})$/;
 
 const TX = 'CdtTrfTxInf';
+
+/** The attributes a pacs.008 carries (the payment table gives each its element under CdtTrfTxInf). */
+type CarriedAttribute = Extract<PaymentAttribute, { iso20022: string }>['name'];
+
+/** Where an attribute lives in a pacs.008. */
+const element = (name: CarriedAttribute): string => `${TX}/${attribute(name).iso20022}`;
+const requiredAttribute = (m: XmlNode, name: CarriedAttribute): string => requiredField(m, element(name), attribute(name).field);
+const optionalAttribute = (m: XmlNode, name: CarriedAttribute): string | undefined => optionalField(m, element(name), attribute(name).field);
 
 /*
  * Fixed values for elements the XSD requires and the link's table leaves open (besides the group
@@ -96,32 +105,32 @@ export function buildPacs008(p: Pacs008Build): string {
 
 /** A participant's outbound pacs.008: schema first, then the scheme fields' formats. */
 export function parsePacs008(xml: string): Pacs008Parse {
-  const r = parseMessage('pacs.008', xml, { endToEndId: `${TX}/PmtId/EndToEndId`, trn: `${TX}/PmtId/TxId` }, readInstruction);
+  const r = parseMessage('pacs.008', xml, { endToEndId: element('endToEndRef'), trn: element('trn') }, readInstruction);
   return r.ok ? { ok: true, instruction: r.value } : r;
 }
 
 function readInstruction(m: XmlNode): Instruction {
   checkOneTransaction(m, TX);
-  const lclInstrm = `${TX}/PmtTpInf/LclInstrm/Prtry`;
+  const lclInstrm = element('type');
   const type = PAYMENT_TYPES.get(requiredText(m, lclInstrm, 'field 3, payment type'));
   if (type === undefined) throw new Refusal(`${lclInstrm} (field 3) must be one of ${[...PAYMENT_TYPES.keys()].join(', ')}`);
-  const endToEnd = requiredText(m, `${TX}/PmtId/EndToEndId`, 'field 62');
+  const endToEnd = requiredText(m, element('endToEndRef'), 'field 62');
   return withoutAbsent<Instruction>({
     msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
-    trn: requiredField(m, `${TX}/PmtId/TxId`, 31),
+    trn: requiredAttribute(m, 'trn'),
     type,
-    amountPence: readPence(m, `${TX}/IntrBkSttlmAmt`),
-    originatorName: optionalField(m, `${TX}/Dbtr/Nm`, 116),
-    originatorAccount: requiredField(m, `${TX}/DbtrAcct/Id/Othr/Id`, 43),
-    originatorSortCode: requiredField(m, `${TX}/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId`, 42),
-    beneficiaryName: optionalField(m, `${TX}/Cdtr/Nm`, 118),
-    beneficiaryAccount: requiredField(m, `${TX}/CdtrAcct/Id/Othr/Id`, 35),
-    beneficiarySortCode: requiredField(m, `${TX}/CdtrAgt/FinInstnId/ClrSysMmbId/MmbId`, 95),
-    endToEndRef: endToEnd === NO_END_TO_END_ID ? undefined : schemeField(62, endToEnd, `${TX}/PmtId/EndToEndId`),
-    settlementDate: readDate(m, `${TX}/IntrBkSttlmDt`),
-    remittance: optionalField(m, `${TX}/RmtInf/Ustrd`, 121),
+    amountPence: readPence(m, element('amountPence')),
+    originatorName: optionalAttribute(m, 'originatorName'),
+    originatorAccount: requiredAttribute(m, 'originatorAccount'),
+    originatorSortCode: requiredAttribute(m, 'originatorSortCode'),
+    beneficiaryName: optionalAttribute(m, 'beneficiaryName'),
+    beneficiaryAccount: requiredAttribute(m, 'beneficiaryAccount'),
+    beneficiarySortCode: requiredAttribute(m, 'beneficiarySortCode'),
+    endToEndRef: endToEnd === NO_END_TO_END_ID ? undefined : schemeField(attribute('endToEndRef').field, endToEnd, element('endToEndRef')),
+    settlementDate: readDate(m, element('settlementDate')),
+    remittance: optionalAttribute(m, 'remittance'),
     fpid: readCompactFpid(m, `${TX}/PmtId/ClrSysRef`, 'the payment\'s FPID'),
-    instructingAgent: readInstitution(m, `${TX}/InstgAgt/FinInstnId/ClrSysMmbId/MmbId`),
+    instructingAgent: readInstitution(m, element('institution')),
     ...readStructured(m, type),
   });
 }
@@ -131,9 +140,9 @@ function readStructured(m: XmlNode, type: PaymentType): Pick<Instruction, 'refer
   const strd = `${TX}/RmtInf/Strd`;
   optionalElement(m, strd); // refuses a repeated Strd: the fields below must come from one
 
-  const nb = readCompactFpid(m, `${strd}/RfrdDocInf/Nb`, 'field 127');
-  const reason = optionalField(m, `${strd}/AddtlRmtInf`, 126);
-  const reference = optionalField(m, `${strd}/CdtrRefInf/Ref`, 120);
+  const nb = readCompactFpid(m, element('returnedFpid'), 'field 127');
+  const reason = optionalAttribute(m, 'returnReason');
+  const reference = optionalAttribute(m, 'reference');
   if (type !== PaymentType.return) {
     if (nb !== undefined || reason !== undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb and AddtlRmtInf (fields 127, 126) are only for a return (RTN)`);
     return { reference };
