@@ -49,16 +49,15 @@ function request(mti: IsoMessage['mti'] = '9200'): IsoMessage {
   return { mti, fields: paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999' }).set(11, '000001') };
 }
 
-function inboundDesk(limits: { inMemoryPaymentsMax?: number; replyHandlesMax?: number }) {
+function inboundDesk(limits: { inMemoryPaymentsMax?: number; replyHandlesMax?: number }, ledger = memoryLedger(), port: ParticipantPort = quietPort()) {
   const clock = new ManualClock();
-  const ledger = memoryLedger();
   const desk = new InboundDesk({
     ledger,
     clock,
     log: silentLogger,
     fence: fixedFence('test'),
     participants: { owner: () => PARTICIPANT },
-    port: quietPort(),
+    port,
     newOfferMessageId: () => `offer-${serial++}`,
     timing: { tInMs: 10_000, standInMarginMs: 1000 },
     ...limits,
@@ -148,23 +147,11 @@ describe('a reply handle is used once', () => {
 
 describe('durable before effect', () => {
   it('performs no effect of a step whose commit was answered for another payment', async () => {
-    const clock = new ManualClock();
     const ledger = memoryLedger((t) => ({ fpid: `${t.fpid}-other`, ok: true }));
-    const port = quietPort();
     let offered = 0;
-    const desk = new InboundDesk({
-      ledger,
-      clock,
-      log: silentLogger,
-      fence: fixedFence('test'),
-      participants: { owner: () => PARTICIPANT },
-      port: { ...port, offer: async () => void offered++ },
-      newOfferMessageId: () => `offer-${serial++}`,
-      timing: { tInMs: 10_000, standInMarginMs: 1000 },
-    });
-    const c = channel();
+    const { desk, channel: c, arrive } = inboundDesk({}, ledger, { ...quietPort(), offer: async () => void offered++ });
     const m = request();
-    await desk.onRequest(m, new ReplyHandle(c, m, clock.now(), () => c.settled++));
+    await arrive(m);
     expect(offered).toBe(0);
     expect(c.written).toEqual([]);
     expect(desk.inFlight).toBe(0);
