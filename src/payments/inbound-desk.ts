@@ -214,8 +214,8 @@ export class InboundDesk {
     }
     if (created !== 'created') {
       // Not recorded (refused, the ledger away, memory at its bound): nothing is kept for it, and
-      // the scheme times it out and reverses it (R2, R3).
-      reply.leaveUnanswered();
+      // the scheme times it out and reverses it (R2, R3). A reversal's handle is its caller's.
+      if (asPayment) reply.leaveUnanswered();
       return;
     }
     if (!asPayment) return;

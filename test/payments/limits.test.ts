@@ -85,6 +85,15 @@ describe('inbound payments in memory at their bound', () => {
     expect(third.replied).toBe(true);
     expect(desk.inFlight).toBe(2);
   });
+
+  it('leaves a reversal of a payment never seen unanswered, for the scheme to repeat', async () => {
+    const { desk, channel: c, arrive } = inboundDesk({ inMemoryPaymentsMax: 1 });
+    await arrive();
+    const reversal = await arrive(request('9420'));
+    expect(reversal.replied).toBe(true);
+    expect(c.written).toEqual([]);
+    expect(desk.inFlight).toBe(1);
+  });
 });
 
 describe('reply handles at their bound', () => {
