@@ -2,12 +2,24 @@
  * Group commit: items submitted while a write is in flight wait and go together in the next write,
  * so many callers share one transaction and one WAL flush. Knows nothing of SQL; `write` does.
  */
+import { assert } from '../base/assert.js';
+import { TransientFault } from '../base/faults.js';
+
+/**
+ * Items waiting for a write, at most: twenty default batches. A database slower than the traffic
+ * shows as this queue growing; past the bound `submit` refuses with a TransientFault at once, so
+ * the caller waits it out as it waits out a database away (the payment runtime retries the step
+ * with back-off until the payment's deadline acts) instead of the gateway's memory growing.
+ */
+export const GROUP_COMMIT_QUEUED_MAX = 10_000;
 
 export interface GroupCommitOptions {
   /** Most items in one write. */
   maxBatch: number;
   /** Writes allowed in flight at once; more than one lets a batch execute while another flushes. */
   maxInFlight: number;
+  /** Items waiting for a write at most; defaults to GROUP_COMMIT_QUEUED_MAX. */
+  maxQueued?: number;
 }
 
 /** Writes a batch in one transaction and returns one result per item, in order, once committed. */
@@ -54,7 +66,15 @@ export class GroupCommitter<T, R> {
     private readonly options: GroupCommitOptions,
   ) {}
 
+  /** Items waiting for a write (not those in a write in flight). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Queues an item for the next write; refused with a TransientFault while the queue is full. */
   submit(item: T): Promise<R> {
+    const max = this.options.maxQueued ?? GROUP_COMMIT_QUEUED_MAX;
+    if (this.queue.length >= max) return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.pump();
@@ -78,7 +98,11 @@ export class GroupCommitter<T, R> {
 
   private async run(batch: Pending<T, R>[]): Promise<void> {
     const keys = batch.map((p) => this.keyOf(p.item));
-    for (const key of keys) this.busy.add(key);
+    for (const key of keys) {
+      // Paired with takeBatch, which leaves busy keys queued: one write per key at a time keeps its order.
+      assert(!this.busy.has(key), `key ${key} taken into a batch while a write for it is in flight`);
+      this.busy.add(key);
+    }
     this.inFlight += 1;
     try {
       const results = await this.write(batch.map((p) => p.item));

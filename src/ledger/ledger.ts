@@ -3,7 +3,7 @@ import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
-import { GroupCommitter } from './group-commit.js';
+import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
 import { transitionProblem, type CommitResult, type JournalEntry, type Payment, type Transition } from './transition.js';
 
@@ -14,6 +14,8 @@ export interface LedgerOptions {
   maxBatch: number;
   /** Batches in flight at once, each on its own pooled connection. */
   maxInFlight: number;
+  /** Transitions waiting for a batch at most; past it `commit` refuses with a TransientFault. */
+  maxQueued: number;
   /** How long an FPID counts as seen; retention removes finished payments older than this. */
   duplicateWindowDays: number;
   /** The fencing lease a write's epoch is checked against. */
@@ -23,6 +25,7 @@ export interface LedgerOptions {
 export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
   maxBatch: 500,
   maxInFlight: 2,
+  maxQueued: GROUP_COMMIT_QUEUED_MAX,
   duplicateWindowDays: 7,
   leaseName: 'open-site',
 };

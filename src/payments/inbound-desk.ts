@@ -1,3 +1,4 @@
+import { assert } from '../base/assert.js';
 import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -10,7 +11,7 @@ import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
 import type { Fence } from '../failover/fence.js';
-import { PaymentRuntime } from './runtime.js';
+import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied } from './runtime.js';
 import { Unofferable, type Decision, type DecisionOutcome, type Participant, type ParticipantOwners, type ParticipantPort, type Told } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 
@@ -31,7 +32,21 @@ export interface InboundDeps {
   /** A fresh, unguessable MQ message id for an offer (the participant link's format). */
   newOfferMessageId: () => string;
   timing: InboundTiming;
+  /** New inbound payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
+  inMemoryPaymentsMax?: number;
+  /** Reply handles kept at most; defaults to REPLY_HANDLES_MAX. */
+  replyHandlesMax?: number;
 }
+
+/**
+ * Reply handles kept at most: each is a scheme request read and not yet answered (an arrival's,
+ * a repeat's or a reversal's), so one for each payment in memory and as many again for repeats
+ * and reversals waiting for their answer. At the bound a new request is not taken: it is left
+ * unanswered, nothing is recorded for it, and the scheme times it out and repeats or reverses it
+ * (R2-R4), exactly as when the ledger cannot record it. The profile has no action code for "too
+ * busy", and answering a payment without recording it could give its FPID two outcomes (R5).
+ */
+export const REPLY_HANDLES_MAX = 2 * IN_MEMORY_PAYMENTS_MAX;
 
 /** The one answer to a decision naming no payment its sender may decide: existence is not disclosed. */
 const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under this correlation id';
@@ -65,7 +80,10 @@ export class InboundDesk {
         forget: (fpid) => {
           const held = this.payments.get(fpid);
           this.payments.delete(fpid);
-          if (held !== undefined) this.offers.delete(held.offerMessageId);
+          if (held === undefined) return;
+          // Paired with the writes in record and adopt, which set both maps together.
+          assert(this.offers.get(held.offerMessageId) === fpid, `offer of ${fpid} is not indexed under its message id`);
+          this.offers.delete(held.offerMessageId);
         },
       },
       deps,
@@ -80,19 +98,38 @@ export class InboundDesk {
   async onRequest(request: IsoMessage, reply: ReplyHandle): Promise<void> {
     const fpid = fpidOf(request.fields);
     const cause = { mti: request.mti, stan: request.fields.get(11) ?? '', connectionId: reply.connectionId };
+    // Paired with `take`: a handle reaches the desk unused, and is used once from there.
+    assert(!reply.replied, `request ${cause.stan} on ${cause.connectionId} came with a used reply handle`);
+    const handlesMax = this.deps.replyHandlesMax ?? REPLY_HANDLES_MAX;
+    if (this.handles.size >= handlesMax) {
+      this.deps.log.warn({ fpid, mti: request.mti, connection: reply.connectionId, handles: this.handles.size }, 'reply handles at their bound; request left unanswered for the scheme to repeat or reverse');
+      reply.leaveUnanswered();
+      return;
+    }
     if (request.mti === '9420' || request.mti === '9421') {
       // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
       // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
       if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, false);
-      await this.runtime.send(fpid, { type: 'REVERSAL', handle: this.keep(reply) }, cause);
+      await this.sendKeeping(fpid, 'REVERSAL', reply, cause);
       return;
     }
     // [R5] A 9201, or a 9200 whose FPID was seen (in memory or in the ledger), gets the original outcome.
     if (await this.hold(fpid)) {
-      await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      await this.sendKeeping(fpid, 'REPEAT', reply, cause);
       return;
     }
     await this.record(fpid, request, reply, cause);
+  }
+
+  /**
+   * An event carrying a reply handle. A handle the machine did not take (the event ignored, or not
+   * committed) is dropped at once, so that the handles kept never outgrow the requests still owed.
+   */
+  private async sendKeeping(fpid: string, type: 'REPEAT' | 'REVERSAL', reply: ReplyHandle, cause: Record<string, string>): Promise<Applied> {
+    const handle = this.keep(reply);
+    const applied = await this.runtime.send(fpid, { type, handle }, cause);
+    if (applied !== 'committed' && this.handles.delete(handle)) reply.leaveUnanswered();
+    return applied;
   }
 
   /**
@@ -146,7 +183,7 @@ export class InboundDesk {
   private async record(fpid: string, request: IsoMessage, reply: ReplyHandle, cause: Record<string, string>, asPayment = true): Promise<void> {
     // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
     if (this.runtime.has(fpid)) {
-      if (asPayment) await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      if (asPayment) await this.sendKeeping(fpid, 'REPEAT', reply, cause);
       return;
     }
     const payment = paymentOf(request.fields);
@@ -159,24 +196,33 @@ export class InboundDesk {
     const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
     this.payments.set(fpid, { payment, offerMessageId });
     this.offers.set(offerMessageId, fpid);
-    if (asPayment) this.handles.set(arrival(fpid), reply);
+    if (asPayment) {
+      // One arrival per FPID: a second is a repeat (above), so no arrival handle is kept for it yet.
+      assert(!this.handles.has(arrival(fpid)), `a second arrival handle for ${fpid}`);
+      this.handles.set(arrival(fpid), reply);
+    }
     const { snapshot, effects } = startInbound(input);
     const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId });
     const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', cause);
+    if (created !== 'created') {
+      // Not recorded by this arrival: what it kept beside the machine goes, unless the payment is
+      // held meanwhile under the same offer (never: the offer id is random per arrival).
+      this.handles.delete(arrival(fpid));
+      this.offers.delete(offerMessageId);
+      if (this.payments.get(fpid)?.offerMessageId === offerMessageId) this.payments.delete(fpid);
+    }
     if (created === 'duplicate' && (await this.hold(fpid))) {
       // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
-      this.handles.delete(arrival(fpid));
-      if (asPayment) await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
+      if (asPayment) await this.sendKeeping(fpid, 'REPEAT', reply, cause);
       return;
     }
-    if (created === 'refused' || created === 'unavailable') {
-      // Not recorded: nothing is kept for it (the scheme times it out and reverses it, R2, R3).
-      this.payments.delete(fpid);
-      this.offers.delete(offerMessageId);
-      this.handles.delete(arrival(fpid));
+    if (created !== 'created') {
+      // Not recorded (refused, the ledger away, memory at its bound): nothing is kept for it, and
+      // the scheme times it out and reverses it (R2, R3). A reversal's handle is its caller's.
+      if (asPayment) reply.leaveUnanswered();
       return;
     }
-    if (created !== 'created' || !asPayment) return;
+    if (!asPayment) return;
     if (this.runtime.snapshot(fpid)?.value === 'recorded') await this.runtime.send(fpid, { type: 'OFFER' });
   }
 
@@ -214,14 +260,23 @@ export class InboundDesk {
   }
 
   private keep(reply: ReplyHandle): string {
+    assert(!reply.replied, `a used reply handle (connection ${reply.connectionId}) kept for another answer`);
     const id = `h${this.nextHandle++}`;
     this.handles.set(id, reply);
     return id;
   }
 
-  private answer(handleId: string, code: ActionCode): void {
+  /** Takes a kept handle out, for its one use. */
+  private take(handleId: string): ReplyHandle | undefined {
     const h = this.handles.get(handleId);
     this.handles.delete(handleId);
+    // R5, R1: a request is answered once. Paired with `keep`, which keeps a handle under one id only.
+    assert(h === undefined || !h.replied, `reply handle ${handleId} (connection ${h?.connectionId}) was already used`);
+    return h;
+  }
+
+  private answer(handleId: string, code: ActionCode): void {
+    const h = this.take(handleId);
     if (h === undefined) return;
     const outcome = h.reply(code);
     if (outcome !== 'sent') this.deps.log.warn({ connection: h.connectionId, outcome }, 'answer to a repeat or reversal not sent');
@@ -236,11 +291,11 @@ export class InboundDesk {
         return this.offer(fpid, told, ctx.standInAt);
       case 'reply': {
         // [R1] Only the arrival connection's handle can carry the 9210; none after a restart (R4).
-        const h = this.handles.get(arrival(fpid));
-        this.handles.delete(arrival(fpid));
+        const h = this.take(arrival(fpid));
         // [R2] Past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse
         // it: no 9210 is written then.
         const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
+        if (late) h?.leaveUnanswered();
         const outcome = h === undefined || late ? 'lost' : h.reply(p.code as ActionCode);
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }

@@ -35,7 +35,19 @@ export interface OutboundDeps {
   scheme: SchemeSubmitter;
   port: ParticipantPort;
   timing: OutboundTiming;
+  /** New outbound payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
+  inMemoryPaymentsMax?: number;
+  /** Instructions being recorded at once at most; defaults to INSTRUCTIONS_IN_PROGRESS_MAX. */
+  instructionsInProgressMax?: number;
 }
+
+/**
+ * Instructions (participant TRNs) being recorded at once, at most. Each is an MQ message held by
+ * its consumer, so the consumers' prefetch bounds them well below this; the bound holds should a
+ * transport ever not. At the bound, and when the payments in memory are at theirs, an instruction
+ * is refused with a TransientFault: its MQ message stays on the queue and is tried again later.
+ */
+export const INSTRUCTIONS_IN_PROGRESS_MAX = 10_000;
 
 /** Failures that mean the request was never written to any connection. */
 const NOT_WRITTEN = new Set(['no-connection', 'busy', 'suspended', 'duplicate-stan']);
@@ -99,6 +111,8 @@ export class OutboundDesk {
    */
   async instruct(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
     const key = `${participant.id}/${instruction.trn}`;
+    const max = this.deps.instructionsInProgressMax ?? INSTRUCTIONS_IN_PROGRESS_MAX;
+    if (!this.instructing.has(key) && this.instructing.size >= max) throw new TransientFault(`${max} instructions are being recorded already`);
     const run = (this.instructing.get(key) ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => this.instructOnce(participant, instruction, mqMessageId));
@@ -133,12 +147,16 @@ export class OutboundDesk {
     const { snapshot, effects } = startOutbound({ fpid, participant: participant.id, instruction: reportTo, instructedAt: now, submitBy: now + this.deps.timing.tOutMs });
     const record = newPayment('outbound', payment, { participantId: participant.id, participantMsgId: instruction.msgId });
     const created = await this.runtime.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
+    // Not recorded by this call: its fields go unless the payment is held (recorded meanwhile).
+    if (created !== 'created' && !this.runtime.has(fpid)) this.payments.delete(fpid);
     switch (created) {
       case 'created':
         if (this.submitNew) this.trySubmit(fpid);
         return 'recorded';
       case 'unavailable':
         throw new TransientFault('the ledger could not record the instruction');
+      case 'full':
+        throw new TransientFault('outbound payments in memory are at their bound');
       case 'duplicate': {
         // Recorded meanwhile under this FPID: the same instruction again, or another reusing its TRN.
         const row = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);

@@ -1,4 +1,5 @@
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
+import { assert } from '../base/assert.js';
 import type { Clock, Timer } from '../base/clock.js';
 import { isTransient, retryTransient } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -32,17 +33,33 @@ export interface LifecycleDeps {
   clock: Clock;
   log: Logger;
   fence: () => Fence;
+  /** New payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
+  inMemoryPaymentsMax?: number;
 }
+
+/**
+ * New payments of one direction held in memory at most: at 1000 a second each way, with T_in
+ * 10 s and T_out 15 s, under a fifth of it is in use. At the bound `create` refuses a new payment
+ * (`full`) before anything is recorded; the desk refuses it the way it refuses one the ledger
+ * cannot take. Payments the ledger already holds open (recovery, a repeat, a late decision) are
+ * always taken back, since the gateway owes them an answer; they leave memory once settled.
+ */
+export const IN_MEMORY_PAYMENTS_MAX = 100_000;
 
 interface Entry<M extends AnyStateMachine> {
   snapshot: SnapshotFrom<M>;
   /** Events of one payment are applied one at a time, in arrival order. */
   chain: Promise<void>;
   timer?: Timer;
+  /** The state the ledger last committed for this payment; effects run only for that state. */
+  committed: string | undefined;
 }
 
-/** `unavailable`: the ledger could not be reached (a transient fault); nothing was recorded, or it is unknown. */
-export type Created = 'created' | 'duplicate' | 'refused' | 'unavailable';
+/**
+ * `unavailable`: the ledger could not be reached (a transient fault); nothing was recorded, or it
+ * is unknown. `full`: IN_MEMORY_PAYMENTS_MAX payments are held already; nothing was recorded.
+ */
+export type Created = 'created' | 'duplicate' | 'refused' | 'unavailable' | 'full';
 
 /**
  * What became of an event: `committed` (and its effects performed), `ignored` (the state takes no
@@ -85,13 +102,21 @@ export class PaymentRuntime<M extends AnyStateMachine> {
     return this.entries.size;
   }
 
+  private get sizeMax(): number {
+    return this.deps.inMemoryPaymentsMax ?? IN_MEMORY_PAYMENTS_MAX;
+  }
+
   /**
    * Records a new payment in its first state, then performs that state's effects. Through a
    * transient fault the record is tried again until the first state's deadline; `unavailable` after.
    */
   async create(fpid: string, snapshot: SnapshotFrom<M>, effects: Effect[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
-    const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
+    const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined };
     if (this.entries.has(fpid)) return 'duplicate';
+    if (this.entries.size >= this.sizeMax) {
+      this.deps.log.warn({ fpid, direction: this.spec.direction, held: this.entries.size }, 'payments in memory at their bound; new payment refused');
+      return 'full';
+    }
     this.entries.set(fpid, entry);
     let result: Created = 'created';
     entry.chain = (async () => {
@@ -120,6 +145,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
         this.deps.log.warn({ fpid, reason: r.reason, state: r.currentState }, 'payment not recorded');
         return;
       }
+      entry.committed = stateOf(snapshot);
       await this.afterCommit(fpid, entry, effects);
     })().catch((e: Error) => {
       this.entries.delete(fpid);
@@ -133,7 +159,8 @@ export class PaymentRuntime<M extends AnyStateMachine> {
   /** Takes back a payment from the ledger (recovery, or a repeat for one not in memory). */
   adopt(fpid: string, snapshot: SnapshotFrom<M>): void {
     if (!this.entries.has(fpid)) {
-      const entry: Entry<M> = { snapshot, chain: Promise.resolve() };
+      // Read from the ledger: committed by definition.
+      const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: stateOf(snapshot) };
       this.entries.set(fpid, entry);
       this.arm(fpid, entry);
     }
@@ -195,6 +222,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
       return 'refused';
     }
     entry.snapshot = snapshot;
+    entry.committed = stateOf(snapshot);
     await this.afterCommit(fpid, entry, effects);
     return 'committed';
   }
@@ -208,6 +236,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
   private async commitThroughFaults(deadline: number | undefined, t: Transition): Promise<CommitResult | undefined> {
     const commit = async (attempt: number): Promise<CommitResult> => {
       const r = await this.deps.ledger.commit(t);
+      assert(r.fpid === t.fpid, `the ledger answered a commit of ${t.fpid} with the result of ${r.fpid}`);
       return !r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to ? { fpid: t.fpid, ok: true } : r;
     };
     const next = (attempt: number, delayMs: number, err: Error): number | undefined => {
@@ -231,6 +260,8 @@ export class PaymentRuntime<M extends AnyStateMachine> {
   private async afterCommit(fpid: string, entry: Entry<M>, effects: Effect[]): Promise<void> {
     this.arm(fpid, entry);
     for (const effect of effects) {
+      // Durable before effect: paired with the write of `committed` right after each commit.
+      assert(entry.committed === stateOf(entry.snapshot), `effect ${effect.type} of ${fpid} in ${stateOf(entry.snapshot)}, which the ledger has not committed`);
       const follow = await this.spec.perform(fpid, effect, entry.snapshot);
       for (const ev of follow) await this.apply(fpid, entry, ev, {});
     }

@@ -1,3 +1,4 @@
+import { assert } from '../base/assert.js';
 import type { Clock, Timer } from '../base/clock.js';
 import type { IsoMessage } from './codec.js';
 import { RequestError } from './errors.js';
@@ -10,6 +11,13 @@ interface Waiter {
 }
 
 const STAN_SPACE = 1_000_000;
+
+/**
+ * Requests in flight beyond the cap on payments, at most: network management (an echo, two
+ * sign-ons, a sign-off) is not held back by the cap, and needs four at a time. Past it an exempt
+ * request is refused `busy` too, so the table never holds more than `cap` + this.
+ */
+export const NETWORK_IN_FLIGHT_MAX = 8;
 
 /**
  * Requests sent on one connection and awaiting their response, keyed by field 11. Field 11 is
@@ -28,7 +36,9 @@ export class InFlight {
   constructor(
     private readonly clock: Clock,
     private readonly cap: number,
-  ) {}
+  ) {
+    assert(cap >= 1, `a cap of ${cap} requests in flight takes none`);
+  }
 
   get size(): number {
     return this.waiters.size;
@@ -40,6 +50,8 @@ export class InFlight {
 
   /** The next field 11 not in flight. 000000 is never used so that a zero-filled echo never matches. */
   allocate(): number {
+    // The search below ends only while some field 11 is free (a cap past the space would not be).
+    assert(this.waiters.size < STAN_SPACE - 1, 'every field 11 is in flight');
     for (;;) {
       const stan = this.next;
       this.next = stan + 1 >= STAN_SPACE ? 1 : stan + 1;
@@ -51,9 +63,12 @@ export class InFlight {
   track(stan: number, timeoutMs: number, capped: boolean): Promise<IsoMessage> {
     if (this.waiters.has(stan)) throw new RequestError('duplicate-stan', `field 11 ${stan} is already in flight`);
     if (capped && !this.hasRoom) throw new RequestError('busy', `${this.cap} requests already in flight`);
+    if (this.waiters.size >= this.cap + NETWORK_IN_FLIGHT_MAX) throw new RequestError('busy', `${this.waiters.size} requests already in flight, network management included`);
     const deadline = this.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
       this.waiters.set(stan, { resolve, reject, deadline, timeoutMs });
+      // Paired with the checks above and in `settle`: one waiter per field 11, the table bounded.
+      assert(this.waiters.size <= this.cap + NETWORK_IN_FLIGHT_MAX, `${this.waiters.size} requests in flight, over the bound`);
       if (deadline < this.sweepAt) this.armSweep(deadline);
     });
   }
@@ -63,6 +78,7 @@ export class InFlight {
     const w = this.waiters.get(stan);
     if (w === undefined) return false;
     this.waiters.delete(stan);
+    assert(!this.waiters.has(stan), `field 11 ${stan} still in flight after its response`);
     w.resolve(response);
     return true;
   }

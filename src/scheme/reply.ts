@@ -36,11 +36,25 @@ export class ReplyHandle {
     return this.done;
   }
 
+  /** Writes the response, once: a second use writes nothing and says `already-replied`. */
   reply(action: ActionCode, extra: ReadonlyMap<number, string> = new Map()): ReplyOutcome {
     if (this.done) return 'already-replied';
-    this.done = true;
-    this.onSettled();
+    this.settle();
     if (!this.channel.open) return 'lost';
     return this.channel.respond(this.request, action, extra) ? 'sent' : 'lost';
+  }
+
+  /**
+   * Gives up the reply on purpose, writing nothing: a request the gateway cannot take (at a bound,
+   * or not recorded) is left to time out at the scheme, which repeats or reverses it (R2-R4). A
+   * drain then no longer waits for it; a later `reply` writes nothing.
+   */
+  leaveUnanswered(): void {
+    if (!this.done) this.settle();
+  }
+
+  private settle(): void {
+    this.done = true;
+    this.onSettled();
   }
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { assert } from '../base/assert.js';
 import type { Clock, Timer } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 import { decode, encode, type DecodeError, type IsoMessage, type Stamp } from './codec.js';
@@ -12,6 +13,19 @@ import { ReplyHandle, type ReplyChannel } from './reply.js';
 /** Frames written together at most; smaller batches let two busy ends work in parallel. */
 const FLUSH_BATCH = 16;
 
+/**
+ * Bytes of frames waiting in the outbox at most. Frames wait there only while the socket refuses
+ * more (its `write` said false and no 'drain' came yet): the peer, or the network, reads slower
+ * than this side writes. The first half is for requests: past it `request` refuses with
+ * RequestError `busy`, which the pool already takes as "try another connection or later", and
+ * the connection stops offering room to submit. The second half is kept for responses, which
+ * are never refused while the connection lives; a response that would not fit means the peer has
+ * stopped reading altogether, and the connection is closed, so that its replies are lost (R4)
+ * rather than the outbox growing: the scheme repeats or reverses what it did not get. 2 MiB is
+ * over three thousand payment frames.
+ */
+export const OUTBOX_BYTES_MAX = 2 * 1024 * 1024;
+
 export interface WireOptions {
   id: string;
   macKey: Buffer;
@@ -23,6 +37,8 @@ export interface WireOptions {
   maxInFlight: number;
   /** R9: `H`, send an echo after this long without traffic from the peer; 0 turns echo off. */
   heartbeatMs: number;
+  /** Bytes waiting in the outbox at most (half of them for requests); defaults to OUTBOX_BYTES_MAX. */
+  outboxBytesMax?: number;
 }
 
 /** What a wire tells its owner. Echo requests are answered by the wire itself and never surface. */
@@ -53,6 +69,11 @@ export class Wire implements ReplyChannel {
   private readonly reader = new FrameReader();
   private readonly inFlight: InFlight;
   private outbox: Buffer[] = [];
+  /** Bytes of the frames in `outbox`. */
+  private outboxLength = 0;
+  private readonly outboxBytesMax: number;
+  /** Back-pressure: the socket's last write returned false and no 'drain' has come since. */
+  private socketFull = false;
   private flushScheduled = false;
   private closed = false;
   private muted = false;
@@ -69,7 +90,10 @@ export class Wire implements ReplyChannel {
     this.id = opts.id;
     this.inFlight = new InFlight(opts.clock, opts.maxInFlight);
     this.lastReceivedAt = opts.clock.now();
+    this.outboxBytesMax = opts.outboxBytesMax ?? OUTBOX_BYTES_MAX;
+    assert(this.outboxBytesMax >= 2 * (FRAME_HEADER + MAX_FRAME_BODY), `an outbox of ${this.outboxBytesMax} bytes cannot hold a largest frame in each half`);
     socket.setNoDelay(true);
+    socket.on('drain', () => this.onDrain());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.finish(`socket error: ${e.message}`));
     socket.on('close', () => this.finish('closed by peer'));
@@ -85,8 +109,18 @@ export class Wire implements ReplyChannel {
     return this.inFlight.size;
   }
 
+  /** Room for one more payment request: under the cap in flight, and the outbox under its request half. */
   get hasRoom(): boolean {
-    return this.inFlight.hasRoom;
+    return this.inFlight.hasRoom && this.outboxHasRoomForRequests;
+  }
+
+  /** Bytes of frames waiting for the socket to take them (back-pressure). */
+  get outboxBytes(): number {
+    return this.outboxLength;
+  }
+
+  private get outboxHasRoomForRequests(): boolean {
+    return this.outboxLength < this.outboxBytesMax / 2;
   }
 
   /** Requests received whose reply handle has not been used. */
@@ -97,6 +131,10 @@ export class Wire implements ReplyChannel {
   /** Sends a request with fresh fields 7 and 11 and resolves with its response on this connection. */
   request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
     if (this.closed) return Promise.reject(new RequestError('closed', `connection ${this.id} is closed`));
+    // Network management is tiny and one at a time; it may use the half kept for responses.
+    if (options.exempt !== true && !this.outboxHasRoomForRequests) {
+      return Promise.reject(new RequestError('busy', `connection ${this.id} has ${this.outboxLength} bytes waiting for the socket`));
+    }
     const stan = options.stan ?? this.inFlight.allocate();
     let waiting: Promise<IsoMessage>;
     try {
@@ -110,8 +148,7 @@ export class Wire implements ReplyChannel {
 
   respond(request: IsoMessage, action: ActionCode, extra: ReadonlyMap<number, string>): boolean {
     if (this.closed) return false;
-    this.write(responseTo(request.mti, request.fields, action, this.opts.clock.now(), extra));
-    return true;
+    return this.write(responseTo(request.mti, request.fields, action, this.opts.clock.now(), extra));
   }
 
   /**
@@ -123,12 +160,15 @@ export class Wire implements ReplyChannel {
     this.socket.pause();
     this.heartbeat?.cancel();
     this.outbox = [];
+    this.outboxLength = 0;
   }
 
   /** Closes the connection. Graceful lets what is already written leave first. */
   close(reason: string, graceful = true): void {
     if (this.closed) return;
     if (graceful) {
+      // What is written already leaves, back-pressure or not: the socket is ending anyway.
+      this.socketFull = false;
       this.flush();
       this.socket.end();
       this.opts.clock.after(1000, () => this.socket.destroy());
@@ -146,22 +186,29 @@ export class Wire implements ReplyChannel {
     if (!this.closed) this.enqueue(frame(body));
   }
 
-  private write(message: IsoMessage, stamp?: Stamp): void {
+  /** False when the frame was not queued: the outbox was full and the connection is closed. */
+  private write(message: IsoMessage, stamp?: Stamp): boolean {
     // The body is encoded after room for its frame header, so the frame needs no second copy.
     const framed = encode(message, this.opts.macKey, FRAME_HEADER, stamp);
     const length = framed.length - FRAME_HEADER;
     if (length > MAX_FRAME_BODY) throw new FramingError(`body of ${length} bytes is over ${MAX_FRAME_BODY}`);
     framed.writeUInt16BE(length, 0);
-    this.enqueue(framed);
+    return this.enqueue(framed);
   }
 
-  private enqueue(framed: Buffer): void {
-    if (this.muted) return;
+  private enqueue(framed: Buffer): boolean {
+    if (this.muted) return true;
+    if (this.outboxLength + framed.length > this.outboxBytesMax) {
+      this.opts.log.error({ connection: this.id, outboxBytes: this.outboxLength }, 'the peer has stopped reading: outbox full; closing the connection');
+      this.close(`outbox full: ${this.outboxLength} bytes not taken by the socket`, false);
+      return false;
+    }
     this.outbox.push(framed);
+    this.outboxLength += framed.length;
     // A full batch leaves at once so that the peer starts on it while this side carries on.
     if (this.outbox.length >= FLUSH_BATCH) {
       this.flush();
-      return;
+      return true;
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -170,13 +217,24 @@ export class Wire implements ReplyChannel {
         this.flush();
       });
     }
+    return true;
   }
 
   private flush(): void {
-    if (this.outbox.length === 0 || this.socket.destroyed) return;
+    if (this.outbox.length === 0 || this.socket.destroyed || this.socketFull) return;
     const out = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
+    // Paired with enqueue, which counts every frame it adds.
+    assert(out.length === this.outboxLength, `outbox holds ${out.length} bytes but counted ${this.outboxLength}`);
     this.outbox = [];
-    this.socket.write(out);
+    this.outboxLength = 0;
+    // Back-pressure: past its high-water mark the socket keeps what it was given, and the frames
+    // that follow wait in the bounded outbox until 'drain'.
+    if (!this.socket.write(out)) this.socketFull = true;
+  }
+
+  private onDrain(): void {
+    this.socketFull = false;
+    this.flush();
   }
 
   private onData(chunk: Buffer): void {
@@ -210,7 +268,11 @@ export class Wire implements ReplyChannel {
         return;
       }
       this.unansweredCount++;
-      const handle = new ReplyHandle(this, message, this.opts.clock.now(), () => this.unansweredCount--);
+      const handle = new ReplyHandle(this, message, this.opts.clock.now(), () => {
+        this.unansweredCount--;
+        // Paired with ReplyHandle's once-only settle: a handle settled twice would drive this below zero.
+        assert(this.unansweredCount >= 0, `connection ${this.id} settled more replies than requests it read`);
+      });
       this.handler.onRequest(message, handle);
       return;
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TransientFault } from '../../src/base/faults.js';
 import { GroupCommitter, takeBatch } from '../../src/ledger/group-commit.js';
 
 const key = (s: string): string => s.split(':')[0] ?? s;
@@ -58,5 +59,30 @@ describe('GroupCommitter', () => {
     await expect(first).rejects.toThrow('disk on fire');
     await expect(second).resolves.toBe('b:1');
     await committer.drained();
+  });
+});
+
+describe('GroupCommitter at its bound', () => {
+  it('refuses an item with a TransientFault while the queue is full, and takes items again once a write frees it', async () => {
+    let release = () => undefined as void;
+    const gate = new Promise<void>((r) => (release = r));
+    const committer = new GroupCommitter<string, string>(
+      async (batch) => {
+        await gate;
+        return [...batch];
+      },
+      key,
+      { maxBatch: 1, maxInFlight: 1, maxQueued: 2 },
+    );
+    const inWrite = committer.submit('a:1');
+    const queued = [committer.submit('b:1'), committer.submit('c:1')];
+    expect(committer.queued).toBe(2);
+    await expect(committer.submit('d:1')).rejects.toBeInstanceOf(TransientFault);
+    expect(committer.queued).toBe(2);
+    release();
+    await expect(inWrite).resolves.toBe('a:1');
+    // Writes have taken queued items since: there is room again.
+    expect(committer.queued).toBeLessThan(2);
+    await expect(Promise.all([...queued, committer.submit('d:1')])).resolves.toEqual(['b:1', 'c:1', 'd:1']);
   });
 });

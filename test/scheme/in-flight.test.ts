@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InFlight } from '../../src/scheme/in-flight.js';
+import { InFlight, NETWORK_IN_FLIGHT_MAX } from '../../src/scheme/in-flight.js';
 import { Backoff } from '../../src/scheme/backoff.js';
 import { RequestError } from '../../src/scheme/errors.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -78,5 +78,21 @@ describe('reconnect back-off', () => {
         expect(b.next()).toBeLessThanOrEqual(100);
       }),
     );
+  });
+});
+
+describe('the in-flight table at its bound', () => {
+  it('refuses network management too once it holds the cap and NETWORK_IN_FLIGHT_MAX more', () => {
+    const f = new InFlight(new ManualClock(), 2);
+    for (let stan = 1; stan <= 2 + NETWORK_IN_FLIGHT_MAX; stan++) void f.track(stan, 1000, stan > 2 ? false : true).catch(() => undefined);
+    expect(() => f.track(999, 1000, false)).toThrow(expect.objectContaining({ code: 'busy' }));
+    expect(f.size).toBe(2 + NETWORK_IN_FLIGHT_MAX);
+  });
+
+  it('never allocates a field 11 in flight', () => {
+    const f = new InFlight(new ManualClock(), 10);
+    void f.track(1, 1000, true).catch(() => undefined);
+    void f.track(2, 1000, true).catch(() => undefined);
+    expect(f.allocate()).toBe(3);
   });
 });

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../../base/clock.js';
+import { TransientFault } from '../../base/faults.js';
 import type { Logger } from '../../base/log.js';
 import { checkOutgoing, type ConsumeOptions, type Consumer, type Handler, type MqTransport, type OutgoingMessage, registered } from './port.js';
 import { settle } from './settle.js';
@@ -11,6 +12,14 @@ interface Stored {
   expiresAt: number | null;
   deliveryCount: number;
 }
+
+/**
+ * Messages in one in-process queue at most. At the bound a put is refused with a TransientFault,
+ * as a broker refuses a put to a full queue (MQRC_Q_FULL), and the putter waits and tries again.
+ * A message moved by a rollback or to the backout queue was counted when put and is not refused:
+ * a full backout queue, which nobody reads in the demo, drops its oldest message instead.
+ */
+export const IN_PROCESS_QUEUE_DEPTH_MAX = 10_000;
 
 /**
  * The transport contract in memory, for the demo and single-process tests. Messages die with the
@@ -41,6 +50,7 @@ export class InProcessTransport implements MqTransport {
   async put(m: OutgoingMessage): Promise<void> {
     this.assertOpen(`put to ${m.queue}`);
     checkOutgoing(m);
+    if (this.existing(m.queue).length >= IN_PROCESS_QUEUE_DEPTH_MAX) throw new TransientFault(`in-process queue ${m.queue} is full (${IN_PROCESS_QUEUE_DEPTH_MAX} messages)`);
     this.enqueue(m.queue, {
       body: m.body,
       messageId: m.messageId,
@@ -71,6 +81,10 @@ export class InProcessTransport implements MqTransport {
     const q = this.existing(queue);
     if (atHead) q.unshift(s);
     else q.push(s);
+    if (q.length > IN_PROCESS_QUEUE_DEPTH_MAX && !atHead) {
+      q.shift();
+      this.log.warn({ queue }, 'in-process queue over its bound; its oldest message was dropped');
+    }
     // Deferred, so that a handler that always rolls back cannot recurse without bound.
     setImmediate(() => {
       for (const c of this.consumers) if (c.queue === queue) c.pump();
