@@ -176,14 +176,15 @@ export class InboundDesk {
       if (asPayment) await this.runtime.send(fpid, { type: 'REPEAT', handle: this.keep(reply) }, cause);
       return;
     }
-    if (created === 'refused' || created === 'unavailable') {
-      // Not recorded: nothing is kept for it (the scheme times it out and reverses it, R2, R3).
+    if (created !== 'created') {
+      // Not recorded, or recorded before in a row that cannot be resumed (reported by `hold`):
+      // nothing is kept for it (the scheme times it out and reverses it, R2, R3).
       this.payments.delete(fpid);
       this.offers.delete(offerMessageId);
       this.handles.delete(arrival(fpid));
       return;
     }
-    if (created !== 'created' || !asPayment) return;
+    if (!asPayment) return;
     if (this.runtime.snapshot(fpid)?.value === 'recorded') await this.runtime.send(fpid, { type: 'OFFER' });
   }
 
