@@ -4,8 +4,8 @@ import { TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
-import { inboundMachine, INBOUND_SETTLED, resumeInbound, startInbound, type InboundContext, type InboundEvent, type InboundSnapshot } from './machines/inbound.js';
-import { stateOf, type Effect } from './machines/step.js';
+import { inboundContext, inboundEffect, inboundMachine, INBOUND_SETTLED, resumeInbound, startInbound, type InboundContext, type InboundEffect, type InboundEvent, type InboundSnapshot } from './machines/inbound.js';
+import { stateOf, unhandledEffect } from './machines/step.js';
 import type { IsoMessage } from '../scheme/codec.js';
 import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
@@ -14,6 +14,7 @@ import type { Fence } from '../failover/fence.js';
 import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied } from './runtime.js';
 import { Unofferable, type Decision, type DecisionOutcome, type Participant, type ParticipantOwners, type ParticipantPort, type Told } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
+import { loadContext, reportUnreadable, storedContext, type ContextReader } from './stored-context.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -53,12 +54,19 @@ const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under thi
 
 const arrival = (fpid: string) => `arrival:${fpid}`;
 
+const STORED: ContextReader<InboundContext> = {
+  schema: inboundContext,
+  states: Object.keys(inboundMachine.states),
+  // A payment recorded before offer ids were kept in the context has its offer's id in the row.
+  fromVersion0: (context, row) => ({ ...context, offerMessageId: context.offerMessageId ?? row.participantMsgId ?? '' }),
+};
+
 /**
  * Inbound payments, scheme to participant: 9200s and their repeats, the participant's decision or
  * the stand-in, the 9210 on the arrival connection, and reversals (R1-R6).
  */
 export class InboundDesk {
-  private readonly runtime: PaymentRuntime<typeof inboundMachine>;
+  private readonly runtime: PaymentRuntime<typeof inboundMachine, InboundEffect>;
   /** Reply handles by id: the arrival's and those of repeats and reversals still owed an answer. */
   private readonly handles = new Map<string, ReplyHandle>();
   /** The scheme fields and the offer's message id of payments held here. */
@@ -71,8 +79,10 @@ export class InboundDesk {
     this.runtime = new PaymentRuntime(
       {
         machine: inboundMachine,
+        effects: inboundEffect,
         direction: 'inbound',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
+        stored: (s) => storedContext(s.context),
         deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
         standInAt: (s) => s.context.standInAt,
         outcome: (s) => s.context.outcome ?? undefined,
@@ -167,6 +177,7 @@ export class InboundDesk {
     for (const row of rows) {
       if (row.direction !== 'inbound') continue;
       const snapshot = this.adopt(row);
+      if (snapshot === undefined) continue;
       const state = stateOf(snapshot);
       const now = this.deps.clock.now();
       // The arrival connection did not survive the restart: its reply is lost (R4).
@@ -217,8 +228,9 @@ export class InboundDesk {
       return;
     }
     if (created !== 'created') {
-      // Not recorded (refused, the ledger away, memory at its bound): nothing is kept for it, and
-      // the scheme times it out and reverses it (R2, R3). A reversal's handle is its caller's.
+      // Not recorded (refused, the ledger away, memory at its bound), or recorded before in a row that
+      // cannot be resumed (reported by `hold`): nothing is kept for it, and the scheme times it out and
+      // reverses it (R2, R3). A reversal's handle is its caller's.
       if (asPayment) reply.leaveUnanswered();
       return;
     }
@@ -232,8 +244,7 @@ export class InboundDesk {
     const row = await this.deps.ledger.get(fpid);
     if (row === undefined || row.direction !== 'inbound') return false;
     // It may have been loaded by another event while this one read the ledger.
-    if (!this.runtime.has(fpid)) this.adopt(row);
-    return true;
+    return this.runtime.has(fpid) || this.adopt(row) !== undefined;
   }
 
   /**
@@ -248,10 +259,14 @@ export class InboundDesk {
     return schemePaymentOf(row);
   }
 
-  private adopt(row: Payment): InboundSnapshot {
-    const stored = row.context as unknown as InboundContext;
-    // A payment recorded before offer ids were kept in the context has its offer's id in the row.
-    const context = { ...stored, offerMessageId: stored.offerMessageId ?? row.participantMsgId ?? '' };
+  /** Takes back a payment from its row; undefined (and reported) when its context does not parse. */
+  private adopt(row: Payment): InboundSnapshot | undefined {
+    const loaded = loadContext(row, STORED);
+    if (!loaded.ok) {
+      reportUnreadable(this.deps.log, row, loaded.issue);
+      return undefined;
+    }
+    const context = loaded.context;
     this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
     this.offers.set(context.offerMessageId, row.fpid);
     const snapshot = resumeInbound(row.state, context);
@@ -282,9 +297,8 @@ export class InboundDesk {
     if (outcome !== 'sent') this.deps.log.warn({ connection: h.connectionId, outcome }, 'answer to a repeat or reversal not sent');
   }
 
-  private async perform(fpid: string, effect: Effect, snapshot: InboundSnapshot): Promise<InboundEvent[]> {
+  private async perform(fpid: string, effect: InboundEffect, snapshot: InboundSnapshot): Promise<InboundEvent[]> {
     const ctx = snapshot.context;
-    const p = effect.params ?? {};
     const told = async (): Promise<Told> => ({ participant: ctx.participant!, fpid, payment: await this.paymentOf(fpid), offerMessageId: ctx.offerMessageId });
     switch (effect.type) {
       case 'offer':
@@ -296,29 +310,29 @@ export class InboundDesk {
         // it: no 9210 is written then.
         const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
         if (late) h?.leaveUnanswered();
-        const outcome = h === undefined || late ? 'lost' : h.reply(p.code as ActionCode);
+        const outcome = h === undefined || late ? 'lost' : h.reply(effect.params.code);
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }
       case 'replyRepeat':
-        this.answer(p.handle as string, p.code as ActionCode);
+        this.answer(effect.params.handle, effect.params.code);
         return [];
       case 'replyRepeats':
-        for (const h of p.handles as string[]) this.answer(h, p.code as ActionCode);
+        for (const h of effect.params.handles) this.answer(h, effect.params.code);
         return [];
       case 'tellStandIn':
         await this.put('stand-in', async () => this.deps.port.standIn(await told()));
         return [];
       case 'answerLate':
-        await this.put('late decision', async () => this.deps.port.answerLate({ ...(await told()), decision: p.message as string }));
+        await this.put('late decision', async () => this.deps.port.answerLate({ ...(await told()), decision: effect.params.message }));
         return [];
       case 'notifyReversal':
         if (ctx.offered) await this.put('reversal', async () => this.deps.port.reversal(await told()));
         return [];
       case 'replyReversal':
-        this.answer(p.handle as string, ActionCode.accepted);
+        this.answer(effect.params.handle, ActionCode.accepted);
         return [];
       default:
-        throw new Error(`unknown inbound effect ${effect.type}`);
+        return unhandledEffect(effect);
     }
   }
 

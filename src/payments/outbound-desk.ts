@@ -3,8 +3,8 @@ import { backoffDelay, isTransient, TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
-import { outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEvent, type OutboundSnapshot } from './machines/outbound.js';
-import { stateOf, type Effect } from './machines/step.js';
+import { outboundContext, outboundEffect, outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEffect, type OutboundEvent, type OutboundSnapshot } from './machines/outbound.js';
+import { stateOf, unhandledEffect } from './machines/step.js';
 import { RequestError } from '../scheme/errors.js';
 import { businessDate, fpidOf, paymentFields, type SchemePayment } from '../scheme/messages.js';
 import type { Submitted, SubmitOptions } from '../scheme/pool.js';
@@ -14,6 +14,7 @@ import type { Fence } from '../failover/fence.js';
 import { PaymentRuntime } from './runtime.js';
 import type { Instructed, Instruction, Participant, ParticipantPort } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
+import { loadContext, reportUnreadable, storedContext, type ContextReader } from './stored-context.js';
 
 export interface OutboundTiming {
   /** R7: how long the scheme has to answer; also the longest an instruction waits to be submitted (R10). */
@@ -62,6 +63,8 @@ const NOT_WRITTEN = new Set(['no-connection', 'busy', 'suspended', 'duplicate-st
 const RETRIES_MAX = 40;
 const RETRY_MAX_MS = 30_000;
 
+const STORED: ContextReader<OutboundContext> = { schema: outboundContext, states: Object.keys(outboundMachine.states) };
+
 type ReportTo = { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
 
 /**
@@ -70,7 +73,7 @@ type ReportTo = { msgId: string; mqMessageId: string; trn: string; endToEndRef?:
  * and exactly one pacs.002 back.
  */
 export class OutboundDesk {
-  private readonly runtime: PaymentRuntime<typeof outboundMachine>;
+  private readonly runtime: PaymentRuntime<typeof outboundMachine, OutboundEffect>;
   private readonly payments = new Map<string, SchemePayment>();
   /** False once the gateway drains: new instructions are recorded, not submitted. */
   private submitNew = true;
@@ -87,8 +90,10 @@ export class OutboundDesk {
     this.runtime = new PaymentRuntime(
       {
         machine: outboundMachine,
+        effects: outboundEffect,
         direction: 'outbound',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
+        stored: (s) => storedContext(s.context),
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
         outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),
@@ -187,8 +192,13 @@ export class OutboundDesk {
   async recover(rows: readonly Payment[]): Promise<void> {
     for (const row of rows) {
       if (row.direction !== 'outbound') continue;
+      const loaded = loadContext(row, STORED);
+      if (!loaded.ok) {
+        reportUnreadable(this.deps.log, row, loaded.issue);
+        continue;
+      }
       this.payments.set(row.fpid, schemePaymentOf(row));
-      this.runtime.adopt(row.fpid, resumeOutbound(row.state, row.context as unknown as OutboundContext));
+      this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context));
       const s = this.runtime.snapshot(row.fpid)!;
       switch (stateOf(s)) {
         case 'recorded':
@@ -241,18 +251,18 @@ export class OutboundDesk {
     this.deps.clock.after(backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1), () => void this.runtime.send(fpid, { type: 'RETRY' }));
   }
 
-  private async perform(fpid: string, effect: Effect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
+  private async perform(fpid: string, effect: OutboundEffect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
     const ctx = snapshot.context;
     switch (effect.type) {
       case 'submit':
         this.send(fpid, '9200');
         return [];
       case 'repeat':
-        if (this.mayRetry(fpid, 'repeat')) this.send(fpid, '9201', (effect.params as { avoid: string }).avoid);
+        if (this.mayRetry(fpid, 'repeat')) this.send(fpid, '9201', effect.params.avoid);
         return [];
       case 'report':
         try {
-          await this.deps.port.report({ participant: ctx.participant, fpid, instruction: ctx.instruction, code: (effect.params as { code: ActionCode }).code });
+          await this.deps.port.report({ participant: ctx.participant, fpid, instruction: ctx.instruction, code: effect.params.code });
           return [{ type: 'REPORTED' }];
         } catch (e) {
           const err = (e as Error).message;
@@ -265,7 +275,7 @@ export class OutboundDesk {
           return [];
         }
       default:
-        throw new Error(`unknown outbound effect ${effect.type}`);
+        return unhandledEffect(effect);
     }
   }
 

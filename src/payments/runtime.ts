@@ -1,5 +1,6 @@
 import type { AnyStateMachine, EventFromLogic, SnapshotFrom } from 'xstate';
 import { assert } from '../base/assert.js';
+import type { z } from 'zod';
 import type { Clock, Timer } from '../base/clock.js';
 import { isTransient, retryTransient } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -11,11 +12,15 @@ import type { Fence } from '../failover/fence.js';
 type LedgerPort = Pick<Ledger, 'commit'>;
 
 /** What a direction's desk tells the runtime about its machine. */
-export interface LifecycleSpec<M extends AnyStateMachine> {
+export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   machine: M;
+  /** The machine's effect union. */
+  effects: z.ZodType<E>;
   direction: 'inbound' | 'outbound';
   /** Performs one effect after its state committed; returns events that follow at once from it. */
-  perform(fpid: string, effect: Effect, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
+  perform(fpid: string, effect: E, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
+  /** The context as the ledger keeps it, with its version (`storedContext`). */
+  stored(snapshot: SnapshotFrom<M>): Record<string, unknown>;
   /** When the machine wants a DEADLINE event, if it waits for one in this state. */
   deadline(snapshot: SnapshotFrom<M>): number | undefined;
   /** R6: when the payment is stood in if undecided (inbound), kept in its own column for operators. */
@@ -80,13 +85,13 @@ export const COMMIT_ATTEMPTS_MAX = 120;
  * The runtime of one direction's payments: each event is a pure machine step, the new state is
  * committed to the ledger, and only then are its effects performed (durable before effect).
  */
-export class PaymentRuntime<M extends AnyStateMachine> {
+export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
   private readonly entries = new Map<string, Entry<M>>();
   /** Set by stop(): a step waiting out a transient fault gives up (recovery at the next start resumes it). */
   private stopped = false;
 
   constructor(
-    private readonly spec: LifecycleSpec<M>,
+    private readonly spec: LifecycleSpec<M, E>,
     private readonly deps: LifecycleDeps,
   ) {}
 
@@ -110,7 +115,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
    * Records a new payment in its first state, then performs that state's effects. Through a
    * transient fault the record is tried again until the first state's deadline; `unavailable` after.
    */
-  async create(fpid: string, snapshot: SnapshotFrom<M>, effects: Effect[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
+  async create(fpid: string, snapshot: SnapshotFrom<M>, effects: E[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
     const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined };
     if (this.entries.has(fpid)) return 'duplicate';
     if (this.entries.size >= this.sizeMax) {
@@ -196,7 +201,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
 
   private async apply(fpid: string, entry: Entry<M>, event: EventFromLogic<M>, cause: Cause): Promise<Applied> {
     const before = entry.snapshot;
-    const { snapshot, effects, changed } = step(this.spec.machine, before, event);
+    const { snapshot, effects, changed } = step(this.spec.machine, this.spec.effects, before, event);
     if (!changed) return 'ignored';
     const fence = this.deps.fence();
     const type = (event as { type: string }).type;
@@ -257,7 +262,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
     }
   }
 
-  private async afterCommit(fpid: string, entry: Entry<M>, effects: Effect[]): Promise<void> {
+  private async afterCommit(fpid: string, entry: Entry<M>, effects: E[]): Promise<void> {
     this.arm(fpid, entry);
     for (const effect of effects) {
       // Durable before effect: paired with the write of `committed` right after each commit.
@@ -291,7 +296,7 @@ export class PaymentRuntime<M extends AnyStateMachine> {
     const outcome = this.spec.outcome(snapshot);
     const standInAt = this.spec.standInAt?.(snapshot);
     return {
-      context: (snapshot as { context: Record<string, unknown> }).context,
+      context: this.spec.stored(snapshot),
       deadlineAt: this.spec.deadline(snapshot) ?? null,
       ...(outcome === undefined ? {} : { outcome }),
       ...(standInAt === undefined ? {} : { standInAt }),

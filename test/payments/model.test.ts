@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { startInbound, type InboundEvent, type InboundSnapshot, inboundMachine } from '../../src/payments/machines/inbound.js';
-import { startOutbound, type OutboundEvent, type OutboundSnapshot, outboundMachine } from '../../src/payments/machines/outbound.js';
-import { step, stateOf, type Effect } from '../../src/payments/machines/step.js';
+import { startInbound, type InboundEffect, type InboundEvent, type InboundSnapshot, inboundEffect, inboundMachine } from '../../src/payments/machines/inbound.js';
+import { startOutbound, type OutboundEffect, type OutboundEvent, type OutboundSnapshot, outboundEffect, outboundMachine } from '../../src/payments/machines/outbound.js';
+import { step, stateOf } from '../../src/payments/machines/step.js';
 import type { ActionCode } from '../../src/scheme/profile.js';
 
 const T_IN = 10_000;
@@ -65,7 +65,7 @@ class World {
 
   inboundEvent(fpid: string, event: InboundEvent): void {
     const before = this.inbound.get(fpid)!;
-    const s = step(inboundMachine, before, event);
+    const s = step(inboundMachine, inboundEffect, before, event);
     this.inbound.set(fpid, s.snapshot);
     this.runInbound(fpid, s.effects);
     // R6: a decision after the stand-in changes nothing and is answered RJCT 0912, once.
@@ -75,42 +75,41 @@ class World {
     }
   }
 
-  runInbound(fpid: string, effects: Effect[]): void {
+  runInbound(fpid: string, effects: InboundEffect[]): void {
     const feedback: InboundEvent[] = [];
     for (const e of effects) {
-      const p = e.params as Record<string, unknown> | undefined;
       if (e.type === 'offer') this.offers.set(fpid, (this.offers.get(fpid) ?? 0) + 1);
       if (e.type === 'offer' && this.offersFail) {
         this.failedOffers.set(fpid, this.now);
         feedback.push({ type: 'OFFER_FAILED' });
       }
-      if (e.type === 'reply') feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, p!.code as ActionCode) ? 'REPLY_SENT' : 'REPLY_LOST' });
-      if (e.type === 'replyRepeat') this.reply(fpid, p!.handle as string, p!.code as ActionCode);
-      if (e.type === 'replyRepeats') for (const h of p!.handles as string[]) this.reply(fpid, h, p!.code as ActionCode);
+      if (e.type === 'reply') feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, e.params.code) ? 'REPLY_SENT' : 'REPLY_LOST' });
+      if (e.type === 'replyRepeat') this.reply(fpid, e.params.handle, e.params.code);
+      if (e.type === 'replyRepeats') for (const h of e.params.handles) this.reply(fpid, h, e.params.code);
       if (e.type === 'tellStandIn') this.standInTold.set(fpid, (this.standInTold.get(fpid) ?? 0) + 1);
-      if (e.type === 'answerLate') this.lateAnswers.set(p!.message as string, (this.lateAnswers.get(p!.message as string) ?? 0) + 1);
+      if (e.type === 'answerLate') this.lateAnswers.set(e.params.message, (this.lateAnswers.get(e.params.message) ?? 0) + 1);
     }
     for (const ev of feedback) this.inboundEvent(fpid, ev);
   }
 
   outboundEvent(fpid: string, event: OutboundEvent): void {
-    const s = step(outboundMachine, this.outbound.get(fpid)!, event);
+    const s = step(outboundMachine, outboundEffect, this.outbound.get(fpid)!, event);
     this.outbound.set(fpid, s.snapshot);
     this.runOutbound(fpid, s.effects);
   }
 
-  runOutbound(fpid: string, effects: Effect[]): void {
+  runOutbound(fpid: string, effects: OutboundEffect[]): void {
     const feedback: OutboundEvent[] = [];
     for (const e of effects) {
       if (e.type === 'submit' || e.type === 'repeat') {
-        const avoid = (e.params as { avoid?: string } | undefined)?.avoid;
+        const avoid = e.type === 'repeat' ? e.params.avoid : undefined;
         const conn = [...this.open].find((c) => c !== avoid);
         if (conn === undefined) feedback.push({ type: 'NOT_SENT' });
         else this.atScheme.set(fpid, conn);
       }
       if (e.type === 'report') {
         if (this.mqUp) {
-          this.reports.set(fpid, [...(this.reports.get(fpid) ?? []), (e.params as { code: ActionCode }).code]);
+          this.reports.set(fpid, [...(this.reports.get(fpid) ?? []), e.params.code]);
           this.reportPending.delete(fpid);
           feedback.push({ type: 'REPORTED' });
         } else {

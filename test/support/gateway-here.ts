@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { systemClock } from '../../src/base/clock.js';
 import { parseGatewayConfig, type GatewayConfig } from '../../src/daemon/config.js';
 import { Gateway } from '../../src/daemon/gateway.js';
-import { silentLogger } from '../../src/base/log.js';
+import { silentLogger, type Logger } from '../../src/base/log.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { participantQueues, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
 import { Wire, type WireHandler } from '../../src/scheme/wire.js';
@@ -27,8 +27,8 @@ export async function schemePeer(wires: Wire[], handler: Omit<WireHandler, 'onCl
 }
 
 /** The gateway in this process, once every connection to the scheme is signed on. */
-export async function startSignedOn(config: GatewayConfig, transport?: MqTransport): Promise<Gateway> {
-  const gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, ...(transport === undefined ? {} : { transport }) });
+export async function startSignedOn(config: GatewayConfig, transport?: MqTransport, log: Logger = silentLogger): Promise<Gateway> {
+  const gateway = await Gateway.start(config, { clock: systemClock, log, ...(transport === undefined ? {} : { transport }) });
   await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
   return gateway;
 }
@@ -51,11 +51,16 @@ export interface GatewayHereSettings {
   /** Further participants on the same gateway; their queues are the test's to read. */
   others?: Array<{ id: string; sortCodes: string[] }>;
   timing?: Record<string, number>;
+  /** A database prepared by the test (it then stops with the gateway); a fresh one by default. */
+  db?: TestDatabase;
+  /** A transport prepared by the test (queues declared before the start, as a broker's would be). */
+  transport?: InProcessTransport;
+  log?: Logger;
 }
 
 export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> {
-  const db = await startTestDatabase();
-  const transport = new InProcessTransport(silentLogger);
+  const db = s.db ?? (await startTestDatabase());
+  const transport = s.transport ?? new InProcessTransport(silentLogger);
   const config = parseGatewayConfig({
     site: s.site,
     scheme: { macKey: MAC_KEY, ...s.scheme },
@@ -63,7 +68,7 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
     database: { url: db.url },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   });
-  const gateway = await startSignedOn(config, transport);
+  const gateway = await startSignedOn(config, transport, s.log);
   const fromGateway: IncomingMessage[] = [];
   const q = participantQueues(s.participant.id);
   await transport.consume(q.fromGateway, async (m) => (fromGateway.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: q.backout });

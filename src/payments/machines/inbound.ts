@@ -1,36 +1,76 @@
 import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { z } from 'zod';
 import { ActionCode } from '../../scheme/profile.js';
-import { toEffects, type Effect } from './step.js';
+import { EFFECT_ACTION, toEffects, type EffectActions } from './step.js';
 
-/**
- * An inbound payment (scheme to participant), from its 9200 to the reply on the arrival
- * connection, or its reversal. Pure: timers and I/O are the runtime's; this says what to do.
- */
-export interface InboundInput {
-  fpid: string;
+const actionCode = z.enum(ActionCode);
+
+const inboundInputShape = {
+  fpid: z.string(),
   /** Connection the 9200 arrived on: the only one its 9210 may go on (R1). */
-  arrivalConnection: string;
+  arrivalConnection: z.string(),
   /** The participant owning the beneficiary sort code, or null when none does. */
-  participant: string | null;
-  receivedAt: number;
+  participant: z.string().nullable(),
+  receivedAt: z.number(),
   /** R6: `T_in - margin` after the scheme wrote the request. */
-  standInAt: number;
+  standInAt: z.number(),
   /**
    * The MQ message id of the offer (pacs.008) and so the correlation id its decision must carry:
    * random per payment, so that no one can compute it from the public FPID, and kept here so that
    * it survives a restart.
    */
-  offerMessageId: string;
-}
+  offerMessageId: z.string(),
+};
 
-export interface InboundContext extends InboundInput {
+/**
+ * The context as the ledger keeps it (column `context`, with its version beside it: see
+ * `stored-context.ts`). Strict: a key this build does not know is a context it cannot read.
+ */
+export const inboundContext = z.strictObject({
+  ...inboundInputShape,
   /** Action code of the 9210 once known. */
-  outcome: ActionCode | null;
-  decidedBy: 'participant' | 'stand-in' | 'gateway' | null;
-  offered: boolean;
+  outcome: actionCode.nullable(),
+  decidedBy: z.enum(['participant', 'stand-in', 'gateway']).nullable(),
+  offered: z.boolean(),
   /** R5: repeats that arrived before the outcome, by reply handle id, answered when it is known. */
-  waitingRepeats: string[];
-}
+  waitingRepeats: z.array(z.string()),
+});
+
+export type InboundInput = z.infer<z.ZodObject<typeof inboundInputShape>>;
+export type InboundContext = z.infer<typeof inboundContext>;
+
+/** What an inbound payment asks the desk to do, each performed after its step is committed. */
+export const inboundEffect = z.discriminatedUnion('type', [
+  /** Put the pacs.008 on the participant's queue, expiring at the stand-in deadline. */
+  z.strictObject({ type: z.literal('offer') }),
+  /** Write the 9210 through the arrival connection's reply handle. */
+  z.strictObject({ type: z.literal('reply'), params: z.strictObject({ code: actionCode }) }),
+  /** Answer a repeat on its own connection (R5). */
+  z.strictObject({ type: z.literal('replyRepeat'), params: z.strictObject({ handle: z.string(), code: actionCode }) }),
+  /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
+  z.strictObject({ type: z.literal('replyRepeats'), params: z.strictObject({ handles: z.array(z.string()), code: actionCode }) }),
+  /** R6: pacs.002 RJCT 0912 to the participant after a stand-in. */
+  z.strictObject({ type: z.literal('tellStandIn') }),
+  /** R6: pacs.002 RJCT 0912 answering a decision that came after the stand-in. */
+  z.strictObject({ type: z.literal('answerLate'), params: z.strictObject({ message: z.string() }) }),
+  /** R3: pacs.007 to the participant. */
+  z.strictObject({ type: z.literal('notifyReversal') }),
+  /** R3: 9430 0000 on the reversal's own connection. */
+  z.strictObject({ type: z.literal('replyReversal'), params: z.strictObject({ handle: z.string() }) }),
+]);
+
+export type InboundEffect = z.infer<typeof inboundEffect>;
+
+const effects: EffectActions<InboundEffect> = {
+  offer: EFFECT_ACTION,
+  reply: EFFECT_ACTION,
+  replyRepeat: EFFECT_ACTION,
+  replyRepeats: EFFECT_ACTION,
+  tellStandIn: EFFECT_ACTION,
+  answerLate: EFFECT_ACTION,
+  notifyReversal: EFFECT_ACTION,
+  replyReversal: EFFECT_ACTION,
+};
 
 export type InboundEvent =
   | { type: 'OFFER' }
@@ -49,6 +89,10 @@ export const INBOUND_SETTLED = ['replied', 'reply-lost', 'reversed'] as const;
 
 const outcomeKnown = ({ context }: { context: InboundContext }) => context.outcome !== null;
 
+/**
+ * An inbound payment (scheme to participant), from its 9200 to the reply on the arrival
+ * connection, or its reversal. Pure: timers and I/O are the runtime's; this says what to do.
+ */
 export const inboundMachine = setup({
   types: {
     context: {} as InboundContext,
@@ -56,22 +100,7 @@ export const inboundMachine = setup({
     input: {} as InboundInput,
   },
   actions: {
-    /** Put the pacs.008 on the participant's queue, expiring at the stand-in deadline. */
-    offer: () => undefined,
-    /** Write the 9210 through the arrival connection's reply handle. */
-    reply: (_, _p: { code: ActionCode }) => undefined,
-    /** Answer a repeat on its own connection (R5). */
-    replyRepeat: (_, _p: { handle: string; code: ActionCode }) => undefined,
-    /** R6: pacs.002 RJCT 0912 to the participant after a stand-in. */
-    tellStandIn: () => undefined,
-    /** R6: pacs.002 RJCT 0912 answering a decision that came after the stand-in. */
-    answerLate: (_, _p: { message: string }) => undefined,
-    /** R3: pacs.007 to the participant. */
-    notifyReversal: () => undefined,
-    /** R3: 9430 0000 on the reversal's own connection. */
-    replyReversal: (_, _p: { handle: string }) => undefined,
-    /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
-    replyRepeats: (_, _p: { handles: string[]; code: ActionCode }) => undefined,
+    ...effects,
     forgetWaiting: assign({ waitingRepeats: [] }),
     standIn: assign({ outcome: ActionCode.standIn, decidedBy: 'stand-in' }),
   },
@@ -160,9 +189,9 @@ export const inboundMachine = setup({
   },
 });
 
-export function startInbound(input: InboundInput): { snapshot: InboundSnapshot; effects: Effect[] } {
+export function startInbound(input: InboundInput): { snapshot: InboundSnapshot; effects: InboundEffect[] } {
   const [snapshot, actions] = initialTransition(inboundMachine, input);
-  return { snapshot, effects: toEffects(actions) };
+  return { snapshot, effects: toEffects(inboundEffect, actions) };
 }
 
 export type InboundSnapshot = SnapshotFrom<typeof inboundMachine>;

@@ -1,27 +1,48 @@
 import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { z } from 'zod';
 import { ActionCode } from '../../scheme/profile.js';
-import { toEffects, type Effect } from './step.js';
+import { EFFECT_ACTION, toEffects, type EffectActions } from './step.js';
+
+const actionCode = z.enum(ActionCode);
+
+const outboundInputShape = {
+  fpid: z.string(),
+  participant: z.string(),
+  /** What the pacs.002 must name: the instruction's message ids and references. */
+  instruction: z.strictObject({ msgId: z.string(), mqMessageId: z.string(), trn: z.string(), endToEndRef: z.string().optional() }),
+  instructedAt: z.number(),
+  /** R10: the latest time a first submission may still go; past it the instruction is rejected 9091. */
+  submitBy: z.number(),
+};
 
 /**
- * An outbound payment (participant to scheme), from the participant's instruction to the one
- * pacs.002 that reports it. Pure: the runtime submits, times and reports.
+ * The context as the ledger keeps it (column `context`, with its version beside it: see
+ * `stored-context.ts`). Strict: a key this build does not know is a context it cannot read.
  */
-export interface OutboundInput {
-  fpid: string;
-  participant: string;
-  /** What the pacs.002 must name: the instruction's message ids and references. */
-  instruction: { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
-  instructedAt: number;
-  /** R10: the latest time a first submission may still go; past it the instruction is rejected 9091. */
-  submitBy: number;
-}
-
-export interface OutboundContext extends OutboundInput {
-  outcome: ActionCode | null;
+export const outboundContext = z.strictObject({
+  ...outboundInputShape,
+  outcome: actionCode.nullable(),
   /** Connection of the last attempt, which a repeat must avoid (R7). */
-  lastConnection: string | null;
-  attempts: number;
-}
+  lastConnection: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+});
+
+export type OutboundInput = z.infer<z.ZodObject<typeof outboundInputShape>>;
+export type OutboundContext = z.infer<typeof outboundContext>;
+
+/** What an outbound payment asks the desk to do, each performed after its step is committed. */
+export const outboundEffect = z.discriminatedUnion('type', [
+  /** 9200 on any connection ready to submit. */
+  z.strictObject({ type: z.literal('submit') }),
+  /** R7: 9201 with the same FPID on a connection other than `avoid` ('' when any will do). */
+  z.strictObject({ type: z.literal('repeat'), params: z.strictObject({ avoid: z.string() }) }),
+  /** pacs.002 ACSC or RJCT with the action code to the participant. */
+  z.strictObject({ type: z.literal('report'), params: z.strictObject({ code: actionCode }) }),
+]);
+
+export type OutboundEffect = z.infer<typeof outboundEffect>;
+
+const effects: EffectActions<OutboundEffect> = { submit: EFFECT_ACTION, repeat: EFFECT_ACTION, report: EFFECT_ACTION };
 
 export type OutboundEvent =
   /** The runtime found a connection ready to submit and the scheme active. */
@@ -43,16 +64,13 @@ export const OUTBOUND_SETTLED = ['reported'] as const;
 /** Codes with which the scheme refused to take the message at all; the payment does not exist there. */
 const NOT_TAKEN: readonly string[] = [ActionCode.notSignedOn];
 
+/**
+ * An outbound payment (participant to scheme), from the participant's instruction to the one
+ * pacs.002 that reports it. Pure: the runtime submits, times and reports.
+ */
 export const outboundMachine = setup({
   types: { context: {} as OutboundContext, events: {} as OutboundEvent, input: {} as OutboundInput },
-  actions: {
-    /** 9200 on any connection ready to submit. */
-    submit: () => undefined,
-    /** R7: 9201 with the same FPID on a connection other than `avoid`. */
-    repeat: (_, _p: { avoid: string }) => undefined,
-    /** pacs.002 ACSC or RJCT with the action code to the participant. */
-    report: (_, _p: { code: ActionCode }) => undefined,
-  },
+  actions: effects,
   guards: {
     late: ({ context, event }) => event.type === 'DEADLINE' && event.at >= context.submitBy,
     accepted: ({ event }) => event.type === 'RESPONSE' && event.code === ActionCode.accepted,
@@ -114,9 +132,9 @@ export const outboundMachine = setup({
 
 export type OutboundSnapshot = SnapshotFrom<typeof outboundMachine>;
 
-export function startOutbound(input: OutboundInput): { snapshot: OutboundSnapshot; effects: Effect[] } {
+export function startOutbound(input: OutboundInput): { snapshot: OutboundSnapshot; effects: OutboundEffect[] } {
   const [snapshot, actions] = initialTransition(outboundMachine, input);
-  return { snapshot, effects: toEffects(actions) };
+  return { snapshot, effects: toEffects(outboundEffect, actions) };
 }
 
 export function resumeOutbound(state: string, context: OutboundContext): OutboundSnapshot {
