@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
+import { LEDGER_DEFAULTS } from './config.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GroupCommitter } from './group-commit.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
@@ -21,9 +22,9 @@ export interface LedgerOptions {
 }
 
 export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
-  maxBatch: 500,
-  maxInFlight: 2,
-  duplicateWindowDays: 7,
+  maxBatch: LEDGER_DEFAULTS.maxBatch,
+  maxInFlight: LEDGER_DEFAULTS.maxInFlight,
+  duplicateWindowDays: LEDGER_DEFAULTS.duplicateWindowDays,
   leaseName: 'open-site',
 };
 
