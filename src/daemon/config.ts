@@ -7,7 +7,9 @@ import { schemeLinkSchema, T_IN_MS, T_OUT_MS } from '../scheme/config.js';
 import { participantSchema } from '../participant/directory.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
-const gatewaySchemeSchema = schemeLinkSchema.extend({ requestTimeoutMs: schemeLinkSchema.shape.requestTimeoutMs.unwrap().optional() });
+const gatewaySchemeSchema = schemeLinkSchema.extend({
+  requestTimeoutMs: schemeLinkSchema.shape.requestTimeoutMs.unwrap().optional(),
+});
 
 /** One gateway site's settings, as plain data. Times are milliseconds, money integer pence. */
 export const gatewayConfigSchema = z
@@ -40,7 +42,10 @@ export const gatewayConfigSchema = z
       .default({}),
     ledger: ledgerConfigSchema.prefault({}),
   })
-  .transform((c) => ({ ...c, scheme: { ...c.scheme, requestTimeoutMs: c.scheme.requestTimeoutMs ?? c.timing.tOutMs } }));
+  .transform((c) => ({
+    ...c,
+    scheme: { ...c.scheme, requestTimeoutMs: c.scheme.requestTimeoutMs ?? c.timing.tOutMs },
+  }));
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
