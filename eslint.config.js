@@ -6,6 +6,21 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // A promise nobody awaits loses its failure: await it, or `void` one that cannot reject
+      // (it catches and logs inside, or has a `.catch` that logs).
+      '@typescript-eslint/no-floating-promises': 'error',
+      // A promise where a callback's result is ignored (an event handler, a timer) is the same loss.
+      '@typescript-eslint/no-misused-promises': 'error',
+      // Awaiting what is not a promise, or throwing or rejecting with what is not an Error, hides a mistake.
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+      '@typescript-eslint/prefer-promise-reject-errors': 'error',
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['error'] }],

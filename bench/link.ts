@@ -9,7 +9,7 @@ import { systemClock } from '../src/base/clock.js';
 import { silentLogger } from '../src/base/log.js';
 import { SchemeConnection } from '../src/scheme/connection.js';
 import { paymentFields, businessDate } from '../src/scheme/messages.js';
-import { splitEndpoint } from '../src/scheme/pool.js';
+import { splitEndpoint } from '../src/base/config.js';
 import { launchScript, launchSimulator } from '../simulators/launch.js';
 
 const { values } = parseArgs({
@@ -32,7 +32,7 @@ const sim =
   values.peer === 'plain'
     ? await launchScript('bench/responder', [MAC_KEY], peerEnv)
     : await launchSimulator('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--mac-key', MAC_KEY, '--heartbeat', '60000'], peerEnv);
-const [host, port] = splitEndpoint(String(sim.ready.dc1));
+const { host, port } = splitEndpoint(String(sim.ready.dc1));
 let ready!: () => void;
 const signedOn = new Promise<void>((r) => (ready = r));
 const conn = new SchemeConnection(

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import type { Clock } from '../src/base/clock.js';
+import { issueLines } from '../src/base/config.js';
 
 /** How an option's text is read: as it is, as a number, as a comma list, or repeated. */
 export type OptionRead = 'text' | 'number' | 'list' | 'repeat';
@@ -38,11 +39,11 @@ export function readCommandLine<S extends z.ZodType>(argv: string[], options: Op
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const key = i.path[0];
-      const flag = typeof key === 'string' && key in options ? options[key]!.flag : i.path.join('.');
-      const rest = i.path.slice(1).filter((p) => typeof p === 'string');
-      return `--${flag}${rest.length === 0 ? '' : ` (${rest.join('.')})`}: ${i.message}`;
+    const lines = issueLines(parsed.error.issues, (path) => {
+      const key = path[0];
+      const flag = typeof key === 'string' && key in options ? options[key]!.flag : path.map(String).join('.');
+      const rest = path.slice(1).filter((p) => typeof p === 'string');
+      return `--${flag}${rest.length === 0 ? '' : ` (${rest.join('.')})`}`;
     });
     fail(`bad option\n  ${lines.join('\n  ')}`);
   }

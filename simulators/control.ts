@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Logger } from '../src/base/log.js';
-import { splitEndpoint } from './scheme/options.js';
+import { splitEndpoint } from '../src/base/config.js';
 
 const MAX_BODY = 64 * 1024;
 

@@ -211,7 +211,7 @@ export class ParticipantBanks {
       }
     }
     this.held.length = 0;
-    await Promise.all(this.banks.map((b) => b.consumer?.stop()));
+    await Promise.all(this.banks.map((b) => b.consumer?.stop() ?? Promise.resolve()));
     await Promise.allSettled([...this.puts]);
   }
 

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { mqConfigSchema } from '../../src/participant/mq/index.js';
-import { endpointSchema } from '../scheme/options.js';
-
-export { splitEndpoint } from '../scheme/options.js';
+import { endpointSchema } from '../../src/base/config.js';
 
 /** The broker AMQP tests and the demo use when neither `--mq` nor `AMQP_URL` names one. */
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';

@@ -8,7 +8,8 @@ import { readCommandLine, stopOnSignalOrDuration, type OptionTable } from '../cl
 import { createLogger } from '../../src/base/log.js';
 import { Central } from './central.js';
 import { startControl, type ControlServer } from './control.js';
-import { centralSettingsSchema, endpointSchema } from './options.js';
+import { endpointSchema } from '../../src/base/config.js';
+import { centralSettingsSchema } from './options.js';
 
 /** Every option: its flag, the setting it feeds, and how its text is read. */
 const OPTIONS = {

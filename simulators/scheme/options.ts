@@ -1,15 +1,6 @@
 import { z } from 'zod';
-
-/** `host:port`; port 0 asks the system for a free one (the ready line reports the real port). */
-export const endpointSchema = z
-  .string()
-  .regex(/^.+:\d{1,5}$/, { error: 'must be host:port', abort: true })
-  .refine((text) => splitEndpoint(text).port <= 65535, 'port must be 0..65535');
-
-export function splitEndpoint(text: string): { host: string; port: number } {
-  const at = text.lastIndexOf(':');
-  return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
-}
+import { endpointSchema, macKeySchema } from '../../src/base/config.js';
+import { T_IN_MS, T_OUT_MS } from '../../src/scheme/config.js';
 
 const ms = (fallback: number) => z.number().int().min(0).default(fallback);
 const seconds = z.number().min(0).default(0);
@@ -20,11 +11,11 @@ const seconds = z.number().min(0).default(0);
  */
 export const centralSettingsSchema = z
   .object({
-    macKey: z.string().regex(/^(?:[0-9a-fA-F]{2}){16,64}$/, 'must be 16 to 64 bytes given as hex'),
+    macKey: macKeySchema,
     dc1: z.array(endpointSchema).default([]),
     dc2: z.array(endpointSchema).default([]),
-    tInMs: z.number().int().positive().default(10_000),
-    tOutMs: z.number().int().positive().default(15_000),
+    tInMs: z.number().int().positive().default(T_IN_MS),
+    tOutMs: z.number().int().positive().default(T_OUT_MS),
     heartbeatMs: ms(5_000),
     reversalRepeatMs: z.number().int().positive().default(2_000),
     inboundRate: z.number().min(0).default(0),

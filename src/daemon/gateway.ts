@@ -56,11 +56,12 @@ export class Gateway {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
-    const pool = createPool({ url: db.url, max: 8 }, log);
+    const pool = createPool({ url: db.url, max: config.ledger.poolSize }, log);
     const ledger = new Ledger(pool, clock, log, {
       finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED],
       duplicateWindowDays: config.ledger.duplicateWindowDays,
       maxBatch: config.ledger.maxBatch,
+      maxInFlight: config.ledger.maxInFlight,
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
+import { LEDGER_DEFAULTS } from './config.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
@@ -23,10 +24,10 @@ export interface LedgerOptions {
 }
 
 export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
-  maxBatch: 500,
-  maxInFlight: 2,
+  maxBatch: LEDGER_DEFAULTS.maxBatch,
+  maxInFlight: LEDGER_DEFAULTS.maxInFlight,
   maxQueued: GROUP_COMMIT_QUEUED_MAX,
-  duplicateWindowDays: 7,
+  duplicateWindowDays: LEDGER_DEFAULTS.duplicateWindowDays,
   leaseName: 'open-site',
 };
 

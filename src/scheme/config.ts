@@ -1,20 +1,22 @@
 import { z } from 'zod';
+import { endpointSchema, macKeySchema, parseSettings } from '../base/config.js';
 
-const endpoint = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0..65535');
+/** R2: the scheme's `T_in`, the longest the CI waits for the gateway to answer a payment it sends. */
+export const T_IN_MS = 10_000;
+/** R7: the scheme's `T_out`, the longest the CI takes to answer a payment the gateway sends. Every `T_out` setting defaults to it. */
+export const T_OUT_MS = 15_000;
 
 /** The scheme link of one gateway site, as plain data. Times are milliseconds. */
 export const schemeLinkSchema = z.object({
   /** Listeners of each DC; connections are spread over them. */
-  dc1: z.array(endpoint).min(1),
-  dc2: z.array(endpoint).min(1),
+  dc1: z.array(endpointSchema).min(1),
+  dc2: z.array(endpointSchema).min(1),
   connectionsPerDc: z.number().int().min(1).max(32).default(2),
   /** Section 8: the per-link MAC secret as hex. */
-  macKey: z.string().regex(/^(?:[0-9a-fA-F]{2}){16,64}$/, 'MAC key must be 16 to 64 bytes of hex'),
+  macKey: macKeySchema,
   heartbeatMs: z.number().int().min(100).default(5000),
-  requestTimeoutMs: z.number().int().min(100).default(15_000),
+  /** The wait for a payment response: `T_out`, or the gateway's stricter one. */
+  requestTimeoutMs: z.number().int().min(100).default(T_OUT_MS),
   signOnTimeoutMs: z.number().int().min(100).default(5000),
   connectTimeoutMs: z.number().int().min(100).default(5000),
   maxInFlight: z.number().int().min(1).max(100_000).default(512),
@@ -28,9 +30,5 @@ export type SchemeLinkConfig = z.infer<typeof schemeLinkSchema>;
 
 /** Parses link settings; a bad setting is refused with every reason at once. */
 export function parseSchemeLinkConfig(input: unknown): SchemeLinkConfig {
-  const r = schemeLinkSchema.safeParse(input);
-  if (!r.success) {
-    throw new Error(`invalid scheme link config: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  }
-  return r.data;
+  return parseSettings(schemeLinkSchema, input, 'scheme link config');
 }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { MAC_KEY_HEX } from '../base/config.js';
 
 /** Length of field 128 on the wire: 8 bytes of HMAC as upper-case hex. */
 export const MAC_LENGTH = 16;
@@ -37,7 +38,7 @@ export function macMatches(key: Buffer, body: Buffer, macAt: number): boolean {
 
 /** Parses a MAC key given as hex in configuration; refuses anything that is not whole bytes of hex. */
 export function parseMacKey(hex: string): Buffer {
-  if (!/^(?:[0-9a-fA-F]{2}){16,64}$/.test(hex)) {
+  if (!MAC_KEY_HEX.test(hex)) {
     throw new Error('MAC key must be 16 to 64 bytes given as hex');
   }
   return Buffer.from(hex, 'hex');

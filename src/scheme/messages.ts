@@ -120,11 +120,3 @@ export function networkRequest(functionCode: string, now: number): IsoMessage {
 export function advice(functionCode: string, text: string, now: number): IsoMessage {
   return { mti: '9824', fields: new Map([[7, transmissionTime(now)], [24, functionCode], [120, text]]) };
 }
-
-/** A repeat (9201, 9421) carries the original's fields with a new field 7; field 11 is set at send. */
-export function repeatOf(original: IsoMessage, now: number): IsoMessage {
-  const mti: Mti = original.mti === '9200' ? '9201' : original.mti === '9420' ? '9421' : original.mti;
-  const fields = new Map(original.fields);
-  fields.set(7, transmissionTime(now));
-  return { mti, fields };
-}

@@ -1,3 +1,4 @@
+import { splitEndpoint } from '../base/config.js';
 import type { IsoMessage } from './codec.js';
 import { SchemeConnection, type ConnectionDeps, type ConnectionHandler, type ConnectionOptions, type ConnectionStatus, type Dc, type ServiceStatus } from './connection.js';
 import { RequestError } from './errors.js';
@@ -41,7 +42,7 @@ export class SchemePool {
     };
     for (const [dc, endpoints] of [['DC1', config.dc1], ['DC2', config.dc2]] as Array<[Dc, string[]]>) {
       for (let i = 0; i < config.connectionsPerDc; i++) {
-        const [host, port] = splitEndpoint(endpoints[i % endpoints.length]!);
+        const { host, port } = splitEndpoint(endpoints[i % endpoints.length]!);
         const opts: ConnectionOptions = {
           id: `${dc}-${i + 1}`,
           dc,
@@ -109,9 +110,4 @@ export class SchemePool {
   stop(): void {
     for (const c of this.connections) c.stop();
   }
-}
-
-export function splitEndpoint(endpoint: string): [string, number] {
-  const at = endpoint.lastIndexOf(':');
-  return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
 }

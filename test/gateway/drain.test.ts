@@ -18,7 +18,7 @@ import { MAC_KEY } from '../support/scheme-sim.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
 import { until } from '../support/tcp.js';
 
-const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 /** A participant of this run only, on RabbitMQ: its queues outlive the first gateway's stop. */
 const PARTICIPANT = runParticipantId();
 

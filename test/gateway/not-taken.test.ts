@@ -11,7 +11,7 @@ import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../s
 import { ScriptedScheme } from '../support/scripted-scheme.js';
 import { until } from '../support/tcp.js';
 
-const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const Q = participantQueues('040004');
 const RETRY_MS = 300;
 

@@ -10,7 +10,7 @@ import { gatewayHere, type GatewayHere } from '../support/gateway-here.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 
-const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const Q = participantQueues('040004');
 
 let sim: SchemeSim;

@@ -22,7 +22,7 @@ import { AMQP_URL, deleteQueues, randomParticipant } from '../support/bank-gatew
 import { until } from '../support/tcp.js';
 import { basePayment } from '../support/iso20022-arbitraries.js';
 
-const FIXTURE = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const FPID = 'TRN00000000000001A1020261122GBP040004     ';
 
 let db: TestDatabase;

@@ -89,7 +89,7 @@ describe('pacs.008 round trip', () => {
 
 describe('a participant pacs.008 (fixture)', () => {
   it('parses to the expected instruction', () => {
-    const xml = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+    const xml = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
     expect(validateXml('pacs.008', xml)).toEqual({ ok: true });
     expect(parsePacs008(xml)).toEqual({
       ok: true,
@@ -112,7 +112,7 @@ describe('a participant pacs.008 (fixture)', () => {
   });
 
   it('reads the same instruction whatever namespace prefix the sender chose', () => {
-    const xml = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+    const xml = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
     const prefixed = xml
       .replace('xmlns="urn:', 'xmlns:p8="urn:')
       .replace(/<(\/?)(?!\?|!)([A-Za-z])/g, '<$1p8:$2');

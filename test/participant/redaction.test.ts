@@ -16,7 +16,7 @@ import { newMessageId, participantQueues, type IncomingMessage } from '../../src
 import { silentLogger } from '../../src/base/log.js';
 import { until } from '../support/tcp.js';
 
-const FIXTURE = readFileSync(new URL('./fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 
 /** Every text and attribute value of the fixture, as the place a generated value goes. */
 const FIELDS: ReadonlyArray<{ name: string; put: (value: string) => string }> = [

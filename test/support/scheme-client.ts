@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { systemClock } from '../../src/base/clock.js';
+import { splitEndpoint } from '../../src/base/config.js';
 import { silentLogger } from '../../src/base/log.js';
 import { encode, type DecodeError, type IsoMessage } from '../../src/scheme/codec.js';
 import { networkRequest, paymentFields, responseTo, type SchemePayment } from '../../src/scheme/messages.js';
@@ -50,9 +51,9 @@ export class RawClient {
   }
 
   static connect(address: string): Promise<RawClient> {
-    const at = address.lastIndexOf(':');
+    const { host, port } = splitEndpoint(address);
     return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(address.slice(at + 1)), address.slice(0, at), () => resolve(new RawClient(socket)));
+      const socket = net.connect(port, host, () => resolve(new RawClient(socket)));
       socket.once('error', reject);
     });
   }

@@ -1,3 +1,4 @@
+import { parseSettings } from '../../base/config.js';
 import type { Logger } from '../../base/log.js';
 import { AmqpTransport } from './amqp.js';
 import { mqConfigSchema } from './config.js';
@@ -6,9 +7,7 @@ import type { MqTransport } from './port.js';
 
 /** Validates `config` and connects the transport it names. */
 export async function createTransport(config: unknown, log: Logger): Promise<MqTransport> {
-  const parsed = mqConfigSchema.safeParse(config);
-  if (!parsed.success) throw new Error(`invalid MQ configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  const c = parsed.data;
+  const c = parseSettings(mqConfigSchema, config, 'MQ configuration');
   switch (c.kind) {
     case 'in-process':
       return new InProcessTransport(log);
