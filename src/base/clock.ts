@@ -22,3 +22,13 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(t) };
   },
 };
+
+/**
+ * `systemClock` whose `now` never steps with the wall clock (NTP, an operator's `date`): for
+ * deadlines that must hold whatever the wall clock does, such as a lease holder's renew deadline.
+ * It starts at the wall time the process started and moves at the monotonic clock's rate.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  after: systemClock.after,
+};
