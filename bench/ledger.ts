@@ -46,7 +46,11 @@ try {
   // A figure measured without durability is not the figure asked for.
   if (fsync !== 'on' || synchronous_commit !== 'on') process.exitCode = 1;
 
-  const ledger = new Ledger(ledgerPool, systemClock, logger, { finalStates: ['accepted'], maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT });
+  const ledger = new Ledger(ledgerPool, systemClock, logger, {
+    finalStates: ['accepted'],
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+  });
   const latencies: number[] = [];
   const at = { site: 'bench', epoch: 1 };
 
@@ -63,11 +67,27 @@ try {
       const fpid = trn + '01' + '20251122' + 'GBP' + '400000'.padEnd(11, ' ');
       const cause = { mti: '9200', stan: String(n % 1_000_000).padStart(6, '0'), connectionId: `conn-${w % 4}` };
       await timed({
-        fpid, from: null, to: 'received', event: 'received', at: systemClock.now(), ...at, cause,
+        fpid,
+        from: null,
+        to: 'received',
+        event: 'received',
+        at: systemClock.now(),
+        ...at,
+        cause,
         payment: {
-          direction: 'inbound', type: '01', amountPence: 1_000 + n, trn, dateSent: '20251122', institution: '400000',
-          originatorSortCode: '400000', originatorAccount: '12345678', originatorName: 'BENCH PAYER',
-          beneficiarySortCode: '200000', beneficiaryAccount: '87654321', beneficiaryName: 'BENCH PAYEE', reference: 'BENCH',
+          direction: 'inbound',
+          type: '01',
+          amountPence: 1_000 + n,
+          trn,
+          dateSent: '20251122',
+          institution: '400000',
+          originatorSortCode: '400000',
+          originatorAccount: '12345678',
+          originatorName: 'BENCH PAYER',
+          beneficiarySortCode: '200000',
+          beneficiaryAccount: '87654321',
+          beneficiaryName: 'BENCH PAYEE',
+          reference: 'BENCH',
         },
         patch: { deadlineAt: systemClock.now() + 15_000 },
       });
@@ -75,7 +95,13 @@ try {
       for (const to of PATH) {
         const final = to === PATH[PATH.length - 1];
         await timed({
-          fpid, from, to, event: to, at: systemClock.now(), ...at, cause,
+          fpid,
+          from,
+          to,
+          event: to,
+          at: systemClock.now(),
+          ...at,
+          cause,
           patch: final ? { outcome: '0000', deadlineAt: null } : {},
           outbox: final ? [{ topic: 'payments.settled', key: fpid, payload: { fpid, state: to } }] : [],
         });
@@ -90,7 +116,8 @@ try {
   const elapsed = (performance.now() - started) / 1000;
 
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2));
+  const pct = (p: number): number =>
+    Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2));
   console.log(
     JSON.stringify({
       transitions_per_s: Math.round(latencies.length / elapsed),

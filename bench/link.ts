@@ -31,7 +31,11 @@ const peerEnv = { SIMULATOR_NODE_ARGS: process.env.SIMULATOR_NODE_ARGS ?? '--max
 const sim =
   values.peer === 'plain'
     ? await launchScript('bench/responder', [MAC_KEY], peerEnv)
-    : await launchSimulator('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--mac-key', MAC_KEY, '--heartbeat', '60000'], peerEnv);
+    : await launchSimulator(
+        'scheme',
+        ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--mac-key', MAC_KEY, '--heartbeat', '60000'],
+        peerEnv,
+      );
 const { host, port } = splitEndpoint(String(sim.ready.dc1));
 let ready!: () => void;
 const signedOn = new Promise<void>((r) => (ready = r));

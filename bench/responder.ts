@@ -13,10 +13,14 @@ const macKey = Buffer.from(process.argv[2] ?? '', 'hex');
 let n = 0;
 const server = createServer((socket) => {
   const id = `R#${++n}`;
-  new Wire(socket, { id, macKey, clock: systemClock, log: silentLogger, requestTimeoutMs: 15_000, maxInFlight: 1000, heartbeatMs: 0 }, {
-    onRequest: (_request, reply) => reply.reply(ActionCode.accepted),
-    onClose: () => undefined,
-  });
+  new Wire(
+    socket,
+    { id, macKey, clock: systemClock, log: silentLogger, requestTimeoutMs: 15_000, maxInFlight: 1000, heartbeatMs: 0 },
+    {
+      onRequest: (_request, reply) => reply.reply(ActionCode.accepted),
+      onClose: () => undefined,
+    },
+  );
 });
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;

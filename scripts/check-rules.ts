@@ -48,28 +48,39 @@ export function checkRules(root: string): RulesReport {
   if (!existsSync(docPath)) return { rules: [], problems: ['docs/rules.md is missing: it is the list of rules'] };
   const rows = ruleRows(readFileSync(docPath, 'utf8'));
   const rules = [...new Set(rows.map((r) => r.id))];
-  for (const id of rules.filter((id) => rows.filter((r) => r.id === id).length > 1)) problems.push(`docs/rules.md lists ${id} more than once`);
-  if (rules.length === 0) problems.push('docs/rules.md lists no rule (a table row whose first cell is an id like R7 or P3)');
+  for (const id of rules.filter((id) => rows.filter((r) => r.id === id).length > 1))
+    problems.push(`docs/rules.md lists ${id} more than once`);
+  if (rules.length === 0)
+    problems.push('docs/rules.md lists no rule (a table row whose first cell is an id like R7 or P3)');
 
   const tagged = new Set<string>();
   for (const dir of ['src', 'simulators']) {
     for (const file of sources(root, dir)) {
-      readFileSync(join(root, file), 'utf8').split('\n').forEach((text, i) => {
-        const tag = TAG.exec(text)?.[1];
-        if (tag !== undefined) {
-          if (!rules.includes(tag)) problems.push(`${file}:${i + 1}: tag [${tag}] names no rule of docs/rules.md`);
-          else if (dir === 'src') tagged.add(tag);
-        }
-        for (const m of text.matchAll(BRACKETED)) {
-          if (m[1] !== tag) problems.push(`${file}:${i + 1}: [${m[1]}] is not at the start of a comment, so it is not a tag; write "// [${m[1]}] what is enforced here" or drop the brackets`);
-        }
-      });
+      readFileSync(join(root, file), 'utf8')
+        .split('\n')
+        .forEach((text, i) => {
+          const tag = TAG.exec(text)?.[1];
+          if (tag !== undefined) {
+            if (!rules.includes(tag)) problems.push(`${file}:${i + 1}: tag [${tag}] names no rule of docs/rules.md`);
+            else if (dir === 'src') tagged.add(tag);
+          }
+          for (const m of text.matchAll(BRACKETED)) {
+            if (m[1] !== tag)
+              problems.push(
+                `${file}:${i + 1}: [${m[1]}] is not at the start of a comment, so it is not a tag; write "// [${m[1]}] what is enforced here" or drop the brackets`,
+              );
+          }
+        });
     }
   }
-  for (const id of rules.filter((id) => !tagged.has(id))) problems.push(`${id} has no enforcing tag in src/ (a comment starting "[${id}] ...")`);
+  for (const id of rules.filter((id) => !tagged.has(id)))
+    problems.push(`${id} has no enforcing tag in src/ (a comment starting "[${id}] ...")`);
 
-  const titles = sources(root, 'test').flatMap((file) => titlesOf(readFileSync(join(root, file), 'utf8')).map((title) => ({ file, title })));
-  for (const id of rules.filter((id) => !titles.some((t) => namedIn(t.title).has(id)))) problems.push(`${id} has no test under test/ whose describe/it title names it, like "... (${id})"`);
+  const titles = sources(root, 'test').flatMap((file) =>
+    titlesOf(readFileSync(join(root, file), 'utf8')).map((title) => ({ file, title })),
+  );
+  for (const id of rules.filter((id) => !titles.some((t) => namedIn(t.title).has(id))))
+    problems.push(`${id} has no test under test/ whose describe/it title names it, like "... (${id})"`);
 
   for (const row of rows) problems.push(...rowProblems(root, row));
   return { rules, problems };
@@ -79,7 +90,10 @@ export function checkRules(root: string): RulesReport {
 function ruleRows(doc: string): Row[] {
   return doc.split('\n').flatMap((text, i) => {
     if (!text.trimStart().startsWith('|')) return [];
-    const cells = text.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = text
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const id = cells[0] ?? '';
     return RULE_ID.test(id) ? [{ id, line: i + 1, cells }] : [];
   });
@@ -102,13 +116,16 @@ function rowProblems(root: string, row: Row): string[] {
     if (symbol === undefined) continue;
     const text = readFileSync(join(root, path), 'utf8');
     for (const part of symbol.split('.')) {
-      if (!new RegExp(`\\b${part.replace(/[^\w$]/g, '')}\\b`).test(text)) problems.push(`${at}: ${path} declares no ${part} (of ${symbol})`);
+      if (!new RegExp(`\\b${part.replace(/[^\w$]/g, '')}\\b`).test(text))
+        problems.push(`${at}: ${path} declares no ${part} (of ${symbol})`);
     }
   }
   const lastCell = row.cells[row.cells.length - 1] ?? '';
   const quoted = [...lastCell.matchAll(QUOTED)].map((m) => m[1]!);
   if (quoted.length === 0) problems.push(`${at}: names no test title ("...")`);
-  const held = tests.filter((t) => existsSync(join(root, t))).flatMap((t) => titlesOf(readFileSync(join(root, t), 'utf8')));
+  const held = tests
+    .filter((t) => existsSync(join(root, t)))
+    .flatMap((t) => titlesOf(readFileSync(join(root, t), 'utf8')));
   for (const title of quoted) {
     if (!held.includes(title)) problems.push(`${at}: no test file of the row has the title "${title}"`);
     else if (!namedIn(title).has(row.id)) problems.push(`${at}: the title "${title}" does not name ${row.id}`);
@@ -151,7 +168,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const { rules, problems } = checkRules(root);
   if (problems.length > 0) {
-    console.error(`rules: ${problems.length} problem(s) with docs/rules.md, the [Rn]/[Pn] tags in src/ or the test titles:`);
+    console.error(
+      `rules: ${problems.length} problem(s) with docs/rules.md, the [Rn]/[Pn] tags in src/ or the test titles:`,
+    );
     for (const p of problems) console.error(`  - ${p}`);
     process.exit(1);
   }

@@ -22,7 +22,8 @@ import type { Report } from '../simulators/scheme/report.js';
 
 const values = (() => {
   try {
-    return parseArgs({ options: { duration: { type: 'string' }, 'keep-ledger': { type: 'boolean', default: false } } }).values;
+    return parseArgs({ options: { duration: { type: 'string' }, 'keep-ledger': { type: 'boolean', default: false } } })
+      .values;
   } catch (e) {
     console.error(`demo: ${(e as Error).message}\nusage: npm start [-- --keep-ledger] [--duration SECONDS]`);
     process.exit(2);
@@ -46,7 +47,20 @@ if (!values['keep-ledger']) {
 
 const scheme = await launchSimulator<Report>(
   'scheme',
-  ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--control', '127.0.0.1:0', '--mac-key', MAC_KEY, '--inbound-rate', '5', '--sort-codes', BANK.sortCodes.join(',')],
+  [
+    '--dc1',
+    '127.0.0.1:0',
+    '--dc2',
+    '127.0.0.1:0',
+    '--control',
+    '127.0.0.1:0',
+    '--mac-key',
+    MAC_KEY,
+    '--inbound-rate',
+    '5',
+    '--sort-codes',
+    BANK.sortCodes.join(','),
+  ],
   { LOG_LEVEL: 'warn' },
 );
 const config = parseGatewayConfig({
@@ -57,19 +71,48 @@ const config = parseGatewayConfig({
   database: { dataDir: LEDGER_DIR },
 });
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
-const gateway = await Gateway.start(config, { clock: systemClock, log, ...(transport === undefined ? {} : { transport }) });
+const gateway = await Gateway.start(config, {
+  clock: systemClock,
+  log,
+  ...(transport === undefined ? {} : { transport }),
+});
 
-const bankArgs = ['--participant', `${BANK.id}:${BANK.sortCodes.join(',')}`, '--outbound-rate', '2', '--latency-ms', '50-800', '--late-share', '0.03', '--late-ms', '9500'];
-const bankProcess = amqpUrl === undefined ? undefined : await launchSimulator('participant', ['--mq', amqpUrl, '--control', '127.0.0.1:0', ...bankArgs], { LOG_LEVEL: 'warn' });
+const bankArgs = [
+  '--participant',
+  `${BANK.id}:${BANK.sortCodes.join(',')}`,
+  '--outbound-rate',
+  '2',
+  '--latency-ms',
+  '50-800',
+  '--late-share',
+  '0.03',
+  '--late-ms',
+  '9500',
+];
+const bankProcess =
+  amqpUrl === undefined
+    ? undefined
+    : await launchSimulator('participant', ['--mq', amqpUrl, '--control', '127.0.0.1:0', ...bankArgs], {
+        LOG_LEVEL: 'warn',
+      });
 const banks =
   transport === undefined
     ? undefined
-    : new ParticipantBanks(bankSettingsSchema.parse({ participants: [`${BANK.id}:${BANK.sortCodes.join(',')}`], outboundRate: 2, latency: '50-800', lateShare: 0.03, lateMs: 9500 }), {
-        transport,
-        clock: systemClock,
-        log,
-        random: seededRandom(Date.now() >>> 0),
-      });
+    : new ParticipantBanks(
+        bankSettingsSchema.parse({
+          participants: [`${BANK.id}:${BANK.sortCodes.join(',')}`],
+          outboundRate: 2,
+          latency: '50-800',
+          lateShare: 0.03,
+          lateMs: 9500,
+        }),
+        {
+          transport,
+          clock: systemClock,
+          log,
+          random: seededRandom(Date.now() >>> 0),
+        },
+      );
 await banks?.start();
 
 console.log(`FPS gateway demo running (Ctrl-C to stop).
@@ -96,7 +139,9 @@ const ticker = setInterval(() => {
 let stopping = false;
 async function stop(): Promise<void> {
   clearInterval(ticker);
-  console.log('stopping: the scheme suspends new traffic, then the bank simulator, the gateway (drain and sign-off) and the scheme simulator');
+  console.log(
+    'stopping: the scheme suspends new traffic, then the bank simulator, the gateway (drain and sign-off) and the scheme simulator',
+  );
   // 971 SUSPENDED: no new inbound payments, and the gateway holds new outbound ones (R10).
   await fetch(`${schemeControl}/suspend`, { method: 'POST' });
   const bankReport = banks === undefined ? await bankProcess?.stop() : (await banks.stop(), banks.report());

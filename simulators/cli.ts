@@ -13,15 +13,32 @@ export type OptionTable = Record<string, { flag: string; read: OptionRead }>;
  * Reads a simulator's command line into its settings: unknown flags, unreadable values and
  * settings the schema refuses all end the process with status 2 and say which flag and why.
  */
-export function readCommandLine<S extends z.ZodType>(argv: string[], options: OptionTable, schema: S, usage: string, name: string, defaults: Record<string, unknown> = {}): z.output<S> {
+export function readCommandLine<S extends z.ZodType>(
+  argv: string[],
+  options: OptionTable,
+  schema: S,
+  usage: string,
+  name: string,
+  defaults: Record<string, unknown> = {},
+): z.output<S> {
   const fail = (message: string): never => {
     console.error(`${name}: ${message}\n${usage}`);
     process.exit(2);
   };
   let values: Record<string, string | string[] | boolean | undefined> = {};
   try {
-    const spec = Object.fromEntries(Object.values(options).map((o) => [o.flag, { type: 'string' as const, multiple: o.read === 'list' || o.read === 'repeat' }]));
-    values = parseArgs({ args: argv, options: { ...spec, help: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+    const spec = Object.fromEntries(
+      Object.values(options).map((o) => [
+        o.flag,
+        { type: 'string' as const, multiple: o.read === 'list' || o.read === 'repeat' },
+      ]),
+    );
+    values = parseArgs({
+      args: argv,
+      options: { ...spec, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (e) {
     fail((e as Error).message);
   }
@@ -54,7 +71,11 @@ export function readCommandLine<S extends z.ZodType>(argv: string[], options: Op
  * Runs `stop` once, on SIGINT, SIGTERM or after `durationSec`, whichever comes first; `stop` prints
  * the report and exits.
  */
-export function stopOnSignalOrDuration(durationSec: number | undefined, clock: Clock, stop: (why: string) => Promise<void>): void {
+export function stopOnSignalOrDuration(
+  durationSec: number | undefined,
+  clock: Clock,
+  stop: (why: string) => Promise<void>,
+): void {
   let stopping = false;
   const once = (why: string): void => {
     if (stopping) return;

@@ -51,7 +51,12 @@ function statusOf(e: unknown, callers: ErrorStatus): { status: number; error: st
  * A simulator's JSON control endpoint, `METHOD /path` to route: what tests and demos use for
  * deterministic scenarios. 400 for a bad body, 404 for an unknown route.
  */
-export async function startControlServer(table: Record<string, Route>, endpoint: string, log: Logger, callers: ErrorStatus): Promise<ControlServer> {
+export async function startControlServer(
+  table: Record<string, Route>,
+  endpoint: string,
+  log: Logger,
+  callers: ErrorStatus,
+): Promise<ControlServer> {
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');

@@ -23,7 +23,11 @@ process.once('exit', () => {
 });
 
 /** Starts `simulators/<name>/main.ts` as its own process; see `launchScript`. */
-export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme' | 'participant', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+export function launchSimulator<Report = Record<string, unknown>>(
+  name: 'scheme' | 'participant',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningSimulator<Report>> {
   return launchScript<Report>(`simulators/${name}/main`, args, env);
 }
 
@@ -32,11 +36,19 @@ export function launchSimulator<Report = Record<string, unknown>>(name: 'scheme'
  * its own and waits for its `{"ready":true,...}` line on stdout. Every later stdout line is kept; the last JSON line before
  * exit is the report. From source it runs through tsx; from a build (dist/) it runs the built file.
  */
-export function launchScript<Report = Record<string, unknown>>(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Report>> {
+export function launchScript<Report = Record<string, unknown>>(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningSimulator<Report>> {
   const name = script;
   // SIMULATOR_NODE_ARGS passes flags such as --cpu-prof that NODE_OPTIONS refuses.
-  const nodeArgs = (env.SIMULATOR_NODE_ARGS ?? process.env.SIMULATOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const main = COMPILED ? [fileURLToPath(new URL(`../${script}.js`, import.meta.url))] : ['--import', 'tsx', `${script}.ts`];
+  const nodeArgs = (env.SIMULATOR_NODE_ARGS ?? process.env.SIMULATOR_NODE_ARGS ?? '')
+    .split(' ')
+    .filter((a) => a !== '');
+  const main = COMPILED
+    ? [fileURLToPath(new URL(`../${script}.js`, import.meta.url))]
+    : ['--import', 'tsx', `${script}.ts`];
   const child = spawn(process.execPath, [...nodeArgs, ...main, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -1,6 +1,14 @@
 import type { Clock, Timer } from '../../src/base/clock.js';
 import type { Logger } from '../../src/base/log.js';
-import { buildPacs002, buildPacs008, detectMessage, parsePacs002, parsePacs007, parsePacs008, type Instruction as Pacs008Instruction } from '../../src/participant/iso20022/index.js';
+import {
+  buildPacs002,
+  buildPacs008,
+  detectMessage,
+  parsePacs002,
+  parsePacs007,
+  parsePacs008,
+  type Instruction as Pacs008Instruction,
+} from '../../src/participant/iso20022/index.js';
 import {
   DEFAULT_BACKOUT_THRESHOLD,
   ensureParticipantQueues,
@@ -153,7 +161,12 @@ export class ParticipantBanks {
     private readonly settings: BankSettings,
     private readonly deps: BankDeps,
   ) {
-    this.banks = settings.participants.map((spec) => ({ spec, queues: { toGateway: '', fromGateway: '', backout: '' }, paceFrom: 0, paced: 0 }));
+    this.banks = settings.participants.map((spec) => ({
+      spec,
+      queues: { toGateway: '', fromGateway: '', backout: '' },
+      paceFrom: 0,
+      paced: 0,
+    }));
     for (const b of this.banks) this.byId.set(b.spec.id, b);
     // Keeps TRNs unique across runs as well as within one (the gateway and scheme dedup on them).
     this.run = deps.clock.now().toString(36).toUpperCase().slice(-5).padStart(5, '0');
@@ -335,7 +348,14 @@ export class ParticipantBanks {
         reference: `SIM ${serial}`.slice(0, 18),
       },
     });
-    const instruction: Instruction = { participant: b.spec.id, trn, msgId, sent: false, reports: 0, reportIds: new Set() };
+    const instruction: Instruction = {
+      participant: b.spec.id,
+      trn,
+      msgId,
+      sent: false,
+      reports: 0,
+      reportIds: new Set(),
+    };
     // Known before the put: the report may be read before the publisher confirm arrives.
     this.instructions.set(messageId, instruction);
     this.track(
@@ -369,7 +389,10 @@ export class ParticipantBanks {
       this.handle(b, m);
     } catch (err) {
       this.n.invalid++;
-      this.deps.log.warn({ participant: b.spec.id, messageId: m.messageId, err }, 'could not handle a message; counted invalid');
+      this.deps.log.warn(
+        { participant: b.spec.id, messageId: m.messageId, err },
+        'could not handle a message; counted invalid',
+      );
     }
     return 'commit';
   }
@@ -388,17 +411,29 @@ export class ParticipantBanks {
     if (!HEX_ID.test(m.messageId)) return this.invalid(b, m, 'an offer without a 48-hex message id cannot be answered');
     const p = parsed.instruction;
     // Profile v1.1: the offer names the payment (ClrSysRef) and its sender (InstgAgt).
-    if (p.fpid === undefined || p.instructingAgent === undefined) return this.invalid(b, m, 'an offer must carry PmtId/ClrSysRef and InstgAgt (profile v1.1)');
+    if (p.fpid === undefined || p.instructingAgent === undefined)
+      return this.invalid(b, m, 'an offer must carry PmtId/ClrSysRef and InstgAgt (profile v1.1)');
     const key = `${p.trn}|${p.msgId}`;
     if (this.offers.has(m.messageId) || this.offerKeys.has(key)) {
       this.n.duplicatesSeen++;
-      this.deps.log.warn({ participant: b.spec.id, messageId: m.messageId, trn: p.trn, deliveryCount: m.deliveryCount }, 'payment offered twice; not answered again');
+      this.deps.log.warn(
+        { participant: b.spec.id, messageId: m.messageId, trn: p.trn, deliveryCount: m.deliveryCount },
+        'payment offered twice; not answered again',
+      );
       return;
     }
     this.n.inboundOffered++;
     // [P1] An offer for a sort code this bank does not own was misrouted: it is rejected 1100.
     const decision = decideInbound(this.settings, b.spec.sortCodes.includes(p.beneficiarySortCode), this.deps.random);
-    const offer: Offer = { participant: b.spec.id, messageId: m.messageId, instruction: p, decision, state: 'waiting', standIn: false, reversed: false };
+    const offer: Offer = {
+      participant: b.spec.id,
+      messageId: m.messageId,
+      instruction: p,
+      decision,
+      state: 'waiting',
+      standIn: false,
+      reversed: false,
+    };
     this.offers.set(m.messageId, offer);
     this.offerKeys.add(key);
     const sameTrn = this.offersByTrn.get(p.trn);
@@ -406,7 +441,10 @@ export class ParticipantBanks {
     else sameTrn.push(offer);
     if (decision.misrouted) {
       this.n.inboundMisrouted++;
-      this.deps.log.warn({ participant: b.spec.id, trn: p.trn, messageId: m.messageId }, 'offered a payment for a sort code this participant does not own; rejecting it 1100');
+      this.deps.log.warn(
+        { participant: b.spec.id, trn: p.trn, messageId: m.messageId },
+        'offered a payment for a sort code this participant does not own; rejecting it 1100',
+      );
     }
     offer.timer = this.deps.clock.after(decision.delayMs, () => this.due(offer));
   }
@@ -432,7 +470,13 @@ export class ParticipantBanks {
     if (d.late) this.n.inboundLate++;
     // Only a payment accepted in time is the bank's to return; no draw unless returns are asked for,
     // so that a seed gives the same decisions with or without this option's default.
-    if (d.status === 'ACSC' && !d.late && this.settings.returnShare > 0 && this.deps.random() < this.settings.returnShare) this.originate(this.bank(o.participant), p);
+    if (
+      d.status === 'ACSC' &&
+      !d.late &&
+      this.settings.returnShare > 0 &&
+      this.deps.random() < this.settings.returnShare
+    )
+      this.originate(this.bank(o.participant), p);
     const messageId = newMessageId();
     this.decisions.set(messageId, o);
     const body = buildPacs002({
@@ -445,10 +489,12 @@ export class ParticipantBanks {
       ...(d.reason === undefined ? {} : { reason: d.reason }),
     });
     this.track(
-      this.deps.transport.put({ queue: this.bank(o.participant).queues.toGateway, body, messageId, correlationId: o.messageId }).catch((err: unknown) => {
-        this.n.putFailures++;
-        this.deps.log.warn({ participant: o.participant, trn: p.trn, messageId, err }, 'could not put a decision');
-      }),
+      this.deps.transport
+        .put({ queue: this.bank(o.participant).queues.toGateway, body, messageId, correlationId: o.messageId })
+        .catch((err: unknown) => {
+          this.n.putFailures++;
+          this.deps.log.warn({ participant: o.participant, trn: p.trn, messageId, err }, 'could not put a decision');
+        }),
     );
   }
 
@@ -458,7 +504,12 @@ export class ParticipantBanks {
     const s = parsed.status;
     const instruction = m.correlationId === null ? undefined : this.instructions.get(m.correlationId);
     if (instruction !== undefined && instruction.participant === b.spec.id) {
-      if (s.originalTrn !== instruction.trn) return this.unexpected(b, m, `a report correlated to instruction ${instruction.trn} names TRN ${s.originalTrn}`);
+      if (s.originalTrn !== instruction.trn)
+        return this.unexpected(
+          b,
+          m,
+          `a report correlated to instruction ${instruction.trn} names TRN ${s.originalTrn}`,
+        );
       // MQ delivers at least once: the same message id again is the one report, not a second one.
       if (instruction.reportIds.has(m.messageId)) {
         this.n.redeliveredReports++;
@@ -468,7 +519,10 @@ export class ParticipantBanks {
       instruction.reports++;
       if (instruction.reports > 1) {
         this.n.duplicateReports++;
-        this.deps.log.warn({ participant: b.spec.id, trn: instruction.trn, messageId: m.messageId }, 'a second report for one instruction');
+        this.deps.log.warn(
+          { participant: b.spec.id, trn: instruction.trn, messageId: m.messageId },
+          'a second report for one instruction',
+        );
         return;
       }
       this.n.reportsReceived++;
@@ -482,18 +536,33 @@ export class ParticipantBanks {
     }
     // [P10] RJCT 0912 counts only correlated to a late decision, or to the offer as its stand-in notice.
     const decided = m.correlationId === null ? undefined : this.decisions.get(m.correlationId);
-    if (decided !== undefined && s.status === 'RJCT' && s.reason === ActionCode.standIn && s.originalTrn === decided.instruction.trn) {
+    if (
+      decided !== undefined &&
+      s.status === 'RJCT' &&
+      s.reason === ActionCode.standIn &&
+      s.originalTrn === decided.instruction.trn
+    ) {
       this.n.lateAnswers++;
       return;
     }
     const offer = m.correlationId === null ? undefined : this.offers.get(m.correlationId);
-    if (offer !== undefined && offer.participant === b.spec.id && s.status === 'RJCT' && s.reason === ActionCode.standIn && s.originalTrn === offer.instruction.trn) {
+    if (
+      offer !== undefined &&
+      offer.participant === b.spec.id &&
+      s.status === 'RJCT' &&
+      s.reason === ActionCode.standIn &&
+      s.originalTrn === offer.instruction.trn
+    ) {
       if (offer.standIn) return this.unexpected(b, m, `a second stand-in notice for ${offer.instruction.trn}`);
       offer.standIn = true;
       this.n.standInNotices++;
       return;
     }
-    this.unexpected(b, m, 'a pacs.002 that answers no instruction of this participant and is no stand-in notice for a payment offered to it');
+    this.unexpected(
+      b,
+      m,
+      'a pacs.002 that answers no instruction of this participant and is no stand-in notice for a payment offered to it',
+    );
   }
 
   private onReversal(b: Bank, m: IncomingMessage): void {
@@ -503,10 +572,13 @@ export class ParticipantBanks {
     const byCorrelation = m.correlationId === null ? undefined : this.offers.get(m.correlationId);
     const candidates = (this.offersByTrn.get(r.originalTrn) ?? []).filter((o) => o.participant === b.spec.id);
     const offer =
-      byCorrelation !== undefined && byCorrelation.participant === b.spec.id && byCorrelation.instruction.trn === r.originalTrn
+      byCorrelation !== undefined &&
+      byCorrelation.participant === b.spec.id &&
+      byCorrelation.instruction.trn === r.originalTrn
         ? byCorrelation
         : (candidates.find((o) => o.instruction.msgId === r.originalMsgId) ?? candidates[0]);
-    if (offer === undefined) return this.unexpected(b, m, `a reversal of TRN ${r.originalTrn}, never offered to this participant`);
+    if (offer === undefined)
+      return this.unexpected(b, m, `a reversal of TRN ${r.originalTrn}, never offered to this participant`);
     if (offer.reversed) return this.unexpected(b, m, `a second reversal of ${r.originalTrn}`);
     offer.reversed = true;
     this.n.reversed++;
@@ -514,12 +586,18 @@ export class ParticipantBanks {
 
   private invalid(b: Bank, m: IncomingMessage, reason: string): void {
     this.n.invalid++;
-    this.deps.log.warn({ participant: b.spec.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'invalid message from the gateway');
+    this.deps.log.warn(
+      { participant: b.spec.id, messageId: m.messageId, correlationId: m.correlationId, reason },
+      'invalid message from the gateway',
+    );
   }
 
   private unexpected(b: Bank, m: IncomingMessage, reason: string): void {
     this.n.unexpected++;
-    this.deps.log.warn({ participant: b.spec.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'unexpected message from the gateway');
+    this.deps.log.warn(
+      { participant: b.spec.id, messageId: m.messageId, correlationId: m.correlationId, reason },
+      'unexpected message from the gateway',
+    );
   }
 
   // --- helpers ----------------------------------------------------------------------------------
@@ -538,7 +616,8 @@ export class ParticipantBanks {
 
   private bank(id: string): Bank {
     const b = this.byId.get(id);
-    if (b === undefined) throw new UnknownParticipant(`no participant ${id}; simulated: ${this.participantIds.join(', ')}`);
+    if (b === undefined)
+      throw new UnknownParticipant(`no participant ${id}; simulated: ${this.participantIds.join(', ')}`);
     return b;
   }
 }

@@ -5,7 +5,15 @@ import { startControlServer, type ControlServer, type Route } from '../control.j
 
 export type { ControlServer } from '../control.js';
 
-const outboundBody = z.object({ count: z.number().int().min(1).max(100_000), participant: z.string().regex(/^\d{6}$/).optional() }).strict();
+const outboundBody = z
+  .object({
+    count: z.number().int().min(1).max(100_000),
+    participant: z
+      .string()
+      .regex(/^\d{6}$/)
+      .optional(),
+  })
+  .strict();
 
 function routes(banks: ParticipantBanks): Record<string, Route> {
   return {
@@ -22,5 +30,7 @@ function routes(banks: ParticipantBanks): Record<string, Route> {
 
 /** The JSON control endpoint (README "Control endpoint"). */
 export function startControl(banks: ParticipantBanks, endpoint: string, log: Logger): Promise<ControlServer> {
-  return startControlServer(routes(banks), endpoint, log, (e) => (e instanceof UnknownParticipant ? 404 : e instanceof NotRunning ? 409 : undefined));
+  return startControlServer(routes(banks), endpoint, log, (e) =>
+    e instanceof UnknownParticipant ? 404 : e instanceof NotRunning ? 409 : undefined,
+  );
 }

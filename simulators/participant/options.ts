@@ -37,7 +37,11 @@ export const mqOptionSchema = z
     try {
       return JSON.parse(t) as unknown;
     } catch {
-      ctx.addIssue({ code: 'custom', message: "must be an amqp:// URL or the JSON of an MQ configuration, e.g. '{\"kind\":\"amqp\",\"url\":\"amqp://...\"}'" });
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must be an amqp:// URL or the JSON of an MQ configuration, e.g. \'{"kind":"amqp","url":"amqp://..."}\'',
+      });
       return z.NEVER;
     }
   })
@@ -63,16 +67,27 @@ export const bankSettingsSchema = z
   })
   .superRefine((s, ctx) => {
     // Zod runs this even when an item above failed: look only at what parsed.
-    if (typeof s.lateShare === 'number' && typeof s.rejectShare === 'number' && s.lateShare + s.rejectShare > 1) ctx.addIssue({ code: 'custom', path: ['rejectShare'], message: 'late share plus reject share must not exceed 1' });
+    if (typeof s.lateShare === 'number' && typeof s.rejectShare === 'number' && s.lateShare + s.rejectShare > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rejectShare'],
+        message: 'late share plus reject share must not exceed 1',
+      });
     const ids = new Set<string>();
     const owners = new Map<string, string>();
     s.participants.forEach((p, i) => {
       if (!Array.isArray(p?.sortCodes)) return;
-      if (ids.has(p.id)) ctx.addIssue({ code: 'custom', path: ['participants', i], message: `participant ${p.id} is given twice` });
+      if (ids.has(p.id))
+        ctx.addIssue({ code: 'custom', path: ['participants', i], message: `participant ${p.id} is given twice` });
       ids.add(p.id);
       for (const code of p.sortCodes) {
         const owner = owners.get(code);
-        if (owner !== undefined && owner !== p.id) ctx.addIssue({ code: 'custom', path: ['participants', i], message: `sort code ${code} is owned by ${owner} already` });
+        if (owner !== undefined && owner !== p.id)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['participants', i],
+            message: `sort code ${code} is owned by ${owner} already`,
+          });
         owners.set(code, p.id);
       }
     });

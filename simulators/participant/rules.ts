@@ -24,8 +24,10 @@ export function decideInbound(rules: Rules, ownsBeneficiary: boolean, random: ()
   const share = random();
   const latency = rules.latency.minMs + Math.floor(random() * (rules.latency.maxMs - rules.latency.minMs + 1));
   const reason = random() < 0.5 ? ActionCode.accountClosed : ActionCode.invalidAccount;
-  if (!ownsBeneficiary) return { status: 'RJCT', reason: ActionCode.invalidAccount, delayMs: latency, late: false, misrouted: true };
+  if (!ownsBeneficiary)
+    return { status: 'RJCT', reason: ActionCode.invalidAccount, delayMs: latency, late: false, misrouted: true };
   if (share < rules.lateShare) return { status: 'ACSC', delayMs: rules.lateMs, late: true, misrouted: false };
-  if (share < rules.lateShare + rules.rejectShare) return { status: 'RJCT', reason, delayMs: latency, late: false, misrouted: false };
+  if (share < rules.lateShare + rules.rejectShare)
+    return { status: 'RJCT', reason, delayMs: latency, late: false, misrouted: false };
   return { status: 'ACSC', delayMs: latency, late: false, misrouted: false };
 }

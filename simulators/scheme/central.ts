@@ -165,7 +165,8 @@ export class Central {
    */
   sendInbound(count: number, sessionId?: string): string[] {
     const target = sessionId === undefined ? undefined : this.session(sessionId);
-    if (target !== undefined && !target.receiving) throw new SessionUnavailable(`session ${target.id} is not open and signed on to receive`);
+    if (target !== undefined && !target.receiving)
+      throw new SessionUnavailable(`session ${target.id} is not open and signed on to receive`);
     const fpids: string[] = [];
     if (this.suspended || this.stopped) return fpids;
     for (let i = 0; i < count; i++) {

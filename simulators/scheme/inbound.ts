@@ -76,7 +76,8 @@ export class InboundDesk {
    * waits on another session it is on the wrong connection; anything else is unmatched.
    */
   onStray(session: Session, response: IsoMessage): void {
-    const p = response.mti === '9210' || response.mti === '9430' ? this.payments.get(fpidOf(response.fields)) : undefined;
+    const p =
+      response.mti === '9210' || response.mti === '9430' ? this.payments.get(fpidOf(response.fields)) : undefined;
     if (p?.carriers.has(session)) {
       if (response.mti === '9210' && p.state !== 'pending') {
         this.ctx.counts.late++;

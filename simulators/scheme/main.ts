@@ -62,7 +62,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const joined = (dc: string): string | null =>
-    central.addresses().filter((a) => a.dc === dc).map((a) => a.address).join(',') || null;
+    central
+      .addresses()
+      .filter((a) => a.dc === dc)
+      .map((a) => a.address)
+      .join(',') || null;
   const ready = { ready: true, dc1: joined('DC1'), dc2: joined('DC2'), control: control?.address ?? null };
   log.info(ready, 'scheme simulator listening');
   console.log(JSON.stringify(ready));

@@ -19,7 +19,10 @@ export const centralSettingsSchema = z
     heartbeatMs: ms(5_000),
     reversalRepeatMs: z.number().int().positive().default(2_000),
     inboundRate: z.number().min(0).default(0),
-    sortCodes: z.array(z.string().regex(/^\d{6}$/, 'a sort code is 6 digits')).min(1).default(['200000']),
+    sortCodes: z
+      .array(z.string().regex(/^\d{6}$/, 'a sort code is 6 digits'))
+      .min(1)
+      .default(['200000']),
     answerDelayMs: ms(0),
     corruptMacRate: z.number().min(0).max(1).default(0),
     dropEverySec: seconds,
@@ -27,9 +30,14 @@ export const centralSettingsSchema = z
     suspendForSec: seconds,
   })
   .superRefine((s, ctx) => {
-    if (s.dc1.length + s.dc2.length === 0) ctx.addIssue({ code: 'custom', path: ['dc1'], message: 'give at least one listener (DC1 or DC2)' });
+    if (s.dc1.length + s.dc2.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['dc1'], message: 'give at least one listener (DC1 or DC2)' });
     if (s.suspendEverySec > 0 && !(s.suspendForSec > 0 && s.suspendForSec < s.suspendEverySec)) {
-      ctx.addIssue({ code: 'custom', path: ['suspendForSec'], message: 'must be above 0 and below the suspend period' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['suspendForSec'],
+        message: 'must be above 0 and below the suspend period',
+      });
     }
   });
 

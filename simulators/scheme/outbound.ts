@@ -57,7 +57,8 @@ export class OutboundDesk {
       else c.rejected++;
     }
     const answer = decision;
-    if (this.ctx.answerDelayMs > 0) this.ctx.clock.after(this.ctx.answerDelayMs, () => this.answer(session, reply, answer));
+    if (this.ctx.answerDelayMs > 0)
+      this.ctx.clock.after(this.ctx.answerDelayMs, () => this.answer(session, reply, answer));
     else this.answer(session, reply, answer);
   }
 
@@ -71,7 +72,10 @@ export class OutboundDesk {
     if (this.ctx.corruptMacRate > 0 && this.ctx.random() < this.ctx.corruptMacRate) {
       // The handle stays unused: the peer never gets a valid answer to this request.
       this.ctx.faults.corrupted_macs++;
-      session.writeCorrupted(responseTo(reply.request.mti, reply.request.fields, d.action, clock.now(), d.extra), this.ctx.macKey);
+      session.writeCorrupted(
+        responseTo(reply.request.mti, reply.request.fields, d.action, clock.now(), d.extra),
+        this.ctx.macKey,
+      );
       return;
     }
     if (reply.reply(d.action, d.extra) === 'sent') {

@@ -82,7 +82,17 @@ export const zeroInbound = (): InboundCounts =>
   zeros(['sent', 'answered_in_time', 'late', 'unanswered', 'reversed', 'accepted', 'rejected', 'repeats_sent']);
 
 export const zeroOutbound = (): OutboundCounts =>
-  zeros(['received', 'answered', 'accepted', 'rejected', 'duplicates', 'repeats', 'refused_not_signed_on', 'refused_suspended', 'late_answers']);
+  zeros([
+    'received',
+    'answered',
+    'accepted',
+    'rejected',
+    'duplicates',
+    'repeats',
+    'refused_not_signed_on',
+    'refused_suspended',
+    'late_answers',
+  ]);
 
 export const zeroFaults = (): FaultCounts => zeros(['dropped', 'muted', 'corrupted_macs', 'suspensions']);
 

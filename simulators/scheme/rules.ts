@@ -24,5 +24,11 @@ export function decide(payment: Pick<SchemePayment, 'beneficiaryAccount' | 'amou
   if (payment.beneficiaryAccount.endsWith('98')) return { action: ActionCode.accountClosed, extra: new Map() };
   if (payment.amountPence > PAYMENT_LIMIT_PENCE) return { action: ActionCode.overLimit, extra: new Map() };
   const s = settlement(now);
-  return { action: ActionCode.accepted, extra: new Map([[15, s.date], [29, s.cycle]]) };
+  return {
+    action: ActionCode.accepted,
+    extra: new Map([
+      [15, s.date],
+      [29, s.cycle],
+    ]),
+  };
 }

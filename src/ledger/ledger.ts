@@ -6,7 +6,13 @@ import { LEDGER_DEFAULTS } from './config.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
-import { transitionProblem, type CommitResult, type JournalEntry, type Payment, type Transition } from './transition.js';
+import {
+  transitionProblem,
+  type CommitResult,
+  type JournalEntry,
+  type Payment,
+  type Transition,
+} from './transition.js';
 
 export interface LedgerOptions {
   /** States a payment never leaves; everything else is open and resumed after a crash. */
@@ -74,13 +80,18 @@ export class Ledger {
     options: Partial<LedgerOptions> & Pick<LedgerOptions, 'finalStates'>,
   ) {
     this.options = { ...DEFAULT_LEDGER_OPTIONS, ...options };
-    this.committer = new GroupCommitter((batch) => this.write(batch), (t) => t.fpid, this.options);
+    this.committer = new GroupCommitter(
+      (batch) => this.write(batch),
+      (t) => t.fpid,
+      this.options,
+    );
   }
 
   /** Applies one transition, grouped with whatever else is committing at the same moment. */
   commit(t: Transition): Promise<CommitResult> {
     const problem = transitionProblem(t);
-    if (problem) return Promise.reject(new Error(`transition ${t.event} for ${t.fpid} refused before writing: ${problem}`));
+    if (problem)
+      return Promise.reject(new Error(`transition ${t.event} for ${t.fpid} refused before writing: ${problem}`));
     return this.committer.submit(t);
   }
 
@@ -114,7 +125,9 @@ export class Ledger {
 
   /** The payment whose offer to a participant went out under this message id, if any. */
   async findByParticipantMsgId(participantMsgId: string): Promise<Payment | undefined> {
-    const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE participant_msg_id = $1', [participantMsgId]);
+    const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE participant_msg_id = $1', [
+      participantMsgId,
+    ]);
     return rows[0] && toPayment(rows[0]);
   }
 
@@ -130,7 +143,10 @@ export class Ledger {
     return (rowCount ?? 0) > 0;
   }
 
-  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(text, values);
     } catch (err) {
@@ -149,7 +165,10 @@ export class Ledger {
         const code = (err as { code?: string }).code;
         if (attempt >= MAX_ATTEMPTS || code === undefined || !RETRYABLE.has(code)) {
           const error = ledgerError(`ledger batch of ${batch.length} transitions failed (attempt ${attempt})`, err);
-          this.logger.error({ code, transitions: batch.length, attempt, transient: error instanceof TransientFault }, error.message);
+          this.logger.error(
+            { code, transitions: batch.length, attempt, transient: error instanceof TransientFault },
+            error.message,
+          );
           throw error;
         }
         this.logger.warn({ code, transitions: batch.length, attempt }, 'ledger batch aborted by the server; retrying');

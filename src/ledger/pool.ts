@@ -16,7 +16,13 @@ const CONNECT_TIMEOUT_MS = 5_000;
  */
 export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   // A server that does not answer is a transient fault to surface, not a wait without end.
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  pool.on('error', (err) => logger.warn({ code: (err as { code?: string }).code }, `idle ledger connection lost: ${err.message}`));
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  pool.on('error', (err) =>
+    logger.warn({ code: (err as { code?: string }).code }, `idle ledger connection lost: ${err.message}`),
+  );
   return pool;
 }

@@ -29,18 +29,22 @@ export class RefusalLog implements RefusalAudit {
 
   /** A database away surfaces as a TransientFault, so the transport holds the message and tries again. */
   async record(r: RefusedMessage): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO refused_participant_messages (participant_id, mq_message_id, correlation_id, kind, reason, fpid, refused_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [r.participantId, r.mqMessageId, r.correlationId, r.kind, r.reason, r.fpid ?? null, new Date(this.clock.now())],
-    ).catch((e: unknown) => {
-      throw ledgerError('recording a refused participant message failed', e);
-    });
+    await this.pool
+      .query(
+        'INSERT INTO refused_participant_messages (participant_id, mq_message_id, correlation_id, kind, reason, fpid, refused_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [r.participantId, r.mqMessageId, r.correlationId, r.kind, r.reason, r.fpid ?? null, new Date(this.clock.now())],
+      )
+      .catch((e: unknown) => {
+        throw ledgerError('recording a refused participant message failed', e);
+      });
   }
 
   /** Bounds the table: removes refusals older than `ageMs`; returns how many. */
   async purgeOlderThan(ageMs: number): Promise<number> {
     // The runtime role may not delete audit rows itself: the owner's function does, within this bound.
-    const r = await this.pool.query<{ purged: string }>('SELECT refusals_purge($1) AS purged', [new Date(this.clock.now() - ageMs)]);
+    const r = await this.pool.query<{ purged: string }>('SELECT refusals_purge($1) AS purged', [
+      new Date(this.clock.now() - ageMs),
+    ]);
     return Number(r.rows[0]!.purged);
   }
 }

@@ -1,4 +1,9 @@
-import { attributesFrom, type AttributeKind, type OptionalAttribute, type RequiredAttribute } from '../domain/payment.js';
+import {
+  attributesFrom,
+  type AttributeKind,
+  type OptionalAttribute,
+  type RequiredAttribute,
+} from '../domain/payment.js';
 import type { Cause, Direction, JournalEntry, Payment, StoredValues } from './transition.js';
 
 /** How node-postgres returns each kind of payment attribute: BIGINT as string, the rest as text. */

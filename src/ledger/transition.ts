@@ -116,13 +116,19 @@ export function transitionProblem(t: Transition): string | undefined {
   if (t.fpid.length !== FPID_LENGTH) return `FPID must be ${FPID_LENGTH} characters, got ${t.fpid.length}`;
   if (!Number.isSafeInteger(t.at)) return `at must be integer clock milliseconds, got ${t.at}`;
   if (!Number.isSafeInteger(t.epoch) || t.epoch < 0) return `epoch must be a non-negative integer, got ${t.epoch}`;
-  for (const [name, ms] of [['standInAt', t.patch?.standInAt], ['deadlineAt', t.patch?.deadlineAt]] as const) {
-    if (ms !== undefined && ms !== null && !Number.isSafeInteger(ms)) return `${name} must be integer clock milliseconds, got ${ms}`;
+  for (const [name, ms] of [
+    ['standInAt', t.patch?.standInAt],
+    ['deadlineAt', t.patch?.deadlineAt],
+  ] as const) {
+    if (ms !== undefined && ms !== null && !Number.isSafeInteger(ms))
+      return `${name} must be integer clock milliseconds, got ${ms}`;
   }
   if (t.from !== null) return t.payment ? 'payment is only for creating a payment (from: null)' : undefined;
   const p = t.payment;
   if (!p) return 'creating a payment (from: null) needs its payment details';
-  if (p.direction !== 'inbound' && p.direction !== 'outbound') return `direction must be inbound or outbound, got ${String(p.direction)}`;
-  if (!Number.isSafeInteger(p.amountPence) || p.amountPence < 0) return `amountPence must be non-negative integer pence, got ${p.amountPence}`;
+  if (p.direction !== 'inbound' && p.direction !== 'outbound')
+    return `direction must be inbound or outbound, got ${String(p.direction)}`;
+  if (!Number.isSafeInteger(p.amountPence) || p.amountPence < 0)
+    return `amountPence must be non-negative integer pence, got ${p.amountPence}`;
   return undefined;
 }

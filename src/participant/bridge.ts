@@ -1,14 +1,42 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../base/clock.js';
 import { retryTransient } from '../base/faults.js';
-import { Unofferable, type Decision, type DecisionOutcome, type Instructed, type Offer, type ParticipantPort, type Report, type Told } from '../payments/participant-port.js';
+import {
+  Unofferable,
+  type Decision,
+  type DecisionOutcome,
+  type Instructed,
+  type Offer,
+  type ParticipantPort,
+  type Report,
+  type Told,
+} from '../payments/participant-port.js';
 import type { ParticipantConfig, ParticipantDirectory } from './directory.js';
 import type { RefusalAudit } from '../ledger/refusals.js';
 import type { Logger } from '../base/log.js';
 import { ActionCode } from '../scheme/profile.js';
 import { isoIdFor, mqIdFor } from './ids.js';
-import { buildPacs002, buildPacs007, buildPacs008, detectMessage, parsePacs002, parsePacs008, validateXml, type Instruction, type Rejection } from './iso20022/index.js';
-import { consumeOptions, ensureParticipantQueues, isMessageId, type Consumer, type Disposition, type IncomingMessage, type MqTransport, type OutgoingMessage } from './mq/index.js';
+import {
+  buildPacs002,
+  buildPacs007,
+  buildPacs008,
+  detectMessage,
+  parsePacs002,
+  parsePacs008,
+  validateXml,
+  type Instruction,
+  type Rejection,
+} from './iso20022/index.js';
+import {
+  consumeOptions,
+  ensureParticipantQueues,
+  isMessageId,
+  type Consumer,
+  type Disposition,
+  type IncomingMessage,
+  type MqTransport,
+  type OutgoingMessage,
+} from './mq/index.js';
 
 /**
  * Attempts of a put without an expiry that fail with a transient fault (broker away) before the
@@ -18,7 +46,8 @@ import { consumeOptions, ensureParticipantQueues, isMessageId, type Consumer, ty
 const PUT_ATTEMPTS_MAX = 10;
 
 /** Why a message whose id no answer can correlate to is refused before anything is done for it. */
-const UNANSWERABLE = 'the MQ message id must be 48 lower-case hex characters (a 24-byte MsgId), so that the answer can correlate to it';
+const UNANSWERABLE =
+  'the MQ message id must be 48 lower-case hex characters (a 24-byte MsgId), so that the answer can correlate to it';
 
 /** What the bridge hands to the payment lifecycle, and what it asks of it. */
 export interface BridgeHandlers {
@@ -28,7 +57,12 @@ export interface BridgeHandlers {
    * `from`'s pacs.002 naming the payment offered under `offerMessageId` (its correlation id) and the
    * TRN `trn` (its OrgnlTxId); resolves once its effect is recorded, or with why it was refused.
    */
-  decide(from: ParticipantConfig, offerMessageId: string, decision: Decision, message: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome>;
+  decide(
+    from: ParticipantConfig,
+    offerMessageId: string,
+    decision: Decision,
+    message: { mqMessageId: string; msgId: string; trn: string },
+  ): Promise<DecisionOutcome>;
 }
 
 export interface BridgeDeps {
@@ -46,7 +80,11 @@ export interface BridgeDeps {
  * are the scheme's or the gateway's own (0912 stand-in, 9020 format, 9068 MAC, 9091 sign-on,
  * 1161 net sender cap, "CI only"): a participant giving one would speak for them.
  */
-const PARTICIPANT_REJECT_REASONS: ReadonlySet<string> = new Set([ActionCode.invalidAccount, ActionCode.accountClosed, ActionCode.overLimit]);
+const PARTICIPANT_REJECT_REASONS: ReadonlySet<string> = new Set([
+  ActionCode.invalidAccount,
+  ActionCode.accountClosed,
+  ActionCode.overLimit,
+]);
 
 /**
  * The participant link (participant-mq.md): ISO 20022 over each participant's MQ queues. Puts what
@@ -62,7 +100,13 @@ export class ParticipantBridge implements ParticipantPort {
   async start(handlers: BridgeHandlers): Promise<void> {
     for (const p of this.deps.participants.all) {
       const q = await ensureParticipantQueues(this.deps.transport, p.id);
-      this.consumers.push(await this.deps.transport.consume(q.toGateway, (m) => this.onMessage(p, m, handlers), consumeOptions(q.toGateway, p.prefetch)));
+      this.consumers.push(
+        await this.deps.transport.consume(
+          q.toGateway,
+          (m) => this.onMessage(p, m, handlers),
+          consumeOptions(q.toGateway, p.prefetch),
+        ),
+      );
     }
   }
 
@@ -85,7 +129,11 @@ export class ParticipantBridge implements ParticipantPort {
   private offerBody(o: Offer): string {
     let body: string;
     try {
-      body = buildPacs008({ msgId: isoIdFor('offer', o.offerMessageId), createdAt: this.deps.clock.now(), payment: o.payment });
+      body = buildPacs008({
+        msgId: isoIdFor('offer', o.offerMessageId),
+        createdAt: this.deps.clock.now(),
+        payment: o.payment,
+      });
     } catch (e) {
       throw new Unofferable(`its pacs.008 cannot be built: ${(e as Error).message}`);
     }
@@ -172,19 +220,33 @@ export class ParticipantBridge implements ParticipantPort {
     };
     await retryTransient(this.deps.clock, put, (attempt, delayMs, err) => {
       if (left === undefined ? attempt >= PUT_ATTEMPTS_MAX : left <= delayMs) return undefined;
-      this.deps.log.warn({ queue, messageId: m.messageId, attempt, retryInMs: delayMs, err: err.message }, 'put failed (transient fault); trying again');
+      this.deps.log.warn(
+        { queue, messageId: m.messageId, attempt, retryInMs: delayMs, err: err.message },
+        'put failed (transient fault); trying again',
+      );
       return delayMs;
     });
   }
 
-  private async onMessage(participant: ParticipantConfig, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
+  private async onMessage(
+    participant: ParticipantConfig,
+    m: IncomingMessage,
+    handlers: BridgeHandlers,
+  ): Promise<Disposition> {
     const kind = detectMessage(m.body);
     if (kind === 'pacs.008') {
       const parsed = parsePacs008(m.body);
       if (!parsed.ok) return this.refuse(participant, m, parsed);
       const i = parsed.instruction;
       // Nothing is submitted that could not be reported: the pacs.002 correlates to this id.
-      if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ok: false, reason: UNANSWERABLE, msgId: i.msgId, trn: i.trn, ...(i.endToEndRef === undefined ? {} : { endToEndId: i.endToEndRef }) });
+      if (!isMessageId(m.messageId))
+        return this.refuse(participant, m, {
+          ok: false,
+          reason: UNANSWERABLE,
+          msgId: i.msgId,
+          trn: i.trn,
+          ...(i.endToEndRef === undefined ? {} : { endToEndId: i.endToEndRef }),
+        });
       // [P6] Committed only once `instruct` has recorded it durably. A ledger or broker away makes
       // `instruct` reject with a TransientFault: the transport holds
       // the message and tries again. Not recorded otherwise (fenced): left on the queue to come
@@ -193,25 +255,46 @@ export class ParticipantBridge implements ParticipantPort {
       return outcome === 'failed' ? 'rollback' : outcome === 'rejected' ? 'backout' : 'commit';
     }
     if (kind === 'pacs.002') return this.onDecision(participant, m, handlers);
-    return this.refuse(participant, m, { ok: false, reason: kind === 'unknown' ? 'not a pacs.008 or pacs.002 document' : `${kind} is not accepted from a participant` });
+    return this.refuse(participant, m, {
+      ok: false,
+      reason: kind === 'unknown' ? 'not a pacs.008 or pacs.002 document' : `${kind} is not accepted from a participant`,
+    });
   }
 
   /** A participant's pacs.002 on an inbound payment: taken only when it may decide it, refused otherwise. */
-  private async onDecision(participant: ParticipantConfig, m: IncomingMessage, handlers: BridgeHandlers): Promise<Disposition> {
+  private async onDecision(
+    participant: ParticipantConfig,
+    m: IncomingMessage,
+    handlers: BridgeHandlers,
+  ): Promise<Disposition> {
     const parsed = parsePacs002(m.body);
     if (!parsed.ok) return this.refuse(participant, m, parsed);
     const s = parsed.status;
-    const ids = { ok: false as const, msgId: s.msgId, trn: s.originalTrn, ...(s.originalEndToEndId === undefined ? {} : { endToEndId: s.originalEndToEndId }) };
+    const ids = {
+      ok: false as const,
+      msgId: s.msgId,
+      trn: s.originalTrn,
+      ...(s.originalEndToEndId === undefined ? {} : { endToEndId: s.originalEndToEndId }),
+    };
     // An answer to a late decision correlates to the decision's id.
     if (!isMessageId(m.messageId)) return this.refuse(participant, m, { ...ids, reason: UNANSWERABLE });
-    if (m.correlationId === null) return this.refuse(participant, m, { ...ids, reason: 'a decision must carry the offer message id as its correlation id' });
+    if (m.correlationId === null)
+      return this.refuse(participant, m, {
+        ...ids,
+        reason: 'a decision must carry the offer message id as its correlation id',
+      });
     // [P9] A participant rejects only with a reason it may give: 1100, 1114 or 1160.
     if (s.status === 'RJCT' && !PARTICIPANT_REJECT_REASONS.has(s.reason!)) {
       const reason = `StsRsnInf/Rsn/Prtry ${s.reason} is not a reason a participant may give; one of ${[...PARTICIPANT_REJECT_REASONS].join(', ')}`;
       return this.refuse(participant, m, { ...ids, reason });
     }
-    const decision: Decision = s.status === 'ACSC' ? { accept: true, code: ActionCode.accepted } : { accept: false, code: s.reason! };
-    const outcome = await handlers.decide(participant, m.correlationId, decision, { mqMessageId: m.messageId, msgId: s.msgId, trn: s.originalTrn });
+    const decision: Decision =
+      s.status === 'ACSC' ? { accept: true, code: ActionCode.accepted } : { accept: false, code: s.reason! };
+    const outcome = await handlers.decide(participant, m.correlationId, decision, {
+      mqMessageId: m.messageId,
+      msgId: s.msgId,
+      trn: s.originalTrn,
+    });
     if (outcome.taken) return 'commit';
     // The participant is told only `answer`: whether a payment exists that was offered to someone else is not its business.
     return this.refuse(participant, m, { ...ids, reason: outcome.answer }, outcome);
@@ -225,10 +308,25 @@ export class ParticipantBridge implements ParticipantPort {
    * has no correlation id but still names the message by its GrpHdr/MsgId. `audit` replaces what
    * is recorded when the participant is told less than operators are.
    */
-  private async refuse(participant: ParticipantConfig, m: IncomingMessage, r: Rejection, audit?: { reason: string; fpid?: string }): Promise<Disposition> {
+  private async refuse(
+    participant: ParticipantConfig,
+    m: IncomingMessage,
+    r: Rejection,
+    audit?: { reason: string; fpid?: string },
+  ): Promise<Disposition> {
     const reason = audit?.reason ?? r.reason;
-    this.deps.log.warn({ participant: participant.id, messageId: m.messageId, correlationId: m.correlationId, reason }, 'refused a participant message');
-    await this.deps.refusals.record({ participantId: participant.id, mqMessageId: m.messageId, correlationId: m.correlationId, kind: detectMessage(m.body), reason, ...(audit?.fpid === undefined ? {} : { fpid: audit.fpid }) });
+    this.deps.log.warn(
+      { participant: participant.id, messageId: m.messageId, correlationId: m.correlationId, reason },
+      'refused a participant message',
+    );
+    await this.deps.refusals.record({
+      participantId: participant.id,
+      mqMessageId: m.messageId,
+      correlationId: m.correlationId,
+      kind: detectMessage(m.body),
+      reason,
+      ...(audit?.fpid === undefined ? {} : { fpid: audit.fpid }),
+    });
     const answerable = isMessageId(m.messageId);
     // The refusal's own ids derive from the message, so that refusing it again puts the same answer.
     const key = answerable ? m.messageId : `body:${createHash('sha256').update(m.body).digest('hex')}`;

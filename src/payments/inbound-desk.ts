@@ -4,7 +4,18 @@ import { TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
-import { inboundContext, inboundEffect, inboundMachine, INBOUND_SETTLED, resumeInbound, startInbound, type InboundContext, type InboundEffect, type InboundEvent, type InboundSnapshot } from './machines/inbound.js';
+import {
+  inboundContext,
+  inboundEffect,
+  inboundMachine,
+  INBOUND_SETTLED,
+  resumeInbound,
+  startInbound,
+  type InboundContext,
+  type InboundEffect,
+  type InboundEvent,
+  type InboundSnapshot,
+} from './machines/inbound.js';
 import { stateOf, unhandledEffect } from './machines/step.js';
 import type { IsoMessage } from '../scheme/codec.js';
 import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
@@ -12,7 +23,15 @@ import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
 import type { Fence } from '../failover/fence.js';
 import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied } from './runtime.js';
-import { Unofferable, type Decision, type DecisionOutcome, type Participant, type ParticipantOwners, type ParticipantPort, type Told } from './participant-port.js';
+import {
+  Unofferable,
+  type Decision,
+  type DecisionOutcome,
+  type Participant,
+  type ParticipantOwners,
+  type ParticipantPort,
+  type Told,
+} from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, storedContext, type ContextReader } from './stored-context.js';
 
@@ -58,7 +77,10 @@ const STORED: ContextReader<InboundContext> = {
   schema: inboundContext,
   states: Object.keys(inboundMachine.states),
   // A payment recorded before offer ids were kept in the context has its offer's id in the row.
-  fromVersion0: (context, row) => ({ ...context, offerMessageId: context.offerMessageId ?? row.participantMsgId ?? '' }),
+  fromVersion0: (context, row) => ({
+    ...context,
+    offerMessageId: context.offerMessageId ?? row.participantMsgId ?? '',
+  }),
 };
 
 /**
@@ -86,7 +108,8 @@ export class InboundDesk {
         deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
         standInAt: (s) => s.context.standInAt,
         outcome: (s) => s.context.outcome ?? undefined,
-        settled: (s) => (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
+        settled: (s) =>
+          (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
         forget: (fpid) => {
           const held = this.payments.get(fpid);
           this.payments.delete(fpid);
@@ -112,7 +135,10 @@ export class InboundDesk {
     assert(!reply.replied, `request ${cause.stan} on ${cause.connectionId} came with a used reply handle`);
     const handlesMax = this.deps.replyHandlesMax ?? REPLY_HANDLES_MAX;
     if (this.handles.size >= handlesMax) {
-      this.deps.log.warn({ fpid, mti: request.mti, connection: reply.connectionId, handles: this.handles.size }, 'reply handles at their bound; request left unanswered for the scheme to repeat or reverse');
+      this.deps.log.warn(
+        { fpid, mti: request.mti, connection: reply.connectionId, handles: this.handles.size },
+        'reply handles at their bound; request left unanswered for the scheme to repeat or reverse',
+      );
       reply.leaveUnanswered();
       return;
     }
@@ -135,7 +161,12 @@ export class InboundDesk {
    * An event carrying a reply handle. A handle the machine did not take (the event ignored, or not
    * committed) is dropped at once, so that the handles kept never outgrow the requests still owed.
    */
-  private async sendKeeping(fpid: string, type: 'REPEAT' | 'REVERSAL', reply: ReplyHandle, cause: Record<string, string>): Promise<Applied> {
+  private async sendKeeping(
+    fpid: string,
+    type: 'REPEAT' | 'REVERSAL',
+    reply: ReplyHandle,
+    cause: Record<string, string>,
+  ): Promise<Applied> {
     const handle = this.keep(reply);
     const applied = await this.runtime.send(fpid, { type, handle }, cause);
     if (applied !== 'committed' && this.handles.delete(handle)) reply.leaveUnanswered();
@@ -148,9 +179,19 @@ export class InboundDesk {
    * anything else is refused and changes nothing. A decision after the stand-in is answered
    * whether the payment is in memory or only in the ledger (R6).
    */
-  async decideOffer(from: Participant, offerMessageId: string, d: Decision, decision: { mqMessageId: string; msgId: string; trn: string }): Promise<DecisionOutcome> {
-    const fpid = this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
-    const unknown = { taken: false, answer: NOT_OFFERED_TO_YOU, reason: 'no inbound payment was offered under this correlation id' } as const;
+  async decideOffer(
+    from: Participant,
+    offerMessageId: string,
+    d: Decision,
+    decision: { mqMessageId: string; msgId: string; trn: string },
+  ): Promise<DecisionOutcome> {
+    const fpid =
+      this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
+    const unknown = {
+      taken: false,
+      answer: NOT_OFFERED_TO_YOU,
+      reason: 'no inbound payment was offered under this correlation id',
+    } as const;
     if (fpid === undefined || !(await this.hold(fpid))) return unknown;
     // Nothing is awaited from here to `send`, so the payment cannot leave memory in between. It
     // can just before: then it is loaded again (once; a payment just loaded has no event running).
@@ -158,13 +199,23 @@ export class InboundDesk {
     const snapshot = this.runtime.snapshot(fpid)!;
     // [P9] A decision counts only from the participant offered the payment, naming its TRN.
     if (snapshot.context.participant !== from.id) {
-      return { taken: false, answer: NOT_OFFERED_TO_YOU, reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`, fpid };
+      return {
+        taken: false,
+        answer: NOT_OFFERED_TO_YOU,
+        reason: `the payment under this correlation id was offered to participant ${snapshot.context.participant ?? 'none'}`,
+        fpid,
+      };
     }
     if (this.payments.get(fpid)?.payment.trn !== decision.trn) {
       const why = 'OrgnlTxId is not the TRN of the payment offered under this correlation id';
       return { taken: false, answer: why, reason: why, fpid };
     }
-    const event = { type: 'DECIDED' as const, accept: d.accept, code: d.accept ? ActionCode.accepted : d.code, message: decision.mqMessageId };
+    const event = {
+      type: 'DECIDED' as const,
+      accept: d.accept,
+      code: d.accept ? ActionCode.accepted : d.code,
+      message: decision.mqMessageId,
+    };
     // Acknowledged only once recorded: until then the transport holds the decision and tries again.
     const applied = await this.runtime.send(fpid, event, { participantMsgId: decision.msgId });
     if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
@@ -182,7 +233,11 @@ export class InboundDesk {
       const now = this.deps.clock.now();
       // The arrival connection did not survive the restart: its reply is lost (R4).
       if (state === 'decided' || state === 'stood-in') await this.runtime.send(row.fpid, { type: 'REPLY_LOST' });
-      else if (state === 'recorded') await this.runtime.send(row.fpid, now < snapshot.context.standInAt ? { type: 'OFFER' } : { type: 'DEADLINE', at: now });
+      else if (state === 'recorded')
+        await this.runtime.send(
+          row.fpid,
+          now < snapshot.context.standInAt ? { type: 'OFFER' } : { type: 'DEADLINE', at: now },
+        );
     }
   }
 
@@ -191,7 +246,13 @@ export class InboundDesk {
   }
 
   /** Records a payment first seen now; `asPayment` false for one first seen by its reversal. */
-  private async record(fpid: string, request: IsoMessage, reply: ReplyHandle, cause: Record<string, string>, asPayment = true): Promise<void> {
+  private async record(
+    fpid: string,
+    request: IsoMessage,
+    reply: ReplyHandle,
+    cause: Record<string, string>,
+    asPayment = true,
+  ): Promise<void> {
     // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
     if (this.runtime.has(fpid)) {
       if (asPayment) await this.sendKeeping(fpid, 'REPEAT', reply, cause);
@@ -204,7 +265,14 @@ export class InboundDesk {
     // Random, not derived from the FPID: a decision must come from someone who was given the offer.
     const offerMessageId = this.deps.newOfferMessageId();
     // [R6] The stand-in deadline: T_in - margin after arrival.
-    const input = { fpid, arrivalConnection: reply.connectionId, participant, receivedAt: now, standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs, offerMessageId };
+    const input = {
+      fpid,
+      arrivalConnection: reply.connectionId,
+      participant,
+      receivedAt: now,
+      standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs,
+      offerMessageId,
+    };
     this.payments.set(fpid, { payment, offerMessageId });
     this.offers.set(offerMessageId, fpid);
     if (asPayment) {
@@ -213,7 +281,11 @@ export class InboundDesk {
       this.handles.set(arrival(fpid), reply);
     }
     const { snapshot, effects } = startInbound(input);
-    const record = newPayment('inbound', payment, { participantId: participant, arrivalConnection: reply.connectionId, participantMsgId: offerMessageId });
+    const record = newPayment('inbound', payment, {
+      participantId: participant,
+      arrivalConnection: reply.connectionId,
+      participantMsgId: offerMessageId,
+    });
     const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', cause);
     if (created !== 'created') {
       // Not recorded by this arrival: what it kept beside the machine goes, unless the payment is
@@ -294,12 +366,18 @@ export class InboundDesk {
     const h = this.take(handleId);
     if (h === undefined) return;
     const outcome = h.reply(code);
-    if (outcome !== 'sent') this.deps.log.warn({ connection: h.connectionId, outcome }, 'answer to a repeat or reversal not sent');
+    if (outcome !== 'sent')
+      this.deps.log.warn({ connection: h.connectionId, outcome }, 'answer to a repeat or reversal not sent');
   }
 
   private async perform(fpid: string, effect: InboundEffect, snapshot: InboundSnapshot): Promise<InboundEvent[]> {
     const ctx = snapshot.context;
-    const told = async (): Promise<Told> => ({ participant: ctx.participant!, fpid, payment: await this.paymentOf(fpid), offerMessageId: ctx.offerMessageId });
+    const told = async (): Promise<Told> => ({
+      participant: ctx.participant!,
+      fpid,
+      payment: await this.paymentOf(fpid),
+      offerMessageId: ctx.offerMessageId,
+    });
     switch (effect.type) {
       case 'offer':
         return this.offer(fpid, told, ctx.standInAt);
@@ -323,7 +401,9 @@ export class InboundDesk {
         await this.put('stand-in', async () => this.deps.port.standIn(await told()));
         return [];
       case 'answerLate':
-        await this.put('late decision', async () => this.deps.port.answerLate({ ...(await told()), decision: effect.params.message }));
+        await this.put('late decision', async () =>
+          this.deps.port.answerLate({ ...(await told()), decision: effect.params.message }),
+        );
         return [];
       case 'notifyReversal':
         if (ctx.offered) await this.put('reversal', async () => this.deps.port.reversal(await told()));

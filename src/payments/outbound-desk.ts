@@ -3,7 +3,18 @@ import { backoffDelay, isTransient, TransientFault } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Payment } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
-import { outboundContext, outboundEffect, outboundMachine, OUTBOUND_SETTLED, resumeOutbound, startOutbound, type OutboundContext, type OutboundEffect, type OutboundEvent, type OutboundSnapshot } from './machines/outbound.js';
+import {
+  outboundContext,
+  outboundEffect,
+  outboundMachine,
+  OUTBOUND_SETTLED,
+  resumeOutbound,
+  startOutbound,
+  type OutboundContext,
+  type OutboundEffect,
+  type OutboundEvent,
+  type OutboundSnapshot,
+} from './machines/outbound.js';
 import { stateOf, unhandledEffect } from './machines/step.js';
 import { RequestError } from '../scheme/errors.js';
 import { businessDate, fpidOf, paymentFields, type SchemePayment } from '../scheme/messages.js';
@@ -52,7 +63,6 @@ export const INSTRUCTIONS_IN_PROGRESS_MAX = 10_000;
 
 /** Failures that mean the request was never written to any connection. */
 const NOT_WRITTEN = new Set(['no-connection', 'busy', 'suspended', 'duplicate-stan']);
-
 
 /**
  * Retries in one run of what a payment owes after it may be with the scheme: 9201 repeats (R7)
@@ -117,7 +127,8 @@ export class OutboundDesk {
   async instruct(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
     const key = `${participant.id}/${instruction.trn}`;
     const max = this.deps.instructionsInProgressMax ?? INSTRUCTIONS_IN_PROGRESS_MAX;
-    if (!this.instructing.has(key) && this.instructing.size >= max) throw new TransientFault(`${max} instructions are being recorded already`);
+    if (!this.instructing.has(key) && this.instructing.size >= max)
+      throw new TransientFault(`${max} instructions are being recorded already`);
     const run = (this.instructing.get(key) ?? Promise.resolve())
       .catch(() => undefined)
       .then(() => this.instructOnce(participant, instruction, mqMessageId));
@@ -129,11 +140,25 @@ export class OutboundDesk {
     }
   }
 
-  private async instructOnce(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
-    const reportTo: ReportTo = { msgId: instruction.msgId, mqMessageId, trn: instruction.trn, ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }) };
+  private async instructOnce(
+    participant: Participant,
+    instruction: Instruction,
+    mqMessageId: string,
+  ): Promise<Instructed> {
+    const reportTo: ReportTo = {
+      msgId: instruction.msgId,
+      mqMessageId,
+      trn: instruction.trn,
+      ...(instruction.endToEndRef === undefined ? {} : { endToEndRef: instruction.endToEndRef }),
+    };
     // [P2] An outbound payment must come from a sort code its sender owns; otherwise RJCT 1100.
     if (!participant.sortCodes.includes(instruction.originatorSortCode)) {
-      await this.refuse(participant.id, reportTo, ActionCode.invalidAccount, 'debtor agent sort code not owned by the sender');
+      await this.refuse(
+        participant.id,
+        reportTo,
+        ActionCode.invalidAccount,
+        'debtor agent sort code not owned by the sender',
+      );
       return 'rejected';
     }
     if (instruction.amountPence > Math.min(PAYMENT_LIMIT_PENCE, participant.maxAmountPence ?? PAYMENT_LIMIT_PENCE)) {
@@ -149,9 +174,20 @@ export class OutboundDesk {
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
     const fpid = fpidOf(paymentFields(payment));
     this.payments.set(fpid, payment);
-    const { snapshot, effects } = startOutbound({ fpid, participant: participant.id, instruction: reportTo, instructedAt: now, submitBy: now + this.deps.timing.tOutMs });
-    const record = newPayment('outbound', payment, { participantId: participant.id, participantMsgId: instruction.msgId });
-    const created = await this.runtime.create(fpid, snapshot, effects, record, 'instructed', { participantMsgId: instruction.msgId });
+    const { snapshot, effects } = startOutbound({
+      fpid,
+      participant: participant.id,
+      instruction: reportTo,
+      instructedAt: now,
+      submitBy: now + this.deps.timing.tOutMs,
+    });
+    const record = newPayment('outbound', payment, {
+      participantId: participant.id,
+      participantMsgId: instruction.msgId,
+    });
+    const created = await this.runtime.create(fpid, snapshot, effects, record, 'instructed', {
+      participantMsgId: instruction.msgId,
+    });
     // Not recorded by this call: its fields go unless the payment is held (recorded meanwhile).
     if (created !== 'created' && !this.runtime.has(fpid)) this.payments.delete(fpid);
     switch (created) {
@@ -184,7 +220,8 @@ export class OutboundDesk {
       await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
       return 'rejected';
     }
-    if (!this.runtime.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state)) await this.recover([row]);
+    if (!this.runtime.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state))
+      await this.recover([row]);
     return 'duplicate';
   }
 
@@ -242,13 +279,19 @@ export class OutboundDesk {
     const attempt = (this.retries.get(fpid) ?? 0) + 1;
     this.retries.set(fpid, attempt);
     if (attempt <= RETRIES_MAX) return true;
-    this.deps.log.error({ fpid, what, attempt, err }, 'retries exhausted in this run; the payment stays open in the ledger for the next start');
+    this.deps.log.error(
+      { fpid, what, attempt, err },
+      'retries exhausted in this run; the payment stays open in the ledger for the next start',
+    );
     return false;
   }
 
   /** RETRY after a back-off that grows with the retries so far. */
   private retryLater(fpid: string): void {
-    this.deps.clock.after(backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1), () => void this.runtime.send(fpid, { type: 'RETRY' }));
+    this.deps.clock.after(
+      backoffDelay({ firstMs: this.deps.timing.retryMs, maxMs: RETRY_MAX_MS }, this.retries.get(fpid) ?? 1),
+      () => void this.runtime.send(fpid, { type: 'RETRY' }),
+    );
   }
 
   private async perform(fpid: string, effect: OutboundEffect, snapshot: OutboundSnapshot): Promise<OutboundEvent[]> {
@@ -262,12 +305,18 @@ export class OutboundDesk {
         return [];
       case 'report':
         try {
-          await this.deps.port.report({ participant: ctx.participant, fpid, instruction: ctx.instruction, code: effect.params.code });
+          await this.deps.port.report({
+            participant: ctx.participant,
+            fpid,
+            instruction: ctx.instruction,
+            code: effect.params.code,
+          });
           return [{ type: 'REPORTED' }];
         } catch (e) {
           const err = (e as Error).message;
           // A put the transport refuses outright (not a broker away) fails the same way every time.
-          if (!isTransient(e)) this.deps.log.error({ fpid, err }, 'the pacs.002 cannot be put; the payment stays open in the ledger');
+          if (!isTransient(e))
+            this.deps.log.error({ fpid, err }, 'the pacs.002 cannot be put; the payment stays open in the ledger');
           else if (this.mayRetry(fpid, 'report', err)) {
             this.deps.log.warn({ fpid, err }, 'could not put the pacs.002; will try again');
             this.retryLater(fpid);
@@ -286,7 +335,11 @@ export class OutboundDesk {
     this.deps.scheme.submit({ mti, fields: paymentFields(payment) }, options).then(
       async ({ response, connection }) => {
         const code = response.fields.get(26) as ActionCode;
-        await this.runtime.send(fpid, { type: 'RESPONSE', code, connection }, { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection });
+        await this.runtime.send(
+          fpid,
+          { type: 'RESPONSE', code, connection },
+          { mti: response.mti, stan: response.fields.get(11) ?? '', connectionId: connection },
+        );
         // [R7a] Not taken: a 9200 goes again as a 9200 (the machine is back in `recorded`), a 9201 as a 9201.
         if (code !== ActionCode.notSignedOn) return;
         if (mti === '9200') this.submitLater(fpid);
@@ -298,7 +351,10 @@ export class OutboundDesk {
           if (mti === '9200') void this.runtime.send(fpid, { type: 'NOT_SENT' }).then(() => this.submitLater(fpid));
           else this.retryLater(fpid);
         } else {
-          void this.runtime.send(fpid, { type: 'NO_ANSWER', connection: e instanceof RequestError ? (e.connection ?? '') : '' });
+          void this.runtime.send(fpid, {
+            type: 'NO_ANSWER',
+            connection: e instanceof RequestError ? (e.connection ?? '') : '',
+          });
         }
       },
     );

@@ -49,7 +49,6 @@ export type DecisionOutcome = { taken: true } | { taken: false; answer: string; 
  */
 export type Instructed = 'recorded' | 'duplicate' | 'rejected' | 'failed';
 
-
 /** An inbound payment as told to its participant. */
 export interface Told {
   participant: string;

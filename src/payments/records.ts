@@ -3,7 +3,11 @@ import type { Direction, NewPayment, Payment, StoredValues } from '../ledger/tra
 import type { PaymentType } from '../domain/codes.js';
 
 /** The ledger's record of a payment first seen now: its attributes (the payment table) and its links. */
-export function newPayment(direction: Direction, p: PaymentAttributes, extra: { participantId?: string | null; arrivalConnection?: string; participantMsgId?: string }): NewPayment {
+export function newPayment(
+  direction: Direction,
+  p: PaymentAttributes,
+  extra: { participantId?: string | null; arrivalConnection?: string; participantMsgId?: string },
+): NewPayment {
   const r: NewPayment = { ...attributesFrom<StoredValues>((a) => p[a.name]), direction };
   if (extra.participantId !== undefined && extra.participantId !== null) r.participantId = extra.participantId;
   if (extra.arrivalConnection !== undefined) r.arrivalConnection = extra.arrivalConnection;

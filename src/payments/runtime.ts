@@ -115,11 +115,21 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
    * Records a new payment in its first state, then performs that state's effects. Through a
    * transient fault the record is tried again until the first state's deadline; `unavailable` after.
    */
-  async create(fpid: string, snapshot: SnapshotFrom<M>, effects: E[], payment: NewPayment, event: string, cause: Cause): Promise<Created> {
+  async create(
+    fpid: string,
+    snapshot: SnapshotFrom<M>,
+    effects: E[],
+    payment: NewPayment,
+    event: string,
+    cause: Cause,
+  ): Promise<Created> {
     const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined };
     if (this.entries.has(fpid)) return 'duplicate';
     if (this.entries.size >= this.sizeMax) {
-      this.deps.log.warn({ fpid, direction: this.spec.direction, held: this.entries.size }, 'payments in memory at their bound; new payment refused');
+      this.deps.log.warn(
+        { fpid, direction: this.spec.direction, held: this.entries.size },
+        'payments in memory at their bound; new payment refused',
+      );
       return 'full';
     }
     this.entries.set(fpid, entry);
@@ -176,7 +186,10 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     const entry = this.entries.get(fpid);
     if (entry === undefined) {
       // A retry or deadline timer that outlived its payment: the payment owes nothing any more.
-      this.deps.log.debug({ fpid, event: (event as { type: string }).type }, 'event for a payment no longer held; ignored');
+      this.deps.log.debug(
+        { fpid, event: (event as { type: string }).type },
+        'event for a payment no longer held; ignored',
+      );
       return Promise.resolve('ignored');
     }
     const next = entry.chain.then(() => this.apply(fpid, entry, event, cause));
@@ -223,7 +236,10 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     if (r === undefined) return 'uncommitted';
     if (!r.ok) {
       // Nothing leaves the process for a state the ledger did not take.
-      this.deps.log.error({ fpid, event: name, reason: r.reason, state: r.currentState }, 'transition refused by the ledger; effects dropped');
+      this.deps.log.error(
+        { fpid, event: name, reason: r.reason, state: r.currentState },
+        'transition refused by the ledger; effects dropped',
+      );
       return 'refused';
     }
     entry.snapshot = snapshot;
@@ -248,10 +264,16 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       const now = this.deps.clock.now();
       const due = deadline !== undefined && now >= deadline;
       if (due || attempt >= COMMIT_ATTEMPTS_MAX || this.stopped) {
-        this.deps.log.error({ fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: err.message }, 'step not committed; given up, the payment stays in its last committed state');
+        this.deps.log.error(
+          { fpid: t.fpid, event: t.event, attempt, deadlinePassed: due, err: err.message },
+          'step not committed; given up, the payment stays in its last committed state',
+        );
         return undefined;
       }
-      this.deps.log.warn({ fpid: t.fpid, event: t.event, attempt, retryInMs: delayMs, err: err.message }, 'step not committed (transient fault); trying again');
+      this.deps.log.warn(
+        { fpid: t.fpid, event: t.event, attempt, retryInMs: delayMs, err: err.message },
+        'step not committed (transient fault); trying again',
+      );
       return deadline === undefined ? delayMs : Math.min(delayMs, Math.max(0, deadline - now));
     };
     try {
@@ -266,7 +288,10 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     this.arm(fpid, entry);
     for (const effect of effects) {
       // Durable before effect: paired with the write of `committed` right after each commit.
-      assert(entry.committed === stateOf(entry.snapshot), `effect ${effect.type} of ${fpid} in ${stateOf(entry.snapshot)}, which the ledger has not committed`);
+      assert(
+        entry.committed === stateOf(entry.snapshot),
+        `effect ${effect.type} of ${fpid} in ${stateOf(entry.snapshot)}, which the ledger has not committed`,
+      );
       const follow = await this.spec.perform(fpid, effect, entry.snapshot);
       for (const ev of follow) await this.apply(fpid, entry, ev, {});
     }
@@ -307,7 +332,14 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     return {
       topic: `payments.${this.spec.direction}`,
       key: fpid,
-      payload: { fpid, direction: this.spec.direction, event, from: before === null ? null : stateOf(before), to: stateOf(after), outcome: this.spec.outcome(after) ?? null },
+      payload: {
+        fpid,
+        direction: this.spec.direction,
+        event,
+        from: before === null ? null : stateOf(before),
+        to: stateOf(after),
+        outcome: this.spec.outcome(after) ?? null,
+      },
     };
   }
 }

@@ -39,20 +39,33 @@ export function loadContext<C>(row: Payment, reader: ContextReader<C>): Loaded<C
   if (row.context === undefined) return { ok: false, issue: 'context: missing' };
   const { v, ...context } = row.context;
   if (v !== undefined && v !== CONTEXT_VERSION) {
-    return { ok: false, issue: `v: version ${typeof v === 'number' ? v : `of type ${typeof v}`} is not one this build reads (0, ${CONTEXT_VERSION})` };
+    return {
+      ok: false,
+      issue: `v: version ${typeof v === 'number' ? v : `of type ${typeof v}`} is not one this build reads (0, ${CONTEXT_VERSION})`,
+    };
   }
-  const parsed = reader.schema.safeParse(v === undefined && reader.fromVersion0 !== undefined ? reader.fromVersion0(context, row) : context);
+  const parsed = reader.schema.safeParse(
+    v === undefined && reader.fromVersion0 !== undefined ? reader.fromVersion0(context, row) : context,
+  );
   if (parsed.success) return { ok: true, context: parsed.data };
   return { ok: false, issue: parsed.error.issues.map(describeIssue).join('; ') };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length === 0 ? 'context' : issue.path.map(String).join('.');
-  const detail = issue.code === 'invalid_type' ? ` (expected ${issue.expected})` : issue.code === 'unrecognized_keys' ? ` (${issue.keys.length} unknown)` : '';
+  const detail =
+    issue.code === 'invalid_type'
+      ? ` (expected ${issue.expected})`
+      : issue.code === 'unrecognized_keys'
+        ? ` (${issue.keys.length} unknown)`
+        : '';
   return `${path}: ${issue.code}${detail}`;
 }
 
 /** A row that cannot be resumed is left as it is in the ledger, for an operator, and said so. */
 export function reportUnreadable(log: Logger, row: Payment, issue: string): void {
-  log.error({ fpid: row.fpid, direction: row.direction, state: row.state, issue }, 'payment not resumed: its stored context does not parse; left in the ledger for an operator');
+  log.error(
+    { fpid: row.fpid, direction: row.direction, state: row.state, issue },
+    'payment not resumed: its stored context does not parse; left in the ledger for an operator',
+  );
 }

@@ -1,4 +1,16 @@
-import { FIELDS, MAC_FIELD, MESSAGE_TYPES, PROFILE_VERSION, isMti, PaymentType, FunctionCode, ActionCode, type Charset, type FieldSpec, type Mti } from './profile.js';
+import {
+  FIELDS,
+  MAC_FIELD,
+  MESSAGE_TYPES,
+  PROFILE_VERSION,
+  isMti,
+  PaymentType,
+  FunctionCode,
+  ActionCode,
+  type Charset,
+  type FieldSpec,
+  type Mti,
+} from './profile.js';
 import { macMatches, MAC_LENGTH, writeMac } from './mac.js';
 import { firstNonPrintable } from './framing.js';
 
@@ -35,7 +47,10 @@ export interface Stamp {
 
 /** Thrown by `encode` for a message this gateway must never send: a bug, not bad input. */
 export class ProfileError extends Error {
-  constructor(readonly field: number, reason: string) {
+  constructor(
+    readonly field: number,
+    reason: string,
+  ) {
     super(`field ${field}: ${reason}`);
     this.name = 'ProfileError';
   }
@@ -45,7 +60,11 @@ function inCharset(charset: Charset, value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     const ok =
-      charset === 'n' ? c >= 48 && c <= 57 : charset === 'an' ? (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) : c >= 0x20 && c <= 0x7e;
+      charset === 'n'
+        ? c >= 48 && c <= 57
+        : charset === 'an'
+          ? (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+          : c >= 0x20 && c <= 0x7e;
     if (!ok) return false;
   }
   return true;
@@ -80,7 +99,8 @@ export function validate(mti: Mti, fields: Fields, stamped = false): { field: nu
   const spec = MESSAGE_TYPES[mti];
   for (const f of spec.mandatory) {
     // The MAC is checked by decode and written by encode; a stamp supplies 7 and 11.
-    if (f !== MAC_FIELD && !fields.has(f) && !(stamped && (f === 7 || f === 11))) return { field: f, reason: `mandatory in ${mti}` };
+    if (f !== MAC_FIELD && !fields.has(f) && !(stamped && (f === 7 || f === 11)))
+      return { field: f, reason: `mandatory in ${mti}` };
   }
   const allowed = ALLOWED[mti];
   for (const f of fields.keys()) {
@@ -92,7 +112,8 @@ export function validate(mti: Mti, fields: Fields, stamped = false): { field: nu
   const pc = fields.get(3);
   if (pc !== undefined) {
     const type = pc.slice(0, 2);
-    if (!PAYMENT_TYPES.has(type) || pc.slice(2) !== '0000') return { field: 3, reason: 'unknown payment type or positions 3-6 not 0000' };
+    if (!PAYMENT_TYPES.has(type) || pc.slice(2) !== '0000')
+      return { field: 3, reason: 'unknown payment type or positions 3-6 not 0000' };
     const isReturn = type === PaymentType.return;
     for (const f of [126, 127]) {
       if (isReturn && !fields.has(f)) return { field: f, reason: 'mandatory for a return (type 20)' };
@@ -133,7 +154,8 @@ function paymentRule(fields: Fields): { field: number; reason: string } | undefi
   const returned = fields.get(127);
   if (returned !== undefined) {
     const m = FPID.exec(returned);
-    if (m === null || !PAYMENT_TYPES.has(m[1]!) || !isDate(m[2]!)) return { field: 127, reason: 'not a FPID: TRN, payment type, YYYYMMDD, GBP, institution' };
+    if (m === null || !PAYMENT_TYPES.has(m[1]!) || !isDate(m[2]!))
+      return { field: 127, reason: 'not a FPID: TRN, payment type, YYYYMMDD, GBP, institution' };
   }
   return undefined;
 }
@@ -236,15 +258,22 @@ function hexBits(text: string, at: number, bits: Uint8Array, first: number): boo
 export function decode(body: Buffer, key: Buffer): DecodeResult {
   const fields = new Map<number, string>();
   const bad = firstNonPrintable(body);
-  if (bad >= 0) return { ok: false, error: { code: 'format', field: 0, reason: `byte ${body[bad]} at offset ${bad} is not printable ASCII`, fields } };
+  if (bad >= 0)
+    return {
+      ok: false,
+      error: { code: 'format', field: 0, reason: `byte ${body[bad]} at offset ${bad} is not printable ASCII`, fields },
+    };
   const text = body.toString('latin1');
   const mti = text.slice(0, 4);
-  if (!isMti(mti)) return { ok: false, error: { code: 'format', field: 0, reason: `unknown message type "${mti}"`, fields } };
+  if (!isMti(mti))
+    return { ok: false, error: { code: 'format', field: 0, reason: `unknown message type "${mti}"`, fields } };
   const bits = DECODE_BITS.fill(0);
-  if (text.length < 20 || !hexBits(text, 4, bits, 1)) return fail(mti, fields, 'format', 0, 'primary bitmap is not 16 upper-case hex digits');
+  if (text.length < 20 || !hexBits(text, 4, bits, 1))
+    return fail(mti, fields, 'format', 0, 'primary bitmap is not 16 upper-case hex digits');
   let pos = 20;
   if (bits[1] === 1) {
-    if (text.length < 36 || !hexBits(text, 20, bits, 65)) return fail(mti, fields, 'format', 0, 'secondary bitmap is not 16 upper-case hex digits');
+    if (text.length < 36 || !hexBits(text, 20, bits, 65))
+      return fail(mti, fields, 'format', 0, 'secondary bitmap is not 16 upper-case hex digits');
     pos = 36;
   }
   let macAt = -1;
@@ -267,7 +296,8 @@ export function decode(body: Buffer, key: Buffer): DecodeResult {
     } else {
       const digits = f.kind === 'llvar' ? 2 : 3;
       const lenText = text.slice(pos, pos + digits);
-      if (lenText.length < digits || !inCharset('n', lenText)) return fail(mti, fields, 'format', n, 'length prefix is not digits');
+      if (lenText.length < digits || !inCharset('n', lenText))
+        return fail(mti, fields, 'format', n, 'length prefix is not digits');
       const len = Number(lenText);
       if (len > f.max) return fail(mti, fields, 'format', n, `length ${len} over ${f.max}`);
       if (pos + digits + len > text.length) return fail(mti, fields, 'format', n, 'message ends inside the field');

@@ -119,7 +119,10 @@ export class SchemeConnection {
       dc: this.opts.dc,
       session: this.wire?.id ?? null,
       remote: `${this.opts.host}:${this.opts.port}`,
-      local: this.wire === undefined || this.socket === undefined ? null : `${this.socket.localAddress}:${this.socket.localPort}`,
+      local:
+        this.wire === undefined || this.socket === undefined
+          ? null
+          : `${this.socket.localAddress}:${this.socket.localPort}`,
       state: this.state,
       submit: this.submitOn,
       receive: this.receiveOn,
@@ -139,7 +142,9 @@ export class SchemeConnection {
   /** [R7] Only a ready connection signed on to submit carries a payment request. */
   request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
     if (this.state !== 'ready' || !this.submitOn || this.wire === undefined) {
-      return Promise.reject(new RequestError('no-connection', `connection ${this.opts.id} is ${this.state}, not ready to submit`));
+      return Promise.reject(
+        new RequestError('no-connection', `connection ${this.opts.id} is ${this.state}, not ready to submit`),
+      );
     }
     return this.wire.request(message, options);
   }
@@ -170,7 +175,11 @@ export class SchemeConnection {
     await this.waitFor(wire, () => wire.unanswered === 0, deadline);
     if (!wire.open) return;
     this.setState('draining');
-    await this.waitFor(wire, () => wire.inFlightCount === 0, Math.min(deadline, clock.now() + this.opts.requestTimeoutMs));
+    await this.waitFor(
+      wire,
+      () => wire.inFlightCount === 0,
+      Math.min(deadline, clock.now() + this.opts.requestTimeoutMs),
+    );
     if (!wire.open) return;
     await this.signOff(wire, FunctionCode.signOffSubmit);
     this.submitOn = false;
@@ -179,8 +188,12 @@ export class SchemeConnection {
 
   private async signOff(wire: Wire, fn: string): Promise<void> {
     try {
-      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs });
-      if (r.fields.get(26) !== ActionCode.accepted) this.log.warn({ function: fn, code: r.fields.get(26) }, 'sign-off refused');
+      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), {
+        exempt: true,
+        timeoutMs: this.opts.signOnTimeoutMs,
+      });
+      if (r.fields.get(26) !== ActionCode.accepted)
+        this.log.warn({ function: fn, code: r.fields.get(26) }, 'sign-off refused');
     } catch (e) {
       this.log.warn({ reason: (e as Error).message, function: fn }, 'sign-off not acknowledged');
     }
@@ -206,7 +219,9 @@ export class SchemeConnection {
     this.setState('connecting');
     const socket = connect({ host: this.opts.host, port: this.opts.port });
     this.socket = socket;
-    const timer = this.deps.clock.after(this.opts.connectTimeoutMs, () => socket.destroy(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)));
+    const timer = this.deps.clock.after(this.opts.connectTimeoutMs, () =>
+      socket.destroy(new Error(`connect timed out after ${this.opts.connectTimeoutMs} ms`)),
+    );
     const failed = (e: Error) => {
       timer.cancel();
       this.lost(`connect failed: ${e.message}`);
@@ -228,7 +243,8 @@ export class SchemeConnection {
         },
         {
           onRequest: (m, reply) => this.onRequest(m, reply),
-          onUnmatched: (m) => this.log.warn({ mti: m.mti, stan: m.fields.get(11) }, 'response matches no request in flight; discarded'),
+          onUnmatched: (m) =>
+            this.log.warn({ mti: m.mti, stan: m.fields.get(11) }, 'response matches no request in flight; discarded'),
           onClose: (reason) => this.lost(reason),
         },
       );
@@ -240,7 +256,10 @@ export class SchemeConnection {
   private async signOn(wire: Wire): Promise<void> {
     this.setState('signing-on');
     const ask = async (fn: string) => {
-      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), { exempt: true, timeoutMs: this.opts.signOnTimeoutMs });
+      const r = await wire.request(networkRequest(fn, this.deps.clock.now()), {
+        exempt: true,
+        timeoutMs: this.opts.signOnTimeoutMs,
+      });
       const code = r.fields.get(26);
       if (code !== ActionCode.accepted) throw new Error(`sign-on ${fn} refused with ${code}`);
     };

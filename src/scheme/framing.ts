@@ -20,7 +20,8 @@ export function firstNonPrintable(body: Buffer): number {
 }
 
 export function frame(body: Buffer): Buffer {
-  if (body.length < 1 || body.length > MAX_FRAME_BODY) throw new FramingError(`body of ${body.length} bytes is outside 1..${MAX_FRAME_BODY}`);
+  if (body.length < 1 || body.length > MAX_FRAME_BODY)
+    throw new FramingError(`body of ${body.length} bytes is outside 1..${MAX_FRAME_BODY}`);
   const out = Buffer.allocUnsafe(FRAME_HEADER + body.length);
   out.writeUInt16BE(body.length, 0);
   body.copy(out, FRAME_HEADER);
@@ -40,7 +41,8 @@ export class FrameReader {
     let at = 0;
     while (data.length - at >= FRAME_HEADER) {
       const len = data.readUInt16BE(at);
-      if (len < 1 || len > MAX_FRAME_BODY) throw new FramingError(`frame length ${len} is outside 1..${MAX_FRAME_BODY}`);
+      if (len < 1 || len > MAX_FRAME_BODY)
+        throw new FramingError(`frame length ${len} is outside 1..${MAX_FRAME_BODY}`);
       if (data.length - at - FRAME_HEADER < len) break;
       const body = data.subarray(at + FRAME_HEADER, at + FRAME_HEADER + len);
       const bad = firstNonPrintable(body);

@@ -63,12 +63,16 @@ export class InFlight {
   track(stan: number, timeoutMs: number, capped: boolean): Promise<IsoMessage> {
     if (this.waiters.has(stan)) throw new RequestError('duplicate-stan', `field 11 ${stan} is already in flight`);
     if (capped && !this.hasRoom) throw new RequestError('busy', `${this.cap} requests already in flight`);
-    if (this.waiters.size >= this.cap + NETWORK_IN_FLIGHT_MAX) throw new RequestError('busy', `${this.waiters.size} requests already in flight, network management included`);
+    if (this.waiters.size >= this.cap + NETWORK_IN_FLIGHT_MAX)
+      throw new RequestError('busy', `${this.waiters.size} requests already in flight, network management included`);
     const deadline = this.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
       this.waiters.set(stan, { resolve, reject, deadline, timeoutMs });
       // Paired with the checks above and in `settle`: one waiter per field 11, the table bounded.
-      assert(this.waiters.size <= this.cap + NETWORK_IN_FLIGHT_MAX, `${this.waiters.size} requests in flight, over the bound`);
+      assert(
+        this.waiters.size <= this.cap + NETWORK_IN_FLIGHT_MAX,
+        `${this.waiters.size} requests in flight, over the bound`,
+      );
       if (deadline < this.sweepAt) this.armSweep(deadline);
     });
   }

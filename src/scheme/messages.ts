@@ -1,5 +1,11 @@
 import type { Fields, IsoMessage } from './codec.js';
-import { PAYMENT_ATTRIBUTES, attributesFrom, type AttributeKind, type DomainValues, type PaymentAttributes } from '../domain/payment.js';
+import {
+  PAYMENT_ATTRIBUTES,
+  attributesFrom,
+  type AttributeKind,
+  type DomainValues,
+  type PaymentAttributes,
+} from '../domain/payment.js';
 import { FIELDS, MESSAGE_TYPES, type ActionCode, type Mti, type PaymentType } from './profile.js';
 
 /** A payment as the scheme carries it in a 9200 (section 3): the domain's payment, field by field. */
@@ -13,7 +19,12 @@ export function transmissionTime(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== lastSecond) {
     const d = new Date(ms);
-    lastText = pad(d.getUTCMonth() + 1, 2) + pad(d.getUTCDate(), 2) + pad(d.getUTCHours(), 2) + pad(d.getUTCMinutes(), 2) + pad(d.getUTCSeconds(), 2);
+    lastText =
+      pad(d.getUTCMonth() + 1, 2) +
+      pad(d.getUTCDate(), 2) +
+      pad(d.getUTCHours(), 2) +
+      pad(d.getUTCMinutes(), 2) +
+      pad(d.getUTCSeconds(), 2);
     lastSecond = second;
   }
   return lastText;
@@ -39,11 +50,19 @@ export function stanText(stan: number): string {
 export function fpidOf(fields: Fields): string {
   const pc = fields.get(3) ?? '';
   // The currency is always GBP (field 51), and some messages that name a payment (9430) lack it.
-  return (fields.get(31) ?? '').padEnd(18, ' ') + pc.slice(0, 2) + (fields.get(12) ?? '') + 'GBP' + (fields.get(98) ?? '').padEnd(11, ' ');
+  return (
+    (fields.get(31) ?? '').padEnd(18, ' ') +
+    pc.slice(0, 2) +
+    (fields.get(12) ?? '') +
+    'GBP' +
+    (fields.get(98) ?? '').padEnd(11, ' ')
+  );
 }
 
 /** How each kind of payment attribute reads and writes its field. */
-const FIELD_CODECS: { readonly [K in AttributeKind]: { write(v: DomainValues[K]): string; read(text: string): DomainValues[K] } } = {
+const FIELD_CODECS: {
+  readonly [K in AttributeKind]: { write(v: DomainValues[K]): string; read(text: string): DomainValues[K] };
+} = {
   text: { write: (v) => v, read: (text) => text },
   pence: { write: (v) => pad(v, 14), read: Number },
   // Field 3 is the type and four zeros; what the type's two digits are is the validator's to check.
@@ -114,9 +133,22 @@ function blank(n: number): string {
 }
 
 export function networkRequest(functionCode: string, now: number): IsoMessage {
-  return { mti: '9804', fields: new Map([[7, transmissionTime(now)], [24, functionCode]]) };
+  return {
+    mti: '9804',
+    fields: new Map([
+      [7, transmissionTime(now)],
+      [24, functionCode],
+    ]),
+  };
 }
 
 export function advice(functionCode: string, text: string, now: number): IsoMessage {
-  return { mti: '9824', fields: new Map([[7, transmissionTime(now)], [24, functionCode], [120, text]]) };
+  return {
+    mti: '9824',
+    fields: new Map([
+      [7, transmissionTime(now)],
+      [24, functionCode],
+      [120, text],
+    ]),
+  };
 }

@@ -1,6 +1,14 @@
 import { splitEndpoint } from '../base/config.js';
 import type { IsoMessage } from './codec.js';
-import { SchemeConnection, type ConnectionDeps, type ConnectionHandler, type ConnectionOptions, type ConnectionStatus, type Dc, type ServiceStatus } from './connection.js';
+import {
+  SchemeConnection,
+  type ConnectionDeps,
+  type ConnectionHandler,
+  type ConnectionOptions,
+  type ConnectionStatus,
+  type Dc,
+  type ServiceStatus,
+} from './connection.js';
 import { RequestError } from './errors.js';
 import type { SchemeLinkConfig } from './config.js';
 
@@ -40,7 +48,10 @@ export class SchemePool {
         handler.onServiceStatus?.(status);
       },
     };
-    for (const [dc, endpoints] of [['DC1', config.dc1], ['DC2', config.dc2]] as Array<[Dc, string[]]>) {
+    for (const [dc, endpoints] of [
+      ['DC1', config.dc1],
+      ['DC2', config.dc2],
+    ] as Array<[Dc, string[]]>) {
       for (let i = 0; i < config.connectionsPerDc; i++) {
         const { host, port } = splitEndpoint(endpoints[i % endpoints.length]!);
         const opts: ConnectionOptions = {
@@ -83,7 +94,8 @@ export class SchemePool {
   /** Sends a payment request on the next ready submit connection and resolves with its response. */
   async submit(message: IsoMessage, options: SubmitOptions = {}): Promise<Submitted> {
     // [R10] After 971 SUSPENDED nothing is submitted until 971 ACTIVE.
-    if (this.suspended) throw new RequestError('suspended', 'the scheme is suspended (971); nothing is submitted until ACTIVE');
+    if (this.suspended)
+      throw new RequestError('suspended', 'the scheme is suspended (971); nothing is submitted until ACTIVE');
     const n = this.connections.length;
     for (let i = 0; i < n; i++) {
       const c = this.connections[(this.next + i) % n]!;
@@ -92,14 +104,22 @@ export class SchemePool {
       if (session === undefined || session === options.avoid || !c.canSubmit) continue;
       this.next = (this.next + i + 1) % n;
       try {
-        const response = await c.request(message, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+        const response = await c.request(
+          message,
+          options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+        );
         return { response, connection: session };
       } catch (e) {
         if (e instanceof RequestError) throw new RequestError(e.code, e.message, session);
         throw e;
       }
     }
-    throw new RequestError('no-connection', options.avoid === undefined ? 'no connection is ready to submit' : `no connection other than ${options.avoid} is ready to submit`);
+    throw new RequestError(
+      'no-connection',
+      options.avoid === undefined
+        ? 'no connection is ready to submit'
+        : `no connection other than ${options.avoid} is ready to submit`,
+    );
   }
 
   /** Drains every connection (R8) in parallel. */

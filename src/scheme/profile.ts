@@ -8,8 +8,7 @@ export const PROFILE_VERSION = 'v1.1';
 export type Charset = 'n' | 'an' | 'ans';
 
 export type FieldFormat =
-  | { kind: 'fixed'; charset: Charset; length: number }
-  | { kind: 'llvar' | 'lllvar'; charset: Charset; max: number };
+  { kind: 'fixed'; charset: Charset; length: number } | { kind: 'llvar' | 'lllvar'; charset: Charset; max: number };
 
 export interface FieldSpec {
   readonly name: string;
@@ -70,10 +69,20 @@ const PAYMENT_ALLOWED = [15, 29, 62, 116, 118, 120, 121, 126, 127];
  */
 export const MESSAGE_TYPES: Readonly<Record<Mti, MessageTypeSpec>> = {
   '9200': { meaning: 'payment request', mandatory: PAYMENT_MANDATORY, allowed: PAYMENT_ALLOWED, response: '9210' },
-  '9201': { meaning: 'repeat payment request', mandatory: PAYMENT_MANDATORY, allowed: PAYMENT_ALLOWED, response: '9210' },
+  '9201': {
+    meaning: 'repeat payment request',
+    mandatory: PAYMENT_MANDATORY,
+    allowed: PAYMENT_ALLOWED,
+    response: '9210',
+  },
   '9210': { meaning: 'payment response', mandatory: [3, 6, 7, 11, 12, 26, 31, 51, 98, 128], allowed: [15, 29, 44] },
   '9420': { meaning: 'reversal request', mandatory: PAYMENT_MANDATORY, allowed: PAYMENT_ALLOWED, response: '9430' },
-  '9421': { meaning: 'repeat reversal request', mandatory: PAYMENT_MANDATORY, allowed: PAYMENT_ALLOWED, response: '9430' },
+  '9421': {
+    meaning: 'repeat reversal request',
+    mandatory: PAYMENT_MANDATORY,
+    allowed: PAYMENT_ALLOWED,
+    response: '9430',
+  },
   '9430': { meaning: 'reversal response', mandatory: [3, 7, 11, 12, 26, 31, 98, 128], allowed: [44] },
   '9804': { meaning: 'network management request', mandatory: [7, 11, 24, 128], allowed: [], response: '9814' },
   '9814': { meaning: 'network management response', mandatory: [7, 11, 24, 26, 128], allowed: [44] },

@@ -91,7 +91,10 @@ export class Wire implements ReplyChannel {
     this.inFlight = new InFlight(opts.clock, opts.maxInFlight);
     this.lastReceivedAt = opts.clock.now();
     this.outboxBytesMax = opts.outboxBytesMax ?? OUTBOX_BYTES_MAX;
-    assert(this.outboxBytesMax >= 2 * (FRAME_HEADER + MAX_FRAME_BODY), `an outbox of ${this.outboxBytesMax} bytes cannot hold a largest frame in each half`);
+    assert(
+      this.outboxBytesMax >= 2 * (FRAME_HEADER + MAX_FRAME_BODY),
+      `an outbox of ${this.outboxBytesMax} bytes cannot hold a largest frame in each half`,
+    );
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -133,7 +136,9 @@ export class Wire implements ReplyChannel {
     if (this.closed) return Promise.reject(new RequestError('closed', `connection ${this.id} is closed`));
     // Network management is tiny and one at a time; it may use the half kept for responses.
     if (options.exempt !== true && !this.outboxHasRoomForRequests) {
-      return Promise.reject(new RequestError('busy', `connection ${this.id} has ${this.outboxLength} bytes waiting for the socket`));
+      return Promise.reject(
+        new RequestError('busy', `connection ${this.id} has ${this.outboxLength} bytes waiting for the socket`),
+      );
     }
     const stan = options.stan ?? this.inFlight.allocate();
     let waiting: Promise<IsoMessage>;
@@ -199,7 +204,10 @@ export class Wire implements ReplyChannel {
   private enqueue(framed: Buffer): boolean {
     if (this.muted) return true;
     if (this.outboxLength + framed.length > this.outboxBytesMax) {
-      this.opts.log.error({ connection: this.id, outboxBytes: this.outboxLength }, 'the peer has stopped reading: outbox full; closing the connection');
+      this.opts.log.error(
+        { connection: this.id, outboxBytes: this.outboxLength },
+        'the peer has stopped reading: outbox full; closing the connection',
+      );
       this.close(`outbox full: ${this.outboxLength} bytes not taken by the socket`, false);
       return false;
     }
@@ -283,12 +291,20 @@ export class Wire implements ReplyChannel {
   /** [R11] Answers a refused request with its response type and 9020 or 9068; drops a refused response. */
   private refuse(error: DecodeError): void {
     const { mti } = error;
-    this.opts.log.warn({ connection: this.id, mti, code: error.code, field: error.field, reason: error.reason }, 'refused a message');
+    this.opts.log.warn(
+      { connection: this.id, mti, code: error.code, field: error.field, reason: error.reason },
+      'refused a message',
+    );
     if (mti !== undefined && isRequest(mti)) {
       const answerable: Mti = mti;
       const extra = new Map<number, string>();
-      if (error.code === 'format') extra.set(44, `${String(error.field).padStart(3, '0')} ${error.reason}`.slice(0, 99));
-      this.respond({ mti: answerable, fields: error.fields }, error.code === 'mac' ? ActionCode.macFailure : ActionCode.formatError, extra);
+      if (error.code === 'format')
+        extra.set(44, `${String(error.field).padStart(3, '0')} ${error.reason}`.slice(0, 99));
+      this.respond(
+        { mti: answerable, fields: error.fields },
+        error.code === 'mac' ? ActionCode.macFailure : ActionCode.formatError,
+        extra,
+      );
     }
     this.handler.onRefused?.(error);
   }

@@ -29,13 +29,20 @@ describe('the payment table', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
     const log = createLogger('table-test', 'info', sink);
-    for (const name of PERSONAL_ATTRIBUTES) log.info({ payment: { [name]: `SECRET-${name}` } }, 'a payment passed whole');
+    for (const name of PERSONAL_ATTRIBUTES)
+      log.info({ payment: { [name]: `SECRET-${name}` } }, 'a payment passed whole');
     expect(lines).toHaveLength(PERSONAL_ATTRIBUTES.length);
     for (const line of lines) expect(line).not.toContain('SECRET');
   });
 
   it('keeps personal attributes out of the journal: a cause carries identifiers only', () => {
     expectTypeOf<Extract<keyof Cause, PersonalAttributeName>>().toBeNever();
-    expect(PERSONAL_ATTRIBUTES).toEqual(['originatorAccount', 'beneficiaryAccount', 'originatorName', 'beneficiaryName', 'remittance']);
+    expect(PERSONAL_ATTRIBUTES).toEqual([
+      'originatorAccount',
+      'beneficiaryAccount',
+      'originatorName',
+      'beneficiaryName',
+      'remittance',
+    ]);
   });
 });

@@ -36,7 +36,8 @@ function startDemo(args = ''): Demo {
 async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pattern.test(demo.output())) {
-    if (Date.now() > end || demo.child.exitCode !== null) throw new Error(`demo never printed ${pattern}:\n${demo.output()}`);
+    if (Date.now() > end || demo.child.exitCode !== null)
+      throw new Error(`demo never printed ${pattern}:\n${demo.output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -64,11 +65,15 @@ async function runUntilCtrlC(args = ''): Promise<{ code: number | null; output: 
 const STACK_TRACE = /TypeError|Error:|^\s+at /m;
 
 async function ledgerInbound(): Promise<number> {
-  const db = await openDatabase({ name: 'demo', dataDir: path.join(PROJECT_ROOT, 'var', 'pg', 'demo'), url: '' }, silentLogger);
+  const db = await openDatabase(
+    { name: 'demo', dataDir: path.join(PROJECT_ROOT, 'var', 'pg', 'demo'), url: '' },
+    silentLogger,
+  );
   const client = new pg.Client(db.migrationUrl);
   await client.connect();
   try {
-    return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'")).rows[0]!.n;
+    return (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'"))
+      .rows[0]!.n;
   } finally {
     await client.end();
     await db.stop();

@@ -22,7 +22,18 @@ describe('gateway drain under traffic (R8)', () => {
     const sim = await startSchemeSim(['--sort-codes', '200000', '--t-in', String(T_IN_MS), '--inbound-rate', '20']);
     cleanup.push(() => sim.stop());
     // Every decision comes well before the stand-in (T_in - 1 s): during the drain they must be read.
-    const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '100-1000', '--late-share', '0', '--drain-ms', '3000', '--seed', '5']);
+    const bank = await startBank([
+      '--participant',
+      `${participant}:200000`,
+      '--latency-ms',
+      '100-1000',
+      '--late-share',
+      '0',
+      '--drain-ms',
+      '3000',
+      '--seed',
+      '5',
+    ]);
     cleanup.push(() => bank.process.stop());
     const gateway = await startGateway(
       await gatewayConfig(sim, {
@@ -34,8 +45,18 @@ describe('gateway drain under traffic (R8)', () => {
       }),
     );
     cleanup.push(() => gateway.stop());
-    await eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 15_000, 'the gateway signed on at both DCs');
-    await eventually(() => db.pool.query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE state IN ('recorded', 'offered')"), (r) => Number(r.rows[0]!.n) >= 10, 15_000, 'payments awaiting decisions');
+    await eventually(
+      () => sim.sessions(),
+      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+      15_000,
+      'the gateway signed on at both DCs',
+    );
+    await eventually(
+      () => db.pool.query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE state IN ('recorded', 'offered')"),
+      (r) => Number(r.rows[0]!.n) >= 10,
+      15_000,
+      'payments awaiting decisions',
+    );
 
     const stopAt = Date.now();
     await gateway.stop();
@@ -49,7 +70,9 @@ describe('gateway drain under traffic (R8)', () => {
     expect(sessions).toHaveLength(4);
     for (const v of sessions) expect(v.sign_offs, v.id).toEqual(['892', '882']);
     expect(report.drain_violations).toBe(0);
-    const states = await db.pool.query<{ state: string; n: string }>("SELECT state, count(*) AS n FROM payments WHERE direction = 'inbound' GROUP BY 1");
+    const states = await db.pool.query<{ state: string; n: string }>(
+      "SELECT state, count(*) AS n FROM payments WHERE direction = 'inbound' GROUP BY 1",
+    );
     const byState = Object.fromEntries(states.rows.map((r) => [r.state, Number(r.n)]));
     const taken = Object.values(byState).reduce((a, b) => a + b, 0);
     expect(taken).toBe(report.inbound.sent);
@@ -57,7 +80,9 @@ describe('gateway drain under traffic (R8)', () => {
     // Every one answered within T_in on its own connection, with the bank's decision: the queues
     // were read until the payments held were answered, so none needed a stand-in (0912).
     expect(report.inbound).toMatchObject({ answered_in_time: taken, late: 0, unanswered: 0 });
-    const stoodIn = await db.pool.query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE direction = 'inbound' AND outcome = '0912'");
+    const stoodIn = await db.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM payments WHERE direction = 'inbound' AND outcome = '0912'",
+    );
     expect(Number(stoodIn.rows[0]!.n)).toBe(0);
     expect(report.wrong_connection_responses).toBe(0);
   }, 120_000);

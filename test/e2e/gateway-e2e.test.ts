@@ -23,34 +23,87 @@ describe('gateway end to end', () => {
     const sim = await startSchemeSim(['--sort-codes', '200000']);
     cleanup.push(() => sim.stop());
     // Late answers (9.3 s) come after the stand-in (T_in 10 s - 1 s margin) and before the scheme's T_in.
-    const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '20-300', '--late-share', '0.05', '--late-ms', '9300', '--reject-share', '0.1', '--beneficiary-sort-codes', '300000', '--drain-ms', '5000', '--seed', '7']);
+    const bank = await startBank([
+      '--participant',
+      `${participant}:200000`,
+      '--latency-ms',
+      '20-300',
+      '--late-share',
+      '0.05',
+      '--late-ms',
+      '9300',
+      '--reject-share',
+      '0.1',
+      '--beneficiary-sort-codes',
+      '300000',
+      '--drain-ms',
+      '5000',
+      '--seed',
+      '7',
+    ]);
     cleanup.push(() => bank.process.stop());
-    const gateway = await startGateway(await gatewayConfig(sim, { site: 'e2e', participant: { id: participant, sortCodes: ['200000'] }, databaseUrl: db.url }));
+    const gateway = await startGateway(
+      await gatewayConfig(sim, {
+        site: 'e2e',
+        participant: { id: participant, sortCodes: ['200000'] },
+        databaseUrl: db.url,
+      }),
+    );
     cleanup.push(() => gateway.stop());
-    await eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 15_000, 'the gateway signed on at both DCs');
+    await eventually(
+      () => sim.sessions(),
+      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+      15_000,
+      'the gateway signed on at both DCs',
+    );
 
     for (let t = 0; t < SECONDS; t++) {
-      await Promise.all([sim.control('POST', '/inbound', { count: INBOUND_PER_S }), bank.control('POST', '/outbound', { count: OUTBOUND_PER_S })]);
+      await Promise.all([
+        sim.control('POST', '/inbound', { count: INBOUND_PER_S }),
+        bank.control('POST', '/outbound', { count: OUTBOUND_PER_S }),
+      ]);
       await new Promise((r) => setTimeout(r, 1000));
     }
     const inbound = SECONDS * INBOUND_PER_S;
     const outbound = SECONDS * OUTBOUND_PER_S;
-    await eventually(() => sim.report(), (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound && r.outbound.answered >= outbound, 20_000, 'the scheme to have every answer');
-    await eventually(() => bank.report(), (r) => r.reports_received >= outbound && r.inbound_decided >= inbound && r.late_answers >= r.inbound_late, 20_000, 'every report, and an answer to every late decision');
+    await eventually(
+      () => sim.report(),
+      (r) =>
+        r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound && r.outbound.answered >= outbound,
+      20_000,
+      'the scheme to have every answer',
+    );
+    await eventually(
+      () => bank.report(),
+      (r) => r.reports_received >= outbound && r.inbound_decided >= inbound && r.late_answers >= r.inbound_late,
+      20_000,
+      'every report, and an answer to every late decision',
+    );
 
     await gateway.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();
 
     // Every inbound payment answered on its arrival connection within T_in.
-    expect(schemeReport.inbound).toMatchObject({ sent: inbound, answered_in_time: inbound, late: 0, unanswered: 0, reversed: 0 });
+    expect(schemeReport.inbound).toMatchObject({
+      sent: inbound,
+      answered_in_time: inbound,
+      late: 0,
+      unanswered: 0,
+      reversed: 0,
+    });
     expect(schemeReport.wrong_connection_responses).toBe(0);
     expect(schemeReport.unmatched_responses).toBe(0);
     expect(schemeReport.mac_errors + schemeReport.format_errors).toBe(0);
     // Every instruction became exactly one payment at the scheme and got exactly one report.
     expect(schemeReport.outbound.accepted + schemeReport.outbound.rejected).toBe(outbound);
     expect(schemeReport.outbound.duplicates).toBe(0);
-    expect(bankReport).toMatchObject({ instructions_sent: outbound, reports_received: outbound, missing_reports: 0, duplicate_reports: 0 });
+    expect(bankReport).toMatchObject({
+      instructions_sent: outbound,
+      reports_received: outbound,
+      missing_reports: 0,
+      duplicate_reports: 0,
+    });
     expect(bankReport.reports_rejected).toBe(schemeReport.outbound.rejected);
     // No payment offered twice, none lost.
     expect(bankReport.duplicates_seen).toBe(0);
@@ -63,9 +116,16 @@ describe('gateway end to end', () => {
     expect(bankReport.late_answers).toBe(bankReport.inbound_late);
     expect(bankReport.unexpected_messages + bankReport.invalid_messages).toBe(0);
 
-    const states = await db.pool.query<{ direction: string; state: string; n: string }>('SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2');
-    expect(Object.fromEntries(states.rows.map((r) => [`${r.direction}/${r.state}`, Number(r.n)]))).toEqual({ 'inbound/replied': inbound, 'outbound/reported': outbound });
-    const offeredTwice = await db.pool.query("SELECT fpid FROM payment_journal WHERE event = 'offer' GROUP BY fpid HAVING count(*) > 1");
+    const states = await db.pool.query<{ direction: string; state: string; n: string }>(
+      'SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2',
+    );
+    expect(Object.fromEntries(states.rows.map((r) => [`${r.direction}/${r.state}`, Number(r.n)]))).toEqual({
+      'inbound/replied': inbound,
+      'outbound/reported': outbound,
+    });
+    const offeredTwice = await db.pool.query(
+      "SELECT fpid FROM payment_journal WHERE event = 'offer' GROUP BY fpid HAVING count(*) > 1",
+    );
     expect(offeredTwice.rowCount).toBe(0);
     const outboxed = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
     const journaled = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM payment_journal');

@@ -26,26 +26,67 @@ describe('late decisions end to end', () => {
     const participant = runParticipantId();
     const sim = await startSchemeSim(['--sort-codes', '200000', '--t-in', String(T_IN_MS)]);
     cleanup.push(() => sim.stop());
-    const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '20-300', '--late-share', '0.1', '--late-ms', String(LATE_MS), '--reject-share', '0', '--drain-ms', '5000', '--seed', '11']);
+    const bank = await startBank([
+      '--participant',
+      `${participant}:200000`,
+      '--latency-ms',
+      '20-300',
+      '--late-share',
+      '0.1',
+      '--late-ms',
+      String(LATE_MS),
+      '--reject-share',
+      '0',
+      '--drain-ms',
+      '5000',
+      '--seed',
+      '11',
+    ]);
     cleanup.push(() => bank.process.stop());
-    const config = await gatewayConfig(sim, { site: 'late', participant: { id: participant, sortCodes: ['200000'] }, databaseUrl: db.url, timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS } });
+    const config = await gatewayConfig(sim, {
+      site: 'late',
+      participant: { id: participant, sortCodes: ['200000'] },
+      databaseUrl: db.url,
+      timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS },
+    });
     const gateway = await startGateway(config);
     cleanup.push(() => gateway.stop());
-    await eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 15_000, 'the gateway signed on at both DCs');
+    await eventually(
+      () => sim.sessions(),
+      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+      15_000,
+      'the gateway signed on at both DCs',
+    );
 
     for (let t = 0; t < SECONDS; t++) {
       await sim.control('POST', '/inbound', { count: INBOUND_PER_S });
       await new Promise((r) => setTimeout(r, 1000));
     }
     const inbound = SECONDS * INBOUND_PER_S;
-    await eventually(() => sim.report(), (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound, 20_000, 'the scheme to have every answer');
-    await eventually(() => bank.report(), (r) => r.inbound_decided >= inbound && r.late_answers >= r.stand_in_notices, 15_000, 'an answer to every late decision');
+    await eventually(
+      () => sim.report(),
+      (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= inbound,
+      20_000,
+      'the scheme to have every answer',
+    );
+    await eventually(
+      () => bank.report(),
+      (r) => r.inbound_decided >= inbound && r.late_answers >= r.stand_in_notices,
+      15_000,
+      'an answer to every late decision',
+    );
 
     await gateway.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();
 
-    expect(schemeReport.inbound).toMatchObject({ sent: inbound, answered_in_time: inbound, late: 0, unanswered: 0, reversed: 0 });
+    expect(schemeReport.inbound).toMatchObject({
+      sent: inbound,
+      answered_in_time: inbound,
+      late: 0,
+      unanswered: 0,
+      reversed: 0,
+    });
     // Only late decisions miss the deadline; each stood-in payment's decision came after it and was answered once.
     expect(bankReport.stand_in_notices).toBeGreaterThan(0);
     expect(bankReport.stand_in_notices).toBeLessThanOrEqual(bankReport.inbound_late);

@@ -35,35 +35,65 @@ describe('suspension (R10)', () => {
     });
     const gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
     cleanup.push(() => gateway.stop());
-    const banks = new ParticipantBanks(bankSettingsSchema.parse({ participants: ['200001:200000'], badAccountShare: 0, drainMs: 0 }), {
-      transport,
-      clock: systemClock,
-      log: silentLogger,
-      random: seededRandom(3),
-    });
+    const banks = new ParticipantBanks(
+      bankSettingsSchema.parse({ participants: ['200001:200000'], badAccountShare: 0, drainMs: 0 }),
+      {
+        transport,
+        clock: systemClock,
+        log: silentLogger,
+        random: seededRandom(3),
+      },
+    );
     await banks.start();
     cleanup.push(() => banks.stop());
-    await eventually(async () => gateway.status(), (s) => s.connections.every((c) => c.state === 'ready'), 10_000, 'ready');
+    await eventually(
+      async () => gateway.status(),
+      (s) => s.connections.every((c) => c.state === 'ready'),
+      10_000,
+      'ready',
+    );
 
     await sim.control('POST', '/suspend');
-    await eventually(async () => gateway.status(), (s) => s.suspended, 5000, 'the gateway to hear 971 SUSPENDED');
+    await eventually(
+      async () => gateway.status(),
+      (s) => s.suspended,
+      5000,
+      'the gateway to hear 971 SUSPENDED',
+    );
     banks.sendOutbound(1);
     await new Promise((r) => setTimeout(r, 1000));
     expect((await sim.report()).outbound.received).toBe(0);
     expect(banks.report().reports_received).toBe(0);
 
     await sim.control('POST', '/resume');
-    const first = await eventually(async () => banks.report(), (r) => r.reports_received === 1, 5000, 'the held payment reported');
+    const first = await eventually(
+      async () => banks.report(),
+      (r) => r.reports_received === 1,
+      5000,
+      'the held payment reported',
+    );
     expect(first.reports_accepted).toBe(1);
     expect((await sim.report()).outbound).toMatchObject({ received: 1, accepted: 1, refused_suspended: 0 });
 
     await sim.control('POST', '/suspend');
-    await eventually(async () => gateway.status(), (s) => s.suspended, 5000, 'suspended again');
+    await eventually(
+      async () => gateway.status(),
+      (s) => s.suspended,
+      5000,
+      'suspended again',
+    );
     banks.sendOutbound(1);
-    const second = await eventually(async () => banks.report(), (r) => r.reports_received === 2, 8000, 'the second payment rejected');
+    const second = await eventually(
+      async () => banks.report(),
+      (r) => r.reports_received === 2,
+      8000,
+      'the second payment rejected',
+    );
     expect(second.by_reason).toEqual({ '9091': 1 });
     expect((await sim.report()).outbound.received).toBe(1);
-    const states = await db.pool.query<{ state: string; outcome: string }>("SELECT state, outcome FROM payments WHERE direction = 'outbound' ORDER BY created_at");
+    const states = await db.pool.query<{ state: string; outcome: string }>(
+      "SELECT state, outcome FROM payments WHERE direction = 'outbound' ORDER BY created_at",
+    );
     expect(states.rows).toEqual([
       { state: 'reported', outcome: '0000' },
       { state: 'reported', outcome: '9091' },

@@ -68,7 +68,9 @@ async function stallLease(ms: number, during: (expiresAtMs: number) => void = ()
   try {
     await client.query('BEGIN');
     await client.query('LOCK TABLE site_lease IN ACCESS EXCLUSIVE MODE');
-    const { rows } = await client.query<{ expires_at: Date }>('SELECT expires_at FROM site_lease WHERE name = $1', [ROLE]);
+    const { rows } = await client.query<{ expires_at: Date }>('SELECT expires_at FROM site_lease WHERE name = $1', [
+      ROLE,
+    ]);
     during(rows[0]!.expires_at.getTime());
     await client.query('SELECT pg_sleep($1)', [ms / 1000]);
     await client.query('COMMIT');
@@ -87,7 +89,9 @@ describe('open-site failover between two sites', () => {
     expect(state.renewedAtMs).toBeGreaterThan(state.acquiredAtMs);
     expect(a.seen()).toEqual([1]);
     expect(a.keeper.fence()).toEqual({ site: 'site-a', epoch: 1 });
-    expect(await history()).toEqual([{ old_holder: null, new_holder: 'site-a', old_epoch: null, new_epoch: 1, reason: 'start' }]);
+    expect(await history()).toEqual([
+      { old_holder: null, new_holder: 'site-a', old_epoch: null, new_epoch: 1, reason: 'start' },
+    ]);
   });
 
   it('keeps a closed site that restarts closed while the open site renews', async () => {
@@ -142,7 +146,13 @@ describe('open-site failover between two sites', () => {
       const state = await atClose!;
       expect(state?.live).toBe(true);
       expect(b.seen()).toEqual([2]);
-      expect((await history()).at(-1)).toEqual({ old_holder: `a-${run}`, new_holder: `b-${run}`, old_epoch: 1, new_epoch: 2, reason: 'expiry' });
+      expect((await history()).at(-1)).toEqual({
+        old_holder: `a-${run}`,
+        new_holder: `b-${run}`,
+        old_epoch: 1,
+        new_epoch: 2,
+        reason: 'expiry',
+      });
       await stopSites();
     }
     expect(Math.max(...failoverMs), `failover ms: ${failoverMs.map(Math.round).join(', ')}`).toBeLessThan(3_000);

@@ -179,9 +179,13 @@ describe('lease timing', () => {
   });
 
   it('refuses timing under which a site could still bridge when its lease expires', () => {
-    expect(() => parseLeaseTiming({ leaseMs: 2_000, renewDeadlineMs: 2_000 })).toThrow(/stops bridging before its lease can expire/);
+    expect(() => parseLeaseTiming({ leaseMs: 2_000, renewDeadlineMs: 2_000 })).toThrow(
+      /stops bridging before its lease can expire/,
+    );
     expect(() => parseLeaseTiming({ leaseMs: 2_000, renewDeadlineMs: 1_900 })).toThrow(/a fifth of leaseMs/);
-    expect(() => parseLeaseTiming({ leaseMs: 400, renewDeadlineMs: 350, renewPeriodMs: 100 })).toThrow(/at least 100 ms/);
+    expect(() => parseLeaseTiming({ leaseMs: 400, renewDeadlineMs: 350, renewPeriodMs: 100 })).toThrow(
+      /at least 100 ms/,
+    );
     expect(() => parseLeaseTiming({ renewPeriodMs: 1_500 })).toThrow(/renewPeriodMs must be less than renewDeadlineMs/);
     expect(() => parseLeaseTiming({ renewPeriodMs: 10 })).toThrow(/renewPeriodMs/);
     expect(() => parseLeaseTiming({ leaseMs: 120_000, renewDeadlineMs: 60_000 })).toThrow(/leaseMs/);

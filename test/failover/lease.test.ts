@@ -4,7 +4,15 @@ import { silentLogger } from '../../src/base/log.js';
 import { Lease } from '../../src/failover/lease.js';
 import { parseLeaseTiming } from '../../src/failover/lease-timing.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { create, FINAL_STATES, fpid, manualClock, move, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
+import {
+  create,
+  FINAL_STATES,
+  fpid,
+  manualClock,
+  move,
+  startMigratedDatabase,
+  type TestDatabase,
+} from '../support/ledger.js';
 import { historyOf, runtimePool, sleep } from '../support/lease.js';
 
 // Short enough to wait out in a test; still valid timing.
@@ -38,7 +46,9 @@ describe('the open-site lease', () => {
     expect(state).toMatchObject({ holder: 'site-a', epoch: 1, live: true, releasedAtMs: undefined });
     // Every time is the database's: expiry is leaseMs after the acquire by its clock.
     expect(state!.expiresAtMs - state!.acquiredAtMs).toBe(timing.leaseMs);
-    expect(await history()).toEqual([{ old_holder: null, new_holder: 'site-a', old_epoch: null, new_epoch: 1, reason: 'start' }]);
+    expect(await history()).toEqual([
+      { old_holder: null, new_holder: 'site-a', old_epoch: null, new_epoch: 1, reason: 'start' },
+    ]);
   });
 
   it('refuses a second contender while the lease lives, and lets the holder resume under a new epoch', async () => {
@@ -55,7 +65,13 @@ describe('the open-site lease', () => {
     expect((await lease('site-b').current())?.live).toBe(false);
     expect(await lease('site-b').tryAcquire()).toMatchObject({ epoch: 2, reason: 'expiry' });
     expect(await lease('site-a').renew(1)).toBe(false);
-    expect((await history())[1]).toEqual({ old_holder: 'site-a', new_holder: 'site-b', old_epoch: 1, new_epoch: 2, reason: 'expiry' });
+    expect((await history())[1]).toEqual({
+      old_holder: 'site-a',
+      new_holder: 'site-b',
+      old_epoch: 1,
+      new_epoch: 2,
+      reason: 'expiry',
+    });
   });
 
   it('renews only for the holder of the current epoch while the lease lives', async () => {
@@ -108,7 +124,10 @@ describe('the open-site lease', () => {
       const b = (await lease('site-b').tryAcquire())!;
       const stale = move(id, 'received', 'offered', 1, { site: 'site-a', epoch: a.epoch });
       expect(await ledger.commit(stale)).toEqual({ fpid: id, ok: false, reason: 'fenced', currentState: 'received' });
-      expect(await ledger.commit(move(id, 'received', 'offered', 2, { site: 'site-b', epoch: b.epoch }))).toEqual({ fpid: id, ok: true });
+      expect(await ledger.commit(move(id, 'received', 'offered', 2, { site: 'site-b', epoch: b.epoch }))).toEqual({
+        fpid: id,
+        ok: true,
+      });
     } finally {
       await ledger.drain();
     }
@@ -116,7 +135,11 @@ describe('the open-site lease', () => {
 
   it('keeps the history from the runtime role: it may add, never change nor remove', async () => {
     await lease('site-a').tryAcquire();
-    const refused = (sql: string) => runtime.query(sql).then(() => 'done', (e: { code?: string }) => e.code);
+    const refused = (sql: string) =>
+      runtime.query(sql).then(
+        () => 'done',
+        (e: { code?: string }) => e.code,
+      );
     expect(await refused("UPDATE lease_changes SET reason = 'manual'")).toBe('42501');
     expect(await refused('DELETE FROM lease_changes')).toBe('42501');
     expect(await history()).toHaveLength(1);

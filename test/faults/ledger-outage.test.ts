@@ -51,13 +51,27 @@ beforeAll(async () => {
       const offer = parsePacs008(m.body);
       if (!offer.ok) return (reports.push(m), 'commit');
       offers.push(m);
-      const decision = buildPacs002({ msgId: `DEC${offers.length}`, createdAt: Date.now(), originalTrn: offer.instruction.trn, status: 'ACSC' });
-      await transport.put({ queue: Q.toGateway, body: decision, messageId: newMessageId(), correlationId: m.messageId });
+      const decision = buildPacs002({
+        msgId: `DEC${offers.length}`,
+        createdAt: Date.now(),
+        originalTrn: offer.instruction.trn,
+        status: 'ACSC',
+      });
+      await transport.put({
+        queue: Q.toGateway,
+        body: decision,
+        messageId: newMessageId(),
+        correlationId: m.messageId,
+      });
       return 'commit';
     },
     { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout },
   );
-  await transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
+  await transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), {
+    prefetch: 100,
+    backoutThreshold: 3,
+    backoutQueue: Q.backout,
+  });
   await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
 }, 60_000);
 
@@ -69,7 +83,10 @@ afterAll(async () => {
   await db.stop();
 });
 
-const instruction = (i: number) => FIXTURE.replace('NWBK20261122093015000042', `MSG-L${i}`).replace('TRN00000000000001A', `LDGR${String(i).padStart(14, '0')}`).replace(/(<MmbId>)200000/, '$1040004');
+const instruction = (i: number) =>
+  FIXTURE.replace('NWBK20261122093015000042', `MSG-L${i}`)
+    .replace('TRN00000000000001A', `LDGR${String(i).padStart(14, '0')}`)
+    .replace(/(<MmbId>)200000/, '$1040004');
 
 describe('a ledger outage', () => {
   it('answers every instruction once, records every decision before acknowledging it, and leaves no payment open', async () => {
@@ -95,11 +112,14 @@ describe('a ledger outage', () => {
     await new Promise((r) => setTimeout(r, 500));
 
     expect(ids.map((id) => reportsFor(id).length)).toEqual(ids.map(() => 1));
-    for (const id of ids) expect(parsePacs002(reportsFor(id)[0]!.body)).toMatchObject({ ok: true, status: { status: 'ACSC' } });
+    for (const id of ids)
+      expect(parsePacs002(reportsFor(id)[0]!.body)).toMatchObject({ ok: true, status: { status: 'ACSC' } });
     expect(kept).toHaveLength(0);
     expect(scheme.inbound.late).toBe(0);
     expect(scheme.inbound.answered_in_time + scheme.inbound.reversed).toBe(scheme.inbound.sent);
-    const open = await db.pool.query<{ state: string }>("SELECT state FROM payments WHERE state NOT IN ('replied', 'reply-lost', 'reversed', 'reported')");
+    const open = await db.pool.query<{ state: string }>(
+      "SELECT state FROM payments WHERE state NOT IN ('replied', 'reply-lost', 'reversed', 'reported')",
+    );
     expect(open.rows).toEqual([]);
   }, 60_000);
 });

@@ -29,10 +29,17 @@ beforeAll(async () => {
   const url = new URL(AMQP_URL);
   url.port = String(proxy.port);
   direct = await AmqpTransport.connect({ url: AMQP_URL }, silentLogger);
-  viaProxy = await AmqpTransport.connect({ url: url.toString(), reconnectMinMs: 100, reconnectMaxMs: 500 }, silentLogger);
+  viaProxy = await AmqpTransport.connect(
+    { url: url.toString(), reconnectMinMs: 100, reconnectMaxMs: 500 },
+    silentLogger,
+  );
   bank = { id: runParticipantId(), name: 'Bank', sortCodes: ['040004'], prefetch: 8 };
   const q = await ensureParticipantQueues(direct, bank.id);
-  await direct.consume(q.fromGateway, async (m) => (seen.push(m), 'commit'), { prefetch: 50, backoutThreshold: 3, backoutQueue: q.backout });
+  await direct.consume(q.fromGateway, async (m) => (seen.push(m), 'commit'), {
+    prefetch: 50,
+    backoutThreshold: 3,
+    backoutQueue: q.backout,
+  });
 });
 
 afterAll(async () => {
@@ -43,7 +50,13 @@ afterAll(async () => {
 
 describe('a broker outage', () => {
   it('puts offers, notices and reports made while the connection is down once it is back', async () => {
-    const bridge = new ParticipantBridge({ transport: viaProxy, participants: new ParticipantDirectory([bank]), clock: systemClock, log: silentLogger, refusals });
+    const bridge = new ParticipantBridge({
+      transport: viaProxy,
+      participants: new ParticipantDirectory([bank]),
+      clock: systemClock,
+      log: silentLogger,
+      refusals,
+    });
     const fpid = `${basePayment.trn}1020261122GBP040004     `;
     const outage = proxy.outage(1500);
     await new Promise((r) => setTimeout(r, 50));
@@ -52,7 +65,12 @@ describe('a broker outage', () => {
     await Promise.all([
       bridge.offer({ participant: bank.id, fpid, offerMessageId, payment: basePayment, expiresAt: Date.now() + 8000 }),
       bridge.standIn({ participant: bank.id, fpid, offerMessageId, payment: basePayment }),
-      bridge.report({ participant: bank.id, fpid, instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn }, code: '0000' }),
+      bridge.report({
+        participant: bank.id,
+        fpid,
+        instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn },
+        code: '0000',
+      }),
     ]);
     await outage;
     await until(() => seen.length === 3, 10_000, 'all three on the queue');
@@ -62,11 +80,25 @@ describe('a broker outage', () => {
   });
 
   it('gives up on an offer once it would have expired, so that the stand-in answers the scheme', async () => {
-    const bridge = new ParticipantBridge({ transport: viaProxy, participants: new ParticipantDirectory([bank]), clock: systemClock, log: silentLogger, refusals });
+    const bridge = new ParticipantBridge({
+      transport: viaProxy,
+      participants: new ParticipantDirectory([bank]),
+      clock: systemClock,
+      log: silentLogger,
+      refusals,
+    });
     const outage = proxy.outage(3000);
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
-    await expect(bridge.offer({ participant: bank.id, fpid: `${'X'.repeat(18)}1020261122GBP040004     `, offerMessageId: newMessageId(), payment: basePayment, expiresAt: Date.now() + 800 })).rejects.toThrow(/unreachable|closed|failed/);
+    await expect(
+      bridge.offer({
+        participant: bank.id,
+        fpid: `${'X'.repeat(18)}1020261122GBP040004     `,
+        offerMessageId: newMessageId(),
+        payment: basePayment,
+        expiresAt: Date.now() + 800,
+      }),
+    ).rejects.toThrow(/unreachable|closed|failed/);
     expect(Date.now() - started).toBeLessThan(2500);
     await outage;
   });

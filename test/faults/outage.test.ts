@@ -11,7 +11,15 @@ import { participantQueues } from '../../src/participant/mq/index.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { CuttableProxy } from '../support/transport-proxy.js';
 import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
-import { AMQP_URL, eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+import {
+  AMQP_URL,
+  eventually,
+  gatewayConfig,
+  runParticipantId,
+  startBank,
+  startGateway,
+  type Bank,
+} from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const cleanup = stopAfterAll();
@@ -53,7 +61,20 @@ describe('faults under traffic', () => {
     const participant = runParticipantId();
     const sim = await startSchemeSim(['--sort-codes', '200000', '--reversal-repeat-ms', '1000']);
     cleanup.push(() => sim.stop());
-    const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '50-1500', '--late-share', '0', '--reject-share', '0.1', '--drain-ms', '5000', '--seed', '7']);
+    const bank = await startBank([
+      '--participant',
+      `${participant}:200000`,
+      '--latency-ms',
+      '50-1500',
+      '--late-share',
+      '0',
+      '--reject-share',
+      '0.1',
+      '--drain-ms',
+      '5000',
+      '--seed',
+      '7',
+    ]);
     cleanup.push(() => bank.process.stop());
     const config = await gatewayConfig(sim, {
       site: 'faults',
@@ -63,7 +84,12 @@ describe('faults under traffic', () => {
     });
     const gateway = await startGateway(config);
     cleanup.push(() => gateway.stop());
-    await eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 20_000, 'the gateway signed on');
+    await eventually(
+      () => sim.sessions(),
+      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+      20_000,
+      'the gateway signed on',
+    );
 
     const outages: Promise<void>[] = [];
     await drive(sim, bank, 36, (t) => {
@@ -72,15 +98,30 @@ describe('faults under traffic', () => {
     });
     await Promise.all(outages);
 
-    await eventually(() => sim.report(), (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= r.inbound.sent, 45_000, 'every inbound payment answered or reversed');
-    await eventually(() => bank.report(), (r) => r.reports_received >= r.instructions_sent, 45_000, 'a report for every instruction');
+    await eventually(
+      () => sim.report(),
+      (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= r.inbound.sent,
+      45_000,
+      'every inbound payment answered or reversed',
+    );
+    await eventually(
+      () => bank.report(),
+      (r) => r.reports_received >= r.instructions_sent,
+      45_000,
+      'a report for every instruction',
+    );
     await gateway.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();
 
     // Every instruction: exactly one report, one payment at the scheme; nothing kept as poison.
     expect(bankReport.instructions_sent).toBeGreaterThan(100);
-    expect(bankReport).toMatchObject({ missing_reports: 0, duplicate_reports: 0, reports_received: bankReport.instructions_sent, duplicates_seen: 0 });
+    expect(bankReport).toMatchObject({
+      missing_reports: 0,
+      duplicate_reports: 0,
+      reports_received: bankReport.instructions_sent,
+      duplicates_seen: 0,
+    });
     // No stand-in notice for an offer the bank never saw, nothing it could not read.
     expect(bankReport).toMatchObject({ unexpected_messages: 0, invalid_messages: 0 });
     expect(schemeReport.outbound.accepted + schemeReport.outbound.rejected).toBe(bankReport.instructions_sent);
@@ -93,12 +134,28 @@ describe('faults under traffic', () => {
     expect(schemeReport.wrong_connection_responses).toBe(0);
 
     // Nothing left open; the ledger agrees with both simulators.
-    const rows = await db.pool.query<{ direction: string; state: string; n: string }>('SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2');
-    for (const r of rows.rows) expect(r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'], `${r.direction} ${r.state}`).toContain(r.state);
+    const rows = await db.pool.query<{ direction: string; state: string; n: string }>(
+      'SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2',
+    );
+    for (const r of rows.rows)
+      expect(
+        r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'],
+        `${r.direction} ${r.state}`,
+      ).toContain(r.state);
     const total = (d: string) => rows.rows.filter((r) => r.direction === d).reduce((n, r) => n + Number(r.n), 0);
     expect(total('inbound')).toBe(schemeReport.inbound.sent);
     expect(total('outbound')).toBe(bankReport.instructions_sent);
     // The figures of the run, for the record (stderr: the one console method the lint allows).
-    console.error(JSON.stringify({ bank: { instructions: bankReport.instructions_sent, offered: bankReport.inbound_offered, standInNotices: bankReport.stand_in_notices }, scheme: schemeReport.inbound, states: rows.rows }));
+    console.error(
+      JSON.stringify({
+        bank: {
+          instructions: bankReport.instructions_sent,
+          offered: bankReport.inbound_offered,
+          standInNotices: bankReport.stand_in_notices,
+        },
+        scheme: schemeReport.inbound,
+        states: rows.rows,
+      }),
+    );
   }, 180_000);
 });

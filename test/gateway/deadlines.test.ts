@@ -54,12 +54,20 @@ async function instruct(body: string): Promise<IncomingMessage> {
   return here.fromGateway.find((r) => r.correlationId === messageId)!;
 }
 
-const instruction = (msgId: string, trn: string) => FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn);
+const instruction = (msgId: string, trn: string) =>
+  FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn);
 
 describe('gateway deadlines', () => {
   it('answers an undecided inbound payment 0912 itself at T_in - margin, within T_in, and tells the participant RJCT 0912 (R2, R6, P10)', async () => {
     const trn = 'DEADLINE0000000001';
-    const fields = paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999', settlementDate: businessDate(Date.now()), settlementCycle: '01' });
+    const fields = paymentFields({
+      ...basePayment,
+      trn,
+      dateSent: businessDate(Date.now()),
+      institution: '999999',
+      settlementDate: businessDate(Date.now()),
+      settlementCycle: '01',
+    });
     const started = Date.now();
     const answer = await wires[0]!.request({ mti: '9200', fields });
     const tookMs = Date.now() - started;
@@ -67,18 +75,27 @@ describe('gateway deadlines', () => {
     expect(answer.fields.get(26)).toBe('0912');
     expect(tookMs).toBeGreaterThanOrEqual(T_IN_MS - MARGIN_MS - 50);
     expect(tookMs).toBeLessThan(T_IN_MS);
-    const offer = here.fromGateway.find((m) => detectMessage(m.body) === 'pacs.008' && m.body.includes(`<TxId>${trn}</TxId>`));
+    const offer = here.fromGateway.find(
+      (m) => detectMessage(m.body) === 'pacs.008' && m.body.includes(`<TxId>${trn}</TxId>`),
+    );
     expect(offer).toBeDefined();
-    const noticeOf = () => here.fromGateway.find((m) => m.correlationId === offer!.messageId && detectMessage(m.body) === 'pacs.002');
+    const noticeOf = () =>
+      here.fromGateway.find((m) => m.correlationId === offer!.messageId && detectMessage(m.body) === 'pacs.002');
     await until(() => noticeOf() !== undefined, 2000, 'the stand-in notice');
-    expect(parsePacs002(noticeOf()!.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '0912', originalTrn: trn } });
+    expect(parsePacs002(noticeOf()!.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '0912', originalTrn: trn },
+    });
   });
 
   it('repeats an unanswered 9200 as a 9201 with the same FPID on another connection: one payment, one report (R7, P12)', async () => {
     seen.length = 0;
     scheme.script = [undefined, '0000'];
     const report = await instruct(instruction('MSG-R7', 'REPEAT000000000001'));
-    expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'REPEAT000000000001' } });
+    expect(parsePacs002(report.body)).toMatchObject({
+      ok: true,
+      status: { status: 'ACSC', originalTrn: 'REPEAT000000000001' },
+    });
     expect(seen.map((s) => s.mti)).toEqual(['9200', '9201']);
     expect(seen[1]!.fpid).toBe(seen[0]!.fpid);
     expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
@@ -90,9 +107,15 @@ describe('gateway deadlines', () => {
 describe('gateway outbound: the sender owns the debtor sort code (P2)', () => {
   it('rejects 1100 an instruction from a sort code its sender does not own, without reaching the scheme', async () => {
     seen.length = 0;
-    const foreign = instruction('MSG-P2', 'FOREIGN00000000001').replace('<MmbId>040004</MmbId>', '<MmbId>040005</MmbId>');
+    const foreign = instruction('MSG-P2', 'FOREIGN00000000001').replace(
+      '<MmbId>040004</MmbId>',
+      '<MmbId>040005</MmbId>',
+    );
     const report = await instruct(foreign);
-    expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '1100', originalTrn: 'FOREIGN00000000001' } });
+    expect(parsePacs002(report.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '1100', originalTrn: 'FOREIGN00000000001' },
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual([]);
   });

@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayConfig, type GatewayConfig } from '../../src/daemon/config.js';
 import { silentLogger } from '../../src/base/log.js';
 import { parsePacs002 } from '../../src/participant/iso20022/index.js';
-import { createTransport, ensureParticipantQueues, newMessageId, type IncomingMessage, type MqTransport } from '../../src/participant/mq/index.js';
+import {
+  createTransport,
+  ensureParticipantQueues,
+  newMessageId,
+  type IncomingMessage,
+  type MqTransport,
+} from '../../src/participant/mq/index.js';
 import { businessDate, paymentFields } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
@@ -63,7 +69,12 @@ afterAll(async () => {
   await db.stop();
 });
 
-const stateOf = async (trn: string) => (await db.pool.query<{ state: string }>("SELECT state FROM payments WHERE trn = $1 AND direction = 'outbound'", [trn])).rows[0]?.state;
+const stateOf = async (trn: string) =>
+  (
+    await db.pool.query<{ state: string }>("SELECT state FROM payments WHERE trn = $1 AND direction = 'outbound'", [
+      trn,
+    ])
+  ).rows[0]?.state;
 
 /** The outbound payment's state once it is `state`, or whatever it is after 2 s. */
 async function stateBecomes(trn: string, state: string): Promise<string | undefined> {
@@ -79,15 +90,32 @@ describe('gateway drain: instructions (R8)', () => {
   it('records an instruction read during the drain without submitting it; the next run submits and reports it', async () => {
     const first = await startSignedOn(config);
     const Q = await ensureParticipantQueues(transport, PARTICIPANT);
-    await transport.consume(Q.fromGateway, async (m) => (reports.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
+    await transport.consume(Q.fromGateway, async (m) => (reports.push(m), 'commit'), {
+      prefetch: 100,
+      backoutThreshold: 3,
+      backoutQueue: Q.backout,
+    });
     // An inbound payment nobody decides keeps the drain open until its stand-in (2 s).
-    const inbound = paymentFields({ ...basePayment, trn: 'DRAININBOUND000001', beneficiarySortCode: '040004', dateSent: businessDate(Date.now()), institution: '999999' });
+    const inbound = paymentFields({
+      ...basePayment,
+      trn: 'DRAININBOUND000001',
+      beneficiarySortCode: '040004',
+      dateSent: businessDate(Date.now()),
+      institution: '999999',
+    });
     const answered = wires[0]!.request({ mti: '9200', fields: inbound });
     await until(() => reports.length === 1, 5000, 'the offer');
     const stopping = first.stop();
     await until(() => seen.filter((s) => s === '892').length === 2, 3000, 'receive signed off');
     const messageId = newMessageId();
-    await transport.put({ queue: Q.toGateway, body: FIXTURE.replace('NWBK20261122093015000042', 'MSG-DRAIN').replace('TRN00000000000001A', 'DRAINOUTBOUND00001'), messageId });
+    await transport.put({
+      queue: Q.toGateway,
+      body: FIXTURE.replace('NWBK20261122093015000042', 'MSG-DRAIN').replace(
+        'TRN00000000000001A',
+        'DRAINOUTBOUND00001',
+      ),
+      messageId,
+    });
     expect(await stateBecomes('DRAINOUTBOUND00001', 'recorded')).toBe('recorded');
     await stopping;
     expect((await answered).fields.get(26)).toBe('0912');
@@ -98,7 +126,10 @@ describe('gateway drain: instructions (R8)', () => {
     const second = await startSignedOn(config);
     try {
       await until(() => reports.some((r) => r.correlationId === messageId), 8000, 'the report from the next run');
-      expect(parsePacs002(reports.find((r) => r.correlationId === messageId)!.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'DRAINOUTBOUND00001' } });
+      expect(parsePacs002(reports.find((r) => r.correlationId === messageId)!.body)).toMatchObject({
+        ok: true,
+        status: { status: 'ACSC', originalTrn: 'DRAINOUTBOUND00001' },
+      });
       expect(seen.filter((s) => s.startsWith('92'))).toEqual(['9200 DRAINOUTBOUND00001']);
       expect(await stateBecomes('DRAINOUTBOUND00001', 'reported')).toBe('reported');
     } finally {

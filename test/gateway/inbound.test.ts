@@ -40,29 +40,50 @@ const strays: IsoMessage[] = [];
 
 /** One DC of the scheme: signs on whoever connects and keeps the connection for the test to use. */
 async function dc(): Promise<string> {
-  const p = await schemePeer(wires, { onRequest: (_m, reply) => reply.reply('0000'), onUnmatched: (m) => strays.push(m) });
+  const p = await schemePeer(wires, {
+    onRequest: (_m, reply) => reply.reply('0000'),
+    onUnmatched: (m) => strays.push(m),
+  });
   peers.push(p);
   return p.address;
 }
 
 let serial = 0;
 function inbound(mti: IsoMessage['mti'] = '9200', trn = `INB${String(serial++).padStart(15, '0')}`): IsoMessage {
-  const fields = paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999', settlementDate: businessDate(Date.now()), settlementCycle: '01' });
+  const fields = paymentFields({
+    ...basePayment,
+    trn,
+    dateSent: businessDate(Date.now()),
+    institution: '999999',
+    settlementDate: businessDate(Date.now()),
+    settlementCycle: '01',
+  });
   return { mti, fields };
 }
 
 /** Puts a decision on `queue` answering `offer`; returns its MQ message id. */
-async function decide(offer: IncomingMessage, status: 'ACSC' | 'RJCT', o: { queue?: string; reason?: ActionCode; trn?: string } = {}): Promise<string> {
+async function decide(
+  offer: IncomingMessage,
+  status: 'ACSC' | 'RJCT',
+  o: { queue?: string; reason?: ActionCode; trn?: string } = {},
+): Promise<string> {
   const parsed = parsePacs008(offer.body);
   if (!parsed.ok) throw new Error(parsed.reason);
   const reason = o.reason ?? '1114';
-  const body = buildPacs002({ msgId: `D${serial++}`, createdAt: Date.now(), originalTrn: o.trn ?? parsed.instruction.trn, status, ...(status === 'RJCT' ? { reason } : {}) });
+  const body = buildPacs002({
+    msgId: `D${serial++}`,
+    createdAt: Date.now(),
+    originalTrn: o.trn ?? parsed.instruction.trn,
+    status,
+    ...(status === 'RJCT' ? { reason } : {}),
+  });
   const messageId = newMessageId();
   await transport.put({ queue: o.queue ?? Q.toGateway, body, messageId, correlationId: offer.messageId });
   return messageId;
 }
 
-const offerOf = (trn: string, to: IncomingMessage[] = offers) => to.find((m) => detectMessage(m.body) === 'pacs.008' && m.body.includes(`<TxId>${trn}</TxId>`));
+const offerOf = (trn: string, to: IncomingMessage[] = offers) =>
+  to.find((m) => detectMessage(m.body) === 'pacs.008' && m.body.includes(`<TxId>${trn}</TxId>`));
 /** A new inbound payment for participant A sent on connection `wire`, once it has been offered. */
 async function offered(wire: number) {
   const request = inbound();
@@ -71,21 +92,30 @@ async function offered(wire: number) {
   await until(() => offerOf(trn) !== undefined, 5000, 'the offer');
   return { fpid: fpidOf(request.fields), answer, offer: offerOf(trn)! };
 }
-const answerTo = (messageId: string, to: IncomingMessage[]) => to.find((m) => m.correlationId === messageId && detectMessage(m.body) === 'pacs.002');
+const answerTo = (messageId: string, to: IncomingMessage[]) =>
+  to.find((m) => m.correlationId === messageId && detectMessage(m.body) === 'pacs.002');
 const reasonOf = (m: IncomingMessage | undefined) => {
   const p = m === undefined ? undefined : parsePacs002(m.body);
   return p?.ok ? p.status.reason : undefined;
 };
 const refusedRows = async (mqMessageId: string) =>
-  (await db.pool.query<{ participant_id: string; reason: string; fpid: string | null }>('SELECT participant_id, reason, fpid FROM refused_participant_messages WHERE mq_message_id = $1', [mqMessageId])).rows;
-const backout = (queue: string) => new Promise<IncomingMessage[]>((resolve) => {
-  const got: IncomingMessage[] = [];
-  void transport.consume(queue, async (m) => (got.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: queue }).then(async (c) => {
-    await new Promise((r) => setTimeout(r, 100));
-    await c.stop();
-    resolve(got);
+  (
+    await db.pool.query<{ participant_id: string; reason: string; fpid: string | null }>(
+      'SELECT participant_id, reason, fpid FROM refused_participant_messages WHERE mq_message_id = $1',
+      [mqMessageId],
+    )
+  ).rows;
+const backout = (queue: string) =>
+  new Promise<IncomingMessage[]>((resolve) => {
+    const got: IncomingMessage[] = [];
+    void transport
+      .consume(queue, async (m) => (got.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: queue })
+      .then(async (c) => {
+        await new Promise((r) => setTimeout(r, 100));
+        await c.stop();
+        resolve(got);
+      });
   });
-});
 
 beforeAll(async () => {
   here = await gatewayHere({
@@ -97,7 +127,11 @@ beforeAll(async () => {
   });
   ({ db, transport, fromGateway: offers } = here);
   statusesA = offers;
-  await transport.consume(QB.fromGateway, async (m) => (fromB.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: QB.backout });
+  await transport.consume(QB.fromGateway, async (m) => (fromB.push(m), 'commit'), {
+    prefetch: 100,
+    backoutThreshold: 3,
+    backoutQueue: QB.backout,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -105,7 +139,8 @@ afterAll(async () => {
   for (const p of peers) p.close();
 });
 
-const stateOf = async (fpid: string) => (await db.pool.query<{ state: string }>('SELECT state FROM payments WHERE fpid = $1', [fpid])).rows[0]?.state;
+const stateOf = async (fpid: string) =>
+  (await db.pool.query<{ state: string }>('SELECT state FROM payments WHERE fpid = $1', [fpid])).rows[0]?.state;
 
 describe('gateway inbound', () => {
   it('answers a repeat and a duplicate 9200 with the original outcome, each on its own connection, offering once (R5)', async () => {
@@ -153,7 +188,15 @@ describe('gateway inbound', () => {
 
   it('answers wrong content 9020 at once with its field 11, 31 and 98, recording and offering nothing (R11)', async () => {
     const before = offers.length;
-    const returned = paymentFields({ ...basePayment, type: '20', trn: 'INBRET000000000001', dateSent: businessDate(Date.now()), institution: '999999', returnReason: '00000012', returnedFpid: 'TRN0000000000000991020261121GBP200000' });
+    const returned = paymentFields({
+      ...basePayment,
+      type: '20',
+      trn: 'INBRET000000000001',
+      dateSent: businessDate(Date.now()),
+      institution: '999999',
+      returnReason: '00000012',
+      returnedFpid: 'TRN0000000000000991020261121GBP200000',
+    });
     const cases: Array<[IsoMessage, number, string]> = [
       [inbound(), 6, '0000000000ABCD'],
       [inbound(), 6, '00000000000000'],
@@ -164,11 +207,16 @@ describe('gateway inbound', () => {
     for (const [i, [request, field, text]] of cases.entries()) {
       const fields = new Map(request.fields).set(7, '1122093015').set(11, String(801 + i).padStart(6, '0'));
       wires[i % 2]!.writeRaw(withContent({ mti: request.mti, fields }, field, text, KEY));
-      const answer = await until(() => strays.some((m) => m.fields.get(11) === fields.get(11)), 3000, `the answer to field ${field}`).then(() => strays.find((m) => m.fields.get(11) === fields.get(11))!);
+      const answer = await until(
+        () => strays.some((m) => m.fields.get(11) === fields.get(11)),
+        3000,
+        `the answer to field ${field}`,
+      ).then(() => strays.find((m) => m.fields.get(11) === fields.get(11))!);
       expect(answer.mti).toBe(request.mti === '9420' ? '9430' : '9210');
       expect(answer.fields.get(26)).toBe('9020');
       expect(answer.fields.get(44)).toMatch(new RegExp(`^${String(field).padStart(3, '0')} `));
-      for (const n of [3, 12, 31, 98].filter((n) => n !== field)) expect(answer.fields.get(n), `field ${n}`).toBe(fields.get(n));
+      for (const n of [3, 12, 31, 98].filter((n) => n !== field))
+        expect(answer.fields.get(n), `field ${n}`).toBe(fields.get(n));
       expect(await stateOf(fpidOf(fields))).toBeUndefined();
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -178,11 +226,16 @@ describe('gateway inbound', () => {
   it('offers under a random message id kept with the payment, not one computed from the FPID', async () => {
     const { fpid, answer, offer } = await offered(0);
     expect(offer.messageId).not.toBe(mqIdFor('offer', fpid));
-    const row = await db.pool.query<{ participant_msg_id: string }>('SELECT participant_msg_id FROM payments WHERE fpid = $1', [fpid]);
+    const row = await db.pool.query<{ participant_msg_id: string }>(
+      'SELECT participant_msg_id FROM payments WHERE fpid = $1',
+      [fpid],
+    );
     expect(row.rows[0]!.participant_msg_id).toBe(offer.messageId);
     // v1.1: the offer names the payment by its compact FPID and its sender (field 98).
     expect(offer.body).toContain(`<ClrSysRef>${fpid.slice(0, 28)}999999</ClrSysRef>`);
-    expect(offer.body).toMatch(/<InstgAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>FPS<\/Prtry><\/ClrSysId><MmbId>999999<\/MmbId>/);
+    expect(offer.body).toMatch(
+      /<InstgAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>FPS<\/Prtry><\/ClrSysId><MmbId>999999<\/MmbId>/,
+    );
     await decide(offer, 'ACSC');
     expect((await answer).fields.get(26)).toBe('0000');
   });
@@ -195,7 +248,13 @@ describe('gateway inbound', () => {
     const refusal = answerTo(intruder, fromB)!;
     expect(reasonOf(refusal)).toBe('9020');
     expect(refusal.body).toContain('no payment was offered to this participant under this correlation id');
-    expect(await refusedRows(intruder)).toEqual([{ participant_id: '200002', reason: 'the payment under this correlation id was offered to participant 200001', fpid }]);
+    expect(await refusedRows(intruder)).toEqual([
+      {
+        participant_id: '200002',
+        reason: 'the payment under this correlation id was offered to participant 200001',
+        fpid,
+      },
+    ]);
     expect((await backout(QB.backout)).map((m) => m.messageId)).toEqual([intruder]);
     expect(await stateOf(fpid)).toBe('offered');
     // A's own decision still counts.
@@ -208,10 +267,21 @@ describe('gateway inbound', () => {
     const wrongTrn = await decide(offer, 'RJCT', { trn: 'OTHER0000000000001' });
     const schemeCodes: string[] = [];
     for (const reason of ['9068', '0912', '9091'] as const) schemeCodes.push(await decide(offer, 'RJCT', { reason }));
-    await until(() => [wrongTrn, ...schemeCodes].every((id) => answerTo(id, statusesA) !== undefined), 5000, 'four refusals');
+    await until(
+      () => [wrongTrn, ...schemeCodes].every((id) => answerTo(id, statusesA) !== undefined),
+      5000,
+      'four refusals',
+    );
     for (const id of [wrongTrn, ...schemeCodes]) expect(reasonOf(answerTo(id, statusesA))).toBe('9020');
-    expect(await refusedRows(wrongTrn)).toEqual([{ participant_id: '200001', reason: 'OrgnlTxId is not the TRN of the payment offered under this correlation id', fpid }]);
-    for (const id of schemeCodes) expect((await refusedRows(id))[0]!.reason).toMatch(/is not a reason a participant may give/);
+    expect(await refusedRows(wrongTrn)).toEqual([
+      {
+        participant_id: '200001',
+        reason: 'OrgnlTxId is not the TRN of the payment offered under this correlation id',
+        fpid,
+      },
+    ]);
+    for (const id of schemeCodes)
+      expect((await refusedRows(id))[0]!.reason).toMatch(/is not a reason a participant may give/);
     expect(await stateOf(fpid)).toBe('offered');
     // Nobody decided in time: the stand-in answers, not any refused code.
     expect((await answer).fields.get(26)).toBe('0912');
@@ -219,12 +289,22 @@ describe('gateway inbound', () => {
 
   it('answers a pacs.002 for no payment RJCT 9020 correlated to it, keeps it and records it (P7)', async () => {
     const id = newMessageId();
-    const body = buildPacs002({ msgId: 'DNONE', createdAt: Date.now(), originalTrn: 'NOSUCHPAYMENT00001', status: 'ACSC' });
+    const body = buildPacs002({
+      msgId: 'DNONE',
+      createdAt: Date.now(),
+      originalTrn: 'NOSUCHPAYMENT00001',
+      status: 'ACSC',
+    });
     await transport.put({ queue: Q.toGateway, body, messageId: id, correlationId: newMessageId() });
     await until(() => answerTo(id, statusesA) !== undefined, 5000, 'the answer');
     const a = answerTo(id, statusesA)!;
-    expect(parsePacs002(a.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '9020', originalTrn: 'NOSUCHPAYMENT00001', originalMsgId: 'DNONE' } });
-    expect(await refusedRows(id)).toEqual([{ participant_id: '200001', reason: 'no inbound payment was offered under this correlation id', fpid: null }]);
+    expect(parsePacs002(a.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '9020', originalTrn: 'NOSUCHPAYMENT00001', originalMsgId: 'DNONE' },
+    });
+    expect(await refusedRows(id)).toEqual([
+      { participant_id: '200001', reason: 'no inbound payment was offered under this correlation id', fpid: null },
+    ]);
     expect((await backout(Q.backout)).map((m) => m.messageId)).toContain(id);
   });
 
@@ -238,7 +318,10 @@ describe('gateway inbound', () => {
     expect(answer.fields.get(26)).toBe('0912');
     expect(Date.now() - started).toBeLessThan(T_IN_MS - MARGIN_MS - 1000);
     expect(offerOf(trn)).toBeUndefined();
-    const journal = await db.pool.query<{ event: string }>('SELECT event FROM payment_journal WHERE fpid = $1 ORDER BY id', [fpidOf(fields)]);
+    const journal = await db.pool.query<{ event: string }>(
+      'SELECT event FROM payment_journal WHERE fpid = $1 ORDER BY id',
+      [fpidOf(fields)],
+    );
     expect(journal.rows.map((r) => r.event)).toEqual(expect.arrayContaining(['offer', 'offer_failed']));
     expect(statusesA.some((m) => m.body.includes(trn))).toBe(false);
   });
@@ -269,17 +352,29 @@ describe('gateway inbound', () => {
     );
     for (const a of await Promise.all(answers)) expect(a.fields.get(26)).toBe('0912');
     await until(() => decisions.size === N, 5000, 'every late decision put');
-    await until(() => [...decisions.keys()].every((id) => answerTo(id, statusesA) !== undefined), 5000, 'an answer to every late decision');
+    await until(
+      () => [...decisions.keys()].every((id) => answerTo(id, statusesA) !== undefined),
+      5000,
+      'an answer to every late decision',
+    );
     for (const [id, trn] of decisions) {
       const a = answerTo(id, statusesA)!;
-      expect(parsePacs002(a.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '0912', originalTrn: trn } });
+      expect(parsePacs002(a.body)).toMatchObject({
+        ok: true,
+        status: { status: 'RJCT', reason: '0912', originalTrn: trn },
+      });
     }
     for (const r of requests) expect(await stateOf(fpidOf(r.fields))).toBe('replied');
   }, 30_000);
 
   it('records the stand-in time and the deadline of the state it waits in, and clears the deadline once answered', async () => {
     const times = async (fpid: string) =>
-      (await db.pool.query<{ stand_in_at: Date | null; deadline_at: Date | null }>('SELECT stand_in_at, deadline_at FROM payments WHERE fpid = $1', [fpid])).rows[0];
+      (
+        await db.pool.query<{ stand_in_at: Date | null; deadline_at: Date | null }>(
+          'SELECT stand_in_at, deadline_at FROM payments WHERE fpid = $1',
+          [fpid],
+        )
+      ).rows[0];
     const before = Date.now();
     const { fpid, answer, offer } = await offered(0);
     const waiting = await times(fpid);

@@ -41,7 +41,11 @@ afterAll(async () => {
 
 async function instruct(msgId: string, trn: string): Promise<IncomingMessage> {
   const messageId = newMessageId();
-  await here.transport.put({ queue: Q.toGateway, body: FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn), messageId });
+  await here.transport.put({
+    queue: Q.toGateway,
+    body: FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn),
+    messageId,
+  });
   await until(() => here.fromGateway.some((r) => r.correlationId === messageId), 8000, `the report on ${trn}`);
   return here.fromGateway.find((r) => r.correlationId === messageId)!;
 }
@@ -51,10 +55,16 @@ describe('gateway outbound: not taken (R7a)', () => {
     scheme.seen.length = 0;
     scheme.script = ['9091', '0000'];
     const report = await instruct('MSG-NT1', 'NOTTAKEN0000000001');
-    expect(parsePacs002(report.body)).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'NOTTAKEN0000000001' } });
+    expect(parsePacs002(report.body)).toMatchObject({
+      ok: true,
+      status: { status: 'ACSC', originalTrn: 'NOTTAKEN0000000001' },
+    });
     expect(scheme.seen.map((s) => s.mti)).toEqual(['9200', '9200']);
     expect(scheme.seen[1]!.fpid).toBe(scheme.seen[0]!.fpid);
-    const row = await here.db.pool.query<{ state: string; outcome: string }>('SELECT state, outcome FROM payments WHERE fpid = $1', [scheme.seen[0]!.fpid]);
+    const row = await here.db.pool.query<{ state: string; outcome: string }>(
+      'SELECT state, outcome FROM payments WHERE fpid = $1',
+      [scheme.seen[0]!.fpid],
+    );
     expect(row.rows[0]).toEqual({ state: 'reported', outcome: '0000' });
   });
 

@@ -26,7 +26,11 @@ beforeAll(async () => {
     participant: { id: '040004', sortCodes: ['040004'], maxAmountPence: 1_000_000 },
   });
   reports = here.fromGateway;
-  await here.transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: Q.backout });
+  await here.transport.consume(Q.backout, async (m) => (kept.push(m), 'commit'), {
+    prefetch: 100,
+    backoutThreshold: 3,
+    backoutQueue: Q.backout,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -35,7 +39,9 @@ afterAll(async () => {
 });
 
 const instruction = (msgId: string, trn: string, amount = '12.50') =>
-  FIXTURE.replace('NWBK20261122093015000042', msgId).replace('TRN00000000000001A', trn).replace(/(<IntrBkSttlmAmt[^>]*>)[^<]*/, `$1${amount}`);
+  FIXTURE.replace('NWBK20261122093015000042', msgId)
+    .replace('TRN00000000000001A', trn)
+    .replace(/(<IntrBkSttlmAmt[^>]*>)[^<]*/, `$1${amount}`);
 
 async function put(body: string, messageId = newMessageId()): Promise<string> {
   await here.transport.put({ queue: Q.toGateway, body, messageId });
@@ -49,7 +55,10 @@ describe('gateway outbound', () => {
     const id = await put(instruction('MSG-A', 'OUTA00000000000001'));
     await until(() => reportFor(id).length === 1, 5000, 'the report');
     const report = parsePacs002(reportFor(id)[0]!.body);
-    expect(report).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: 'OUTA00000000000001', originalMsgId: 'MSG-A' } });
+    expect(report).toMatchObject({
+      ok: true,
+      status: { status: 'ACSC', originalTrn: 'OUTA00000000000001', originalMsgId: 'MSG-A' },
+    });
     // The same message again (MQ redelivery): recorded once, reported once.
     await put(instruction('MSG-A', 'OUTA00000000000001'), id);
     await new Promise((r) => setTimeout(r, 300));
@@ -60,14 +69,20 @@ describe('gateway outbound', () => {
   it('refuses another instruction that reuses a TRN, answering it RJCT and keeping it', async () => {
     const id = await put(instruction('MSG-B', 'OUTA00000000000001'));
     await until(() => reportFor(id).length === 1 && kept.length === 1, 5000, 'the refusal');
-    expect(parsePacs002(reportFor(id)[0]!.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '9020' } });
+    expect(parsePacs002(reportFor(id)[0]!.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '9020' },
+    });
     expect((await sim.report()).outbound.received).toBe(1);
   });
 
   it("rejects 1160 an amount over the participant's limit without reaching the scheme", async () => {
     const id = await put(instruction('MSG-C', 'OUTC00000000000001', '10000.01'));
     await until(() => reportFor(id).length === 1, 5000, 'the refusal');
-    expect(parsePacs002(reportFor(id)[0]!.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '1160' } });
+    expect(parsePacs002(reportFor(id)[0]!.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '1160' },
+    });
     expect((await sim.report()).outbound.received).toBe(1);
   });
 
@@ -83,11 +98,18 @@ describe('gateway outbound', () => {
     const sameId = newMessageId();
     await put(same, sameId);
     await put(same, sameId);
-    await until(() => pairs.flat().every((id) => reportFor(id).length >= 1) && reportFor(sameId).length >= 1, 10_000, 'a report for every instruction');
+    await until(
+      () => pairs.flat().every((id) => reportFor(id).length >= 1) && reportFor(sameId).length >= 1,
+      10_000,
+      'a report for every instruction',
+    );
     await new Promise((r) => setTimeout(r, 300));
     for (const [a, b] of pairs) {
       expect([reportFor(a).length, reportFor(b).length]).toEqual([1, 1]);
-      const codes = [a, b].map((id) => { const p = parsePacs002(reportFor(id)[0]!.body); return p.ok ? `${p.status.status} ${p.status.reason ?? ''}`.trim() : 'unparsed'; });
+      const codes = [a, b].map((id) => {
+        const p = parsePacs002(reportFor(id)[0]!.body);
+        return p.ok ? `${p.status.status} ${p.status.reason ?? ''}`.trim() : 'unparsed';
+      });
       expect(codes.sort()).toEqual(['ACSC', 'RJCT 9020']);
     }
     expect(reportFor(sameId)).toHaveLength(1);
@@ -100,10 +122,24 @@ describe('gateway outbound', () => {
     const ids = { 'MSG-UUID': '3f1c2a9e-6b1d-4c4e-9a7e-2b8c1d0e5f6a', 'MSG-NOID': '' };
     for (const [msgId, messageId] of Object.entries(ids)) {
       // Delivered as a broker hands it over: AMQP lets a sender set any message_id, or none.
-      here.transport.enqueue(Q.toGateway, { body: instruction(msgId, `UNID${msgId === 'MSG-NOID' ? 'A' : 'B'}0000000000001`), messageId, correlationId: null, expiresAt: null, deliveryCount: 0 });
+      here.transport.enqueue(Q.toGateway, {
+        body: instruction(msgId, `UNID${msgId === 'MSG-NOID' ? 'A' : 'B'}0000000000001`),
+        messageId,
+        correlationId: null,
+        expiresAt: null,
+        deliveryCount: 0,
+      });
     }
-    const answerFor = (msgId: string) => reports.filter((r) => { const p = parsePacs002(r.body); return p.ok && p.status.originalMsgId === msgId; });
-    await until(() => Object.keys(ids).every((m) => answerFor(m).length === 1) && kept.length === keptBefore + 2, 5000, 'the refusals and the backouts');
+    const answerFor = (msgId: string) =>
+      reports.filter((r) => {
+        const p = parsePacs002(r.body);
+        return p.ok && p.status.originalMsgId === msgId;
+      });
+    await until(
+      () => Object.keys(ids).every((m) => answerFor(m).length === 1) && kept.length === keptBefore + 2,
+      5000,
+      'the refusals and the backouts',
+    );
     for (const msgId of Object.keys(ids)) {
       const [answer] = answerFor(msgId);
       expect(answer!.correlationId).toBeNull();

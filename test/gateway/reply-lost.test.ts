@@ -39,18 +39,47 @@ describe('gateway inbound: reply lost (R4)', () => {
     // Every connection dies before the decision, the carrier last: none is up to carry a repeat at
     // once (the gateway waits at least 500 ms before reconnecting).
     const carriers = (await sim.report()).connections;
-    const open = (await sim.sessions()).filter((v) => v.open).sort((a, b) => carriers[a.id]!.inbound_sent - carriers[b.id]!.inbound_sent);
+    const open = (await sim.sessions())
+      .filter((v) => v.open)
+      .sort((a, b) => carriers[a.id]!.inbound_sent - carriers[b.id]!.inbound_sent);
     for (const s of open) await sim.control('POST', '/drop', { session: s.id });
-    await until(() => here.gateway.status().connections.every((c) => c.state === 'ready' && c.reconnects === 1), 5000, 'signed on again');
-    await eventually(() => sim.report(), (r) => r.inbound.repeats_sent === 1, 3000, 'the 9201');
+    await until(
+      () => here.gateway.status().connections.every((c) => c.state === 'ready' && c.reconnects === 1),
+      5000,
+      'signed on again',
+    );
+    await eventually(
+      () => sim.report(),
+      (r) => r.inbound.repeats_sent === 1,
+      3000,
+      'the 9201',
+    );
     const parsed = parsePacs008(offers[0]!.body);
     if (!parsed.ok) throw new Error(parsed.reason);
-    const body = buildPacs002({ msgId: 'D-R4-1', createdAt: Date.now(), originalTrn: parsed.instruction.trn, status: 'ACSC' });
-    await here.transport.put({ queue: Q.toGateway, body, messageId: newMessageId(), correlationId: offers[0]!.messageId });
-    const report = await eventually(() => sim.report(), (r) => r.inbound.answered_in_time === 1, 5000, 'the repeat answered');
+    const body = buildPacs002({
+      msgId: 'D-R4-1',
+      createdAt: Date.now(),
+      originalTrn: parsed.instruction.trn,
+      status: 'ACSC',
+    });
+    await here.transport.put({
+      queue: Q.toGateway,
+      body,
+      messageId: newMessageId(),
+      correlationId: offers[0]!.messageId,
+    });
+    const report = await eventually(
+      () => sim.report(),
+      (r) => r.inbound.answered_in_time === 1,
+      5000,
+      'the repeat answered',
+    );
     expect(report.inbound).toMatchObject({ sent: 1, repeats_sent: 1, accepted: 1, unanswered: 0, late: 0 });
     expect(report.wrong_connection_responses + report.unmatched_responses).toBe(0);
-    const row = await here.db.pool.query<{ state: string; outcome: string }>('SELECT state, outcome FROM payments WHERE fpid = $1', [fpids[0]]);
+    const row = await here.db.pool.query<{ state: string; outcome: string }>(
+      'SELECT state, outcome FROM payments WHERE fpid = $1',
+      [fpids[0]],
+    );
     expect(row.rows[0]).toEqual({ state: 'reply-lost', outcome: '0000' });
     expect(offers).toHaveLength(1);
   });

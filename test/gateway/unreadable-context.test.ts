@@ -23,32 +23,76 @@ import { until } from '../support/tcp.js';
 const SITE = 'unreadable-test';
 const P = '200002';
 const lines: string[] = [];
-const errors = () => lines.map((l) => JSON.parse(l) as { level: number; fpid?: string; issue?: string; msg: string }).filter((l) => l.level >= 50);
+const errors = () =>
+  lines
+    .map((l) => JSON.parse(l) as { level: number; fpid?: string; issue?: string; msg: string })
+    .filter((l) => l.level >= 50);
 
 let sim: SchemeSim;
 let here: GatewayHere;
 const now = Date.now();
-const ids = { good: newMessageId(), legacy: newMessageId(), broken: newMessageId(), report: newMessageId(), unknownVersion: newMessageId() };
+const ids = {
+  good: newMessageId(),
+  legacy: newMessageId(),
+  broken: newMessageId(),
+  report: newMessageId(),
+  unknownVersion: newMessageId(),
+};
 const fpids: Record<keyof typeof ids, string> = { good: '', legacy: '', broken: '', report: '', unknownVersion: '' };
 const written: Record<string, Record<string, unknown>> = {};
 
 function inboundContext(fpid: string, offerMessageId: string) {
-  return { v: 1, fpid, arrivalConnection: 'CI#1', participant: P, receivedAt: now, standInAt: now + 60_000, offerMessageId, outcome: null, decidedBy: null, offered: false, waitingRepeats: [] };
+  return {
+    v: 1,
+    fpid,
+    arrivalConnection: 'CI#1',
+    participant: P,
+    receivedAt: now,
+    standInAt: now + 60_000,
+    offerMessageId,
+    outcome: null,
+    decidedBy: null,
+    offered: false,
+    waitingRepeats: [],
+  };
 }
 
 function outboundContext(fpid: string, mqMessageId: string, trn: string) {
-  return { v: 1, fpid, participant: P, instruction: { msgId: `MSG-${trn}`, mqMessageId, trn }, instructedAt: now, submitBy: now + 15_000, outcome: '0000', lastConnection: 'DC1-1', attempts: 1 };
+  return {
+    v: 1,
+    fpid,
+    participant: P,
+    instruction: { msgId: `MSG-${trn}`, mqMessageId, trn },
+    instructedAt: now,
+    submitBy: now + 15_000,
+    outcome: '0000',
+    lastConnection: 'DC1-1',
+    attempts: 1,
+  };
 }
 
 beforeAll(async () => {
   const db = await startMigratedDatabase();
-  const ledger = new Ledger(db.pool, { now: () => now, after: () => ({ cancel: () => undefined }) }, silentLogger, { finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED] });
-  const put = async (key: keyof typeof ids, direction: 'inbound' | 'outbound', p: SchemePayment, state: string, context: (fpid: string) => Record<string, unknown>) => {
+  const ledger = new Ledger(db.pool, { now: () => now, after: () => ({ cancel: () => undefined }) }, silentLogger, {
+    finalStates: [...INBOUND_SETTLED, ...OUTBOUND_SETTLED],
+  });
+  const put = async (
+    key: keyof typeof ids,
+    direction: 'inbound' | 'outbound',
+    p: SchemePayment,
+    state: string,
+    context: (fpid: string) => Record<string, unknown>,
+  ) => {
     const fpid = fpidOf(paymentFields(p));
     fpids[key] = fpid;
     written[fpid] = context(fpid);
-    const payment = recordOf(direction, p, { participantId: P, participantMsgId: direction === 'inbound' ? ids[key] : `MSG-${p.trn}` });
-    const r = await ledger.commit(create(fpid, now, { to: state, site: SITE, epoch: 0, payment, patch: { context: written[fpid] } }));
+    const payment = recordOf(direction, p, {
+      participantId: P,
+      participantMsgId: direction === 'inbound' ? ids[key] : `MSG-${p.trn}`,
+    });
+    const r = await ledger.commit(
+      create(fpid, now, { to: state, site: SITE, epoch: 0, payment, patch: { context: written[fpid] } }),
+    );
     expect(r).toEqual({ fpid, ok: true });
   };
   await put('good', 'inbound', inboundPayment('200000'), 'recorded', (f) => inboundContext(f, ids.good));
@@ -58,12 +102,19 @@ beforeAll(async () => {
     return rest;
   });
   // A deadline that is not a number, and a key no version has, holding an account number.
-  await put('broken', 'inbound', inboundPayment('200000'), 'recorded', (f) => ({ ...inboundContext(f, ids.broken), standInAt: 'soon', beneficiaryAccount: '87654321' }));
+  await put('broken', 'inbound', inboundPayment('200000'), 'recorded', (f) => ({
+    ...inboundContext(f, ids.broken),
+    standInAt: 'soon',
+    beneficiaryAccount: '87654321',
+  }));
   const outbound = (): SchemePayment => inboundPayment('040004', { originatorSortCode: '200000', institution: P });
   const report = outbound();
   await put('report', 'outbound', report, 'accepted', (f) => outboundContext(f, ids.report, report.trn));
   const later = outbound();
-  await put('unknownVersion', 'outbound', later, 'accepted', (f) => ({ ...outboundContext(f, ids.unknownVersion, later.trn), v: 2 }));
+  await put('unknownVersion', 'outbound', later, 'accepted', (f) => ({
+    ...outboundContext(f, ids.unknownVersion, later.trn),
+    v: 2,
+  }));
 
   // The participant's queues outlive the gateway at a broker: they are there when recovery puts.
   const transport = new InProcessTransport(silentLogger);
@@ -86,10 +137,16 @@ afterAll(async () => {
 
 describe('gateway start: stored contexts', () => {
   it('reports a row whose context does not parse, leaves it in the ledger, and resumes the others', async () => {
-        // The others resume: both inbound offers go (the version 0 one under the id in its row), the outbound report goes.
-    await until(() => [ids.good, ids.legacy].every((id) => here.fromGateway.some((m) => m.messageId === id)), 10_000, 'the offers');
+    // The others resume: both inbound offers go (the version 0 one under the id in its row), the outbound report goes.
+    await until(
+      () => [ids.good, ids.legacy].every((id) => here.fromGateway.some((m) => m.messageId === id)),
+      10_000,
+      'the offers',
+    );
     await until(() => here.fromGateway.some((m) => m.correlationId === ids.report), 10_000, 'the report');
-    const rows = await here.db.pool.query<{ fpid: string; state: string; context: Record<string, unknown> }>('SELECT fpid, state, context FROM payments');
+    const rows = await here.db.pool.query<{ fpid: string; state: string; context: Record<string, unknown> }>(
+      'SELECT fpid, state, context FROM payments',
+    );
     const row = (key: keyof typeof ids) => rows.rows.find((r) => r.fpid === fpids[key])!;
     expect(row('good').state).toBe('offered');
     expect(row('legacy')).toMatchObject({ state: 'offered', context: { v: 1, offerMessageId: ids.legacy } });
@@ -98,13 +155,19 @@ describe('gateway start: stored contexts', () => {
     // The two that do not parse are reported, with the issue, and nothing else is done for them.
     const reported = errors().filter((l) => l.msg.startsWith('payment not resumed'));
     expect(reported.map((l) => l.fpid).sort()).toEqual([fpids.broken, fpids.unknownVersion].sort());
-    expect(reported.find((l) => l.fpid === fpids.broken)!.issue).toBe('standInAt: invalid_type (expected number); context: unrecognized_keys (1 unknown)');
-    expect(reported.find((l) => l.fpid === fpids.unknownVersion)!.issue).toMatch(/^v: version 2 is not one this build reads/);
+    expect(reported.find((l) => l.fpid === fpids.broken)!.issue).toBe(
+      'standInAt: invalid_type (expected number); context: unrecognized_keys (1 unknown)',
+    );
+    expect(reported.find((l) => l.fpid === fpids.unknownVersion)!.issue).toMatch(
+      /^v: version 2 is not one this build reads/,
+    );
     for (const key of ['broken', 'unknownVersion'] as const) {
       expect(row(key).state, key).toBe(key === 'broken' ? 'recorded' : 'accepted');
       expect(row(key).context, key).toEqual(written[fpids[key]]);
     }
-    expect(here.fromGateway.some((m) => m.messageId === ids.broken || m.correlationId === ids.unknownVersion)).toBe(false);
+    expect(here.fromGateway.some((m) => m.messageId === ids.broken || m.correlationId === ids.unknownVersion)).toBe(
+      false,
+    );
     // Never a value of the broken context, nor personal data, in any log line.
     expect(lines.filter((l) => l.includes('87654321') || l.includes('soon'))).toEqual([]);
   });

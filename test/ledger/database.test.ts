@@ -36,7 +36,9 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database', () => {
     const first = await openDatabase({ name: 'reuse', dataDir, port }, silentLogger);
     try {
       await query(first.migrationUrl, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)');
-      expect(await query(first.url, "SELECT current_setting('fsync') AS f, current_setting('synchronous_commit') AS s")).toEqual([{ f: 'on', s: 'on' }]);
+      expect(
+        await query(first.url, "SELECT current_setting('fsync') AS f, current_setting('synchronous_commit') AS s"),
+      ).toEqual([{ f: 'on', s: 'on' }]);
     } finally {
       await first.stop();
     }
@@ -53,7 +55,9 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database', () => {
     const running = await openDatabase({ name: 'reuse', dataDir, port }, silentLogger);
     try {
       // Same data directory twice, while the process that started it lives: refused, the first left alone.
-      await expect(openDatabase({ name: 'reuse', dataDir, port: await freePort() }, silentLogger)).rejects.toThrow(new RegExp(`is in use by process ${process.pid}`));
+      await expect(openDatabase({ name: 'reuse', dataDir, port: await freePort() }, silentLogger)).rejects.toThrow(
+        new RegExp(`is in use by process ${process.pid}`),
+      );
       expect(await query(running.migrationUrl, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await running.stop();
@@ -62,7 +66,9 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
     try {
-      await expect(openDatabase({ name: 'reuse', dataDir, port }, silentLogger)).rejects.toThrow(/exited before accepting connections: .*(address already in use|could not create any TCP\/IP sockets)/i);
+      await expect(openDatabase({ name: 'reuse', dataDir, port }, silentLogger)).rejects.toThrow(
+        /exited before accepting connections: .*(address already in use|could not create any TCP\/IP sockets)/i,
+      );
     } finally {
       taken.close();
     }
@@ -96,7 +102,11 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () =
         const ledger = new Ledger(pool, systemClock, silentLogger, { finalStates: FINAL_STATES });
         const id = fpid();
         expect(await ledger.commit(create(id, Date.now()))).toEqual({ fpid: id, ok: true });
-        const refused = async (sql: string) => (await runtime.query(sql).then(() => 'done', (e: { code?: string }) => e.code));
+        const refused = async (sql: string) =>
+          await runtime.query(sql).then(
+            () => 'done',
+            (e: { code?: string }) => e.code,
+          );
         // 42501 insufficient_privilege: refused by the grants, not by the trigger (which the runtime could bypass).
         expect(await refused("SET ledger.retention = 'on'; UPDATE payment_journal SET event = 'x'")).toBe('42501');
         expect(await refused("SET ledger.retention = 'on'; DELETE FROM payment_journal")).toBe('42501');
@@ -105,15 +115,32 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () =
         expect(await refused('DROP TABLE payment_journal')).toBe('42501');
         expect(await refused('ALTER TABLE payments ADD COLUMN x int')).toBe('42501');
         expect(await refused('CREATE TABLE other (n int)')).toBe('42501');
-        expect((await runtime.query('SELECT count(*)::int AS n FROM payment_journal WHERE fpid = $1', [id])).rows).toEqual([{ n: 1 }]);
+        expect(
+          (await runtime.query('SELECT count(*)::int AS n FROM payment_journal WHERE fpid = $1', [id])).rows,
+        ).toEqual([{ n: 1 }]);
         // Retention still removes what it may, through the owner's function.
-        const purged = await purgeOlderThan(pool, { now: () => Date.now() + 30 * DAY_MS, after: systemClock.after }, 7 * DAY_MS, { finalStates: ['received'] });
+        const purged = await purgeOlderThan(
+          pool,
+          { now: () => Date.now() + 30 * DAY_MS, after: systemClock.after },
+          7 * DAY_MS,
+          { finalStates: ['received'] },
+        );
         expect(purged).toEqual({ payments: 1, journal: 1, outbox: 0 });
         // The audit of refused participant messages: the runtime records, cannot delete, and retention purges.
         const refusals = new RefusalLog(pool, systemClock);
-        await refusals.record({ participantId: '040004', mqMessageId: 'm'.repeat(48), correlationId: null, kind: 'pacs.002', reason: 'test' });
+        await refusals.record({
+          participantId: '040004',
+          mqMessageId: 'm'.repeat(48),
+          correlationId: null,
+          kind: 'pacs.002',
+          reason: 'test',
+        });
         expect(await refused('DELETE FROM refused_participant_messages')).toBe('42501');
-        expect(await new RefusalLog(pool, { now: () => Date.now() + 30 * DAY_MS, after: systemClock.after }).purgeOlderThan(7 * DAY_MS)).toBe(1);
+        expect(
+          await new RefusalLog(pool, { now: () => Date.now() + 30 * DAY_MS, after: systemClock.after }).purgeOlderThan(
+            7 * DAY_MS,
+          ),
+        ).toBe(1);
       } finally {
         await runtime.end();
         await pool.end();
@@ -123,7 +150,10 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () =
     }
     const log = lines.join('');
     expect(log).toContain('embedded postgres started');
-    const secret = JSON.parse(await readFile(path.join(rolesDir, 'ledger-secret.json'), 'utf8')) as { owner: string; runtime: string };
+    const secret = JSON.parse(await readFile(path.join(rolesDir, 'ledger-secret.json'), 'utf8')) as {
+      owner: string;
+      runtime: string;
+    };
     expect(log).not.toContain(secret.owner);
     expect(log).not.toContain(secret.runtime);
   });

@@ -3,7 +3,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import type { Transition } from '../../src/ledger/transition.js';
-import { create, FINAL_STATES, fpid, manualClock, move, newPayment, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
+import {
+  create,
+  FINAL_STATES,
+  fpid,
+  manualClock,
+  move,
+  newPayment,
+  startMigratedDatabase,
+  type TestDatabase,
+} from '../support/ledger.js';
 
 let db: TestDatabase;
 let ledger: Ledger;
@@ -28,12 +37,30 @@ describe('commit', () => {
   it('creates a payment with its first journal entry and moves it on', async () => {
     const id = fpid();
     const t0 = clock.now();
-    expect(await ledger.commit(create(id, t0, { cause: { mti: '9200', stan: '000042', connectionId: 'cc-1' } }))).toEqual({ fpid: id, ok: true });
-    expect(await ledger.commit(move(id, 'received', 'offered', t0 + 10, { patch: { standInAt: t0 + 5_000, deadlineAt: t0 + 15_000 } }))).toEqual({ fpid: id, ok: true });
-    expect(await ledger.commit(move(id, 'offered', 'accepted', t0 + 20, { patch: { outcome: '0000', deadlineAt: null } }))).toEqual({ fpid: id, ok: true });
+    expect(
+      await ledger.commit(create(id, t0, { cause: { mti: '9200', stan: '000042', connectionId: 'cc-1' } })),
+    ).toEqual({ fpid: id, ok: true });
+    expect(
+      await ledger.commit(
+        move(id, 'received', 'offered', t0 + 10, { patch: { standInAt: t0 + 5_000, deadlineAt: t0 + 15_000 } }),
+      ),
+    ).toEqual({ fpid: id, ok: true });
+    expect(
+      await ledger.commit(move(id, 'offered', 'accepted', t0 + 20, { patch: { outcome: '0000', deadlineAt: null } })),
+    ).toEqual({ fpid: id, ok: true });
 
     const payment = await ledger.get(id);
-    expect(payment).toMatchObject({ ...newPayment(), fpid: id, state: 'accepted', outcome: '0000', standInAt: t0 + 5_000, createdAt: t0, updatedAt: t0 + 20, version: 3, site: 'site-a' });
+    expect(payment).toMatchObject({
+      ...newPayment(),
+      fpid: id,
+      state: 'accepted',
+      outcome: '0000',
+      standInAt: t0 + 5_000,
+      createdAt: t0,
+      updatedAt: t0 + 20,
+      version: 3,
+      site: 'site-a',
+    });
     expect(payment?.deadlineAt).toBeUndefined();
     const journal = await ledger.journal(id);
     expect(journal.map((j) => [j.from, j.to, j.at])).toEqual([
@@ -48,7 +75,12 @@ describe('commit', () => {
     const id = fpid();
     await ledger.commit(create(id, clock.now()));
     await ledger.commit(move(id, 'received', 'offered', clock.now()));
-    expect(await ledger.commit(create(id, clock.now(), { payment: newPayment({ amountPence: 1 }) }))).toEqual({ fpid: id, ok: false, reason: 'duplicate', currentState: 'offered' });
+    expect(await ledger.commit(create(id, clock.now(), { payment: newPayment({ amountPence: 1 }) }))).toEqual({
+      fpid: id,
+      ok: false,
+      reason: 'duplicate',
+      currentState: 'offered',
+    });
     expect((await ledger.get(id))?.amountPence).toBe(newPayment().amountPence);
     expect(await ledger.journal(id)).toHaveLength(2);
   });
@@ -56,8 +88,16 @@ describe('commit', () => {
   it('reports a transition from the wrong state as a conflict and leaves the payment alone', async () => {
     const id = fpid();
     await ledger.commit(create(id, clock.now()));
-    expect(await ledger.commit(move(id, 'offered', 'accepted', clock.now()))).toEqual({ fpid: id, ok: false, reason: 'conflict', currentState: 'received' });
-    expect(await ledger.commit(move(fpid(), 'offered', 'accepted', clock.now()))).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(await ledger.commit(move(id, 'offered', 'accepted', clock.now()))).toEqual({
+      fpid: id,
+      ok: false,
+      reason: 'conflict',
+      currentState: 'received',
+    });
+    expect(await ledger.commit(move(fpid(), 'offered', 'accepted', clock.now()))).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+    });
     expect((await ledger.get(id))?.state).toBe('received');
     expect(await ledger.journal(id)).toHaveLength(1);
   });
@@ -65,19 +105,31 @@ describe('commit', () => {
   it('fences a write whose epoch is not the open-site lease epoch, and admits the current one (P3)', async () => {
     const id = fpid();
     await ledger.commit(create(id, clock.now()));
-    await db.pool.query("INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ('open-site', 'site-b', 2, now())");
-    const stale = move(id, 'received', 'offered', clock.now(), { outbox: [{ topic: 'payments', key: id, payload: { s: 1 } }] });
+    await db.pool.query(
+      "INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ('open-site', 'site-b', 2, now())",
+    );
+    const stale = move(id, 'received', 'offered', clock.now(), {
+      outbox: [{ topic: 'payments', key: id, payload: { s: 1 } }],
+    });
     expect(await ledger.commit(stale)).toEqual({ fpid: id, ok: false, reason: 'fenced', currentState: 'received' });
     expect(await ledger.commit(create(fpid(), clock.now()))).toMatchObject({ ok: false, reason: 'fenced' });
     expect(await count('SELECT count(*) AS n FROM outbox WHERE key = $1', [id])).toBe(0);
-    expect(await ledger.commit(move(id, 'received', 'offered', clock.now(), { site: 'site-b', epoch: 2 }))).toEqual({ fpid: id, ok: true });
+    expect(await ledger.commit(move(id, 'received', 'offered', clock.now(), { site: 'site-b', epoch: 2 }))).toEqual({
+      fpid: id,
+      ok: true,
+    });
     expect((await ledger.get(id))?.site).toBe('site-b');
   });
 
   it('fences only the stale transitions of a batch', async () => {
-    await db.pool.query("INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ('open-site', 'site-b', 3, now())");
+    await db.pool.query(
+      "INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ('open-site', 'site-b', 3, now())",
+    );
     const [stale, current] = [fpid(), fpid()];
-    const results = await Promise.all([ledger.commit(create(stale, clock.now(), { epoch: 2 })), ledger.commit(create(current, clock.now(), { site: 'site-b', epoch: 3 }))]);
+    const results = await Promise.all([
+      ledger.commit(create(stale, clock.now(), { epoch: 2 })),
+      ledger.commit(create(current, clock.now(), { site: 'site-b', epoch: 3 })),
+    ]);
     expect(results).toEqual([
       { fpid: stale, ok: false, reason: 'fenced' },
       { fpid: current, ok: true },
@@ -97,25 +149,47 @@ describe('commit', () => {
 
   it('rejects a malformed transition before it can spoil a batch', async () => {
     await expect(ledger.commit(create('short', clock.now()))).rejects.toThrow('FPID must be 42 characters');
-    await expect(ledger.commit(create(fpid(), clock.now(), { payment: newPayment({ amountPence: 1.5 }) }))).rejects.toThrow('integer pence');
-    await expect(ledger.commit({ ...create(fpid(), clock.now()), payment: undefined })).rejects.toThrow('needs its payment details');
+    await expect(
+      ledger.commit(create(fpid(), clock.now(), { payment: newPayment({ amountPence: 1.5 }) })),
+    ).rejects.toThrow('integer pence');
+    await expect(ledger.commit({ ...create(fpid(), clock.now()), payment: undefined })).rejects.toThrow(
+      'needs its payment details',
+    );
   });
 
   it('makes an outbound instruction idempotent on the participant TRN', async () => {
-    const outbound = newPayment({ direction: 'outbound', participantId: 'BANK1', trn: 'PTRN00000000000001', participantMsgId: 'msg-1' });
+    const outbound = newPayment({
+      direction: 'outbound',
+      participantId: 'BANK1',
+      trn: 'PTRN00000000000001',
+      participantMsgId: 'msg-1',
+    });
     const first = fpid();
     expect(await ledger.commit(create(first, clock.now(), { payment: outbound }))).toEqual({ fpid: first, ok: true });
-    expect(await ledger.commit(create(fpid(), clock.now(), { payment: { ...outbound, participantMsgId: 'msg-2' } }))).toMatchObject({ ok: false, reason: 'duplicate' });
-    expect(await ledger.findByParticipantTrn('BANK1', 'PTRN00000000000001')).toMatchObject({ fpid: first, participantMsgId: 'msg-1' });
+    expect(
+      await ledger.commit(create(fpid(), clock.now(), { payment: { ...outbound, participantMsgId: 'msg-2' } })),
+    ).toMatchObject({ ok: false, reason: 'duplicate' });
+    expect(await ledger.findByParticipantTrn('BANK1', 'PTRN00000000000001')).toMatchObject({
+      fpid: first,
+      participantMsgId: 'msg-1',
+    });
     expect(await ledger.findByParticipantTrn('BANK2', 'PTRN00000000000001')).toBeUndefined();
   });
 
   it('stores the lifecycle context a transition carries and finds a payment by its offer message id', async () => {
     const id = fpid();
     await ledger.commit(create(id, clock.now(), { patch: { context: { repeats: [] } } }));
-    await ledger.commit(move(id, 'received', 'offered', clock.now(), { patch: { participantMsgId: `offer-${id}`, context: { repeats: [1] } } }));
+    await ledger.commit(
+      move(id, 'received', 'offered', clock.now(), {
+        patch: { participantMsgId: `offer-${id}`, context: { repeats: [1] } },
+      }),
+    );
     await ledger.commit(move(id, 'offered', 'decided', clock.now(), { patch: { outcome: '0000' } }));
-    expect(await ledger.get(id)).toMatchObject({ state: 'decided', context: { repeats: [1] }, participantMsgId: `offer-${id}` });
+    expect(await ledger.get(id)).toMatchObject({
+      state: 'decided',
+      context: { repeats: [1] },
+      participantMsgId: `offer-${id}`,
+    });
     expect((await ledger.findByParticipantMsgId(`offer-${id}`))?.fpid).toBe(id);
     expect(await ledger.findByParticipantMsgId('no-such-offer')).toBeUndefined();
   });
@@ -125,7 +199,9 @@ describe('group commit', () => {
   it('resolves 500 concurrent commits with their own results, journalling exactly what applied', async () => {
     const ids = Array.from({ length: 250 }, () => fpid());
     await Promise.all(ids.map((id) => ledger.commit(create(id, clock.now()))));
-    const batchesBefore = await count("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()");
+    const batchesBefore = await count(
+      'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
     // Per FPID: one good move, and one create that must come back as a duplicate, all at once.
     const transitions: Transition[] = ids.flatMap((id, i) => [
       i % 5 === 0 ? move(id, 'wrong', 'offered', clock.now()) : move(id, 'received', 'offered', clock.now()),
@@ -136,14 +212,19 @@ describe('group commit', () => {
       const id = ids[Math.floor(k / 2)];
       expect(r.fpid).toBe(id);
       if (k % 2 === 1) expect(r).toMatchObject({ ok: false, reason: 'duplicate' });
-      else if (Math.floor(k / 2) % 5 === 0) expect(r).toEqual({ fpid: id, ok: false, reason: 'conflict', currentState: 'received' });
+      else if (Math.floor(k / 2) % 5 === 0)
+        expect(r).toEqual({ fpid: id, ok: false, reason: 'conflict', currentState: 'received' });
       else expect(r).toEqual({ fpid: id, ok: true });
     });
     const applied = results.filter((r) => r.ok).length;
     expect(applied).toBe(200);
-    expect(await count("SELECT count(*) AS n FROM payment_journal WHERE fpid = ANY($1) AND to_state = 'offered'", [ids])).toBe(applied);
+    expect(
+      await count("SELECT count(*) AS n FROM payment_journal WHERE fpid = ANY($1) AND to_state = 'offered'", [ids]),
+    ).toBe(applied);
     // Far fewer transactions than transitions: they were grouped.
-    const batchesAfter = await count("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()");
+    const batchesAfter = await count(
+      'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+    );
     expect(batchesAfter - batchesBefore).toBeLessThan(100);
   });
 
@@ -160,11 +241,19 @@ describe('group commit', () => {
 
   it('leaves the journal equal to the transitions that applied, for any interleaving', async () => {
     const states = ['received', 'offered', 'decided', 'accepted'];
-    const step = fc.record({ payment: fc.nat(4), from: fc.constantFrom(null, ...states), to: fc.constantFrom(...states) });
+    const step = fc.record({
+      payment: fc.nat(4),
+      from: fc.constantFrom(null, ...states),
+      to: fc.constantFrom(...states),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
         const ids = Array.from({ length: 5 }, () => fpid());
-        const transitions = steps.map((s) => (s.from === null ? create(ids[s.payment] as string, clock.now(), { to: s.to }) : move(ids[s.payment] as string, s.from, s.to, clock.now())));
+        const transitions = steps.map((s) =>
+          s.from === null
+            ? create(ids[s.payment] as string, clock.now(), { to: s.to })
+            : move(ids[s.payment] as string, s.from, s.to, clock.now()),
+        );
         const results = await Promise.all(transitions.map((t) => ledger.commit(t)));
         // Submission order per FPID is application order, so replaying it in memory predicts every result.
         const model = new Map<string, string>();

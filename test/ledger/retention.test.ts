@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { DAY_MS, Ledger } from '../../src/ledger/ledger.js';
 import { purgeOlderThan } from '../../src/ledger/retention.js';
-import { create, FINAL_STATES, fpid, manualClock, move, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
+import {
+  create,
+  FINAL_STATES,
+  fpid,
+  manualClock,
+  move,
+  startMigratedDatabase,
+  type TestDatabase,
+} from '../support/ledger.js';
 
 let db: TestDatabase;
 const clock = manualClock();

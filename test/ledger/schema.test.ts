@@ -20,11 +20,15 @@ describe('migrations', () => {
     const { rows } = await db.pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['outbox', 'payment_journal', 'payments', 'site_lease']));
+    expect(rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['outbox', 'payment_journal', 'payments', 'site_lease']),
+    );
   });
 
   it('keep the server durable: fsync and synchronous_commit are on', async () => {
-    const { rows } = await db.pool.query("SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc");
+    const { rows } = await db.pool.query(
+      "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc",
+    );
     expect(rows[0]).toEqual({ fsync: 'on', sc: 'on' });
   });
 });
@@ -60,9 +64,13 @@ describe('payment_journal', () => {
 describe('payments', () => {
   it('has a column, and ledger_transition a key, for every attribute in the payment table', async () => {
     const names = async (sql: string) => (await db.pool.query<{ name: string }>(sql)).rows.map((r) => r.name);
-    const columns = await names("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'payments'");
+    const columns = await names(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'payments'",
+    );
     // A key missing from the record type would be dropped without a word by json_populate_recordset.
-    const keys = await names("SELECT attribute_name AS name FROM information_schema.attributes WHERE udt_name = 'ledger_transition'");
+    const keys = await names(
+      "SELECT attribute_name AS name FROM information_schema.attributes WHERE udt_name = 'ledger_transition'",
+    );
     const wanted = PAYMENT_ATTRIBUTES.map((a) => a.column);
     expect(columns).toEqual(expect.arrayContaining(wanted));
     expect(keys).toEqual(expect.arrayContaining(wanted));

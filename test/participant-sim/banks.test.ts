@@ -7,7 +7,15 @@ import { ParticipantBanks, type BankReport } from '../../simulators/participant/
 import { bankSettingsSchema, type BankSettingsInput } from '../../simulators/participant/options.js';
 import { seededRandom } from '../../simulators/participant/random.js';
 import { decideInbound } from '../../simulators/participant/rules.js';
-import { AMQP_URL, FakeGateway, deleteQueues, inboundPayment, log, randomParticipant, waitFor } from '../support/bank-gateway.js';
+import {
+  AMQP_URL,
+  FakeGateway,
+  deleteQueues,
+  inboundPayment,
+  log,
+  randomParticipant,
+  waitFor,
+} from '../support/bank-gateway.js';
 
 const used: string[] = [];
 const running: Array<() => Promise<void>> = [];
@@ -18,13 +26,23 @@ afterEach(async () => {
 afterAll(() => deleteQueues(used));
 
 /** A simulated bank (in this process, on its own AMQP connection) and a fake gateway on the same queues. */
-async function setUp(settings: Omit<BankSettingsInput, 'participants'> = {}, sortCodes?: string[]): Promise<{ id: string; banks: ParticipantBanks; gw: FakeGateway; sortCode: string }> {
+async function setUp(
+  settings: Omit<BankSettingsInput, 'participants'> = {},
+  sortCodes?: string[],
+): Promise<{ id: string; banks: ParticipantBanks; gw: FakeGateway; sortCode: string }> {
   const id = randomParticipant();
   used.push(id);
   const codes = sortCodes ?? [id];
   const transport = await AmqpTransport.connect({ url: AMQP_URL }, log);
   const banks = new ParticipantBanks(
-    bankSettingsSchema.parse({ participants: [`${id}:${codes.join(',')}`], latency: '10-30', lateShare: 0, rejectShare: 0, drainMs: 200, ...settings }),
+    bankSettingsSchema.parse({
+      participants: [`${id}:${codes.join(',')}`],
+      latency: '10-30',
+      lateShare: 0,
+      rejectShare: 0,
+      drainMs: 200,
+      ...settings,
+    }),
     { transport, clock: systemClock, log, random: seededRandom(42) },
   );
   await banks.start();
@@ -49,7 +67,10 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     expect(validateXml('pacs.002', answer.body)).toEqual({ ok: true });
     expect(answer.messageId).toMatch(/^[0-9a-f]{48}$/);
     const status = parsePacs002(answer.body);
-    expect(status).toMatchObject({ ok: true, status: { status: 'ACSC', originalTrn: payment.trn, originalMsgId: offer.msgId, originalEndToEndId: 'E2E-TEST' } });
+    expect(status).toMatchObject({
+      ok: true,
+      status: { status: 'ACSC', originalTrn: payment.trn, originalMsgId: offer.msgId, originalEndToEndId: 'E2E-TEST' },
+    });
 
     // The same message again (a redelivery), and the same payment under a new MQ message id.
     await gw.offer(payment, { messageId: offer.messageId, msgId: offer.msgId });
@@ -57,7 +78,14 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     await waitFor('two duplicates', () => banks.report().duplicates_seen === 2);
     await new Promise((r) => setTimeout(r, 100));
     expect(gw.received).toHaveLength(1);
-    expect(banks.report()).toMatchObject({ inbound_offered: 1, inbound_decided: 1, inbound_accepted: 1, inbound_rejected: 0, duplicates_seen: 2, invalid_messages: 0 });
+    expect(banks.report()).toMatchObject({
+      inbound_offered: 1,
+      inbound_decided: 1,
+      inbound_accepted: 1,
+      inbound_rejected: 0,
+      duplicates_seen: 2,
+      invalid_messages: 0,
+    });
   });
 
   it('counts a stand-in notice and a reversal matched to the offer; unknown ones are unexpected, garbage is invalid (P10, P11)', async () => {
@@ -76,7 +104,13 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
       const r = banks.report();
       return r.stand_in_notices + r.reversed + r.unexpected_messages + r.invalid_messages === 5;
     });
-    expect(banks.report()).toMatchObject({ stand_in_notices: 1, reversed: 1, unexpected_messages: 1, invalid_messages: 2, inbound_offered: 1 });
+    expect(banks.report()).toMatchObject({
+      stand_in_notices: 1,
+      reversed: 1,
+      unexpected_messages: 1,
+      invalid_messages: 2,
+      inbound_offered: 1,
+    });
   });
 
   it('rejects by --reject-share, answers late by --late-share, holds decisions while paused, and rejects a sort code it does not own', async () => {
@@ -105,7 +139,12 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     await other.gw.next('the held decision', correlatedTo(held.messageId));
     const m = parsePacs002((await other.gw.next('the misrouted reject', correlatedTo(misrouted.messageId))).body);
     expect(m).toMatchObject({ ok: true, status: { status: 'RJCT', reason: ActionCode.invalidAccount } });
-    expect(other.banks.report()).toMatchObject({ inbound_decided: 2, inbound_accepted: 1, inbound_rejected: 1, inbound_misrouted: 1 });
+    expect(other.banks.report()).toMatchObject({
+      inbound_decided: 2,
+      inbound_accepted: 1,
+      inbound_rejected: 1,
+      inbound_misrouted: 1,
+    });
   });
 
   it('returns a payment it accepted naming the original by the compact FPID from its ClrSysRef, and counts an offer without one invalid (v1.1)', async () => {
@@ -119,11 +158,20 @@ describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
     expect(ret.body).not.toContain('<ClrSysRef>');
     expect(parsePacs008(ret.body)).toMatchObject({
       ok: true,
-      instruction: { type: '20', amountPence: payment.amountPence, originatorSortCode: sortCode, beneficiarySortCode: payment.originatorSortCode, beneficiaryAccount: payment.originatorAccount, returnReason: '00000001' },
+      instruction: {
+        type: '20',
+        amountPence: payment.amountPence,
+        originatorSortCode: sortCode,
+        beneficiarySortCode: payment.originatorSortCode,
+        beneficiaryAccount: payment.originatorAccount,
+        returnReason: '00000001',
+      },
     });
     await waitFor('the return counted', () => banks.report().returns_sent === 1);
     // A pacs.008 that does not name the payment cannot be a v1.1 offer.
-    await gw.putRaw(buildPacs008({ msgId: 'OLD1', createdAt: Date.now(), payment: inboundPayment(sortCode), instruction: true }));
+    await gw.putRaw(
+      buildPacs008({ msgId: 'OLD1', createdAt: Date.now(), payment: inboundPayment(sortCode), instruction: true }),
+    );
     await waitFor('the invalid offer', () => banks.report().invalid_messages === 1);
     expect(banks.report()).toMatchObject({ inbound_offered: 1, instructions_sent: 1, returns_sent: 1 });
   });
@@ -157,7 +205,9 @@ describe('participant simulator: outbound instructions (TO.GATEWAY)', () => {
       expect(['300000', '300001']).toContain(p.instruction.beneficiarySortCode);
       expect(codes).toContain(p.instruction.originatorSortCode);
     }
-    const msgIds = new Set(sent.map((m) => (parsePacs008(m.body) as { ok: true; instruction: { msgId: string } }).instruction.msgId));
+    const msgIds = new Set(
+      sent.map((m) => (parsePacs008(m.body) as { ok: true; instruction: { msgId: string } }).instruction.msgId),
+    );
     expect(msgIds.size).toBe(3);
 
     await gw.report(sent[0]!, ActionCode.accepted);
@@ -224,13 +274,20 @@ describe('participant simulator: decision rules', () => {
     expect(late).toBeLessThan(600);
     expect(rejected).toBeGreaterThan(850);
     expect(rejected).toBeLessThan(1150);
-    expect(ds.every((d) => d.late ? d.delayMs === 12_000 && d.status === 'ACSC' : d.delayMs >= 50 && d.delayMs <= 500)).toBe(true);
+    expect(
+      ds.every((d) => (d.late ? d.delayMs === 12_000 && d.status === 'ACSC' : d.delayMs >= 50 && d.delayMs <= 500)),
+    ).toBe(true);
     expect(ds.filter((d) => d.status === 'RJCT').every((d) => d.reason === '1114' || d.reason === '1100')).toBe(true);
     expect(run(3)).toEqual(run(3));
     expect(run(3)).not.toEqual(run(4));
   });
 
   it('rejects 1100 a payment for a sort code the participant does not own (P1)', () => {
-    expect(decideInbound({ ...rules, lateShare: 1 }, false, seededRandom(1))).toMatchObject({ status: 'RJCT', reason: '1100', misrouted: true, late: false });
+    expect(decideInbound({ ...rules, lateShare: 1 }, false, seededRandom(1))).toMatchObject({
+      status: 'RJCT',
+      reason: '1100',
+      misrouted: true,
+      late: false,
+    });
   });
 });

@@ -7,13 +7,25 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
-import { Unofferable, type Decision, type DecisionOutcome, type Instructed } from '../../src/payments/participant-port.js';
+import {
+  Unofferable,
+  type Decision,
+  type DecisionOutcome,
+  type Instructed,
+} from '../../src/payments/participant-port.js';
 import { ParticipantDirectory, type ParticipantConfig as Participant } from '../../src/participant/directory.js';
 import { migrate } from '../../src/ledger/migrate.js';
 import { RefusalLog } from '../../src/ledger/refusals.js';
 import { silentLogger } from '../../src/base/log.js';
 import { ParticipantBridge } from '../../src/participant/bridge.js';
-import { buildPacs002, parsePacs002, parsePacs007, parsePacs008, validateXml, type Instruction } from '../../src/participant/iso20022/index.js';
+import {
+  buildPacs002,
+  parsePacs002,
+  parsePacs007,
+  parsePacs008,
+  validateXml,
+  type Instruction,
+} from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
 import { ActionCode } from '../../src/scheme/profile.js';
@@ -42,14 +54,31 @@ afterAll(async () => {
 });
 
 const refusedFor = async (participant: string) =>
-  (await db.pool.query<{ mq_message_id: string; correlation_id: string | null; kind: string; reason: string; fpid: string | null }>('SELECT mq_message_id, correlation_id, kind, reason, fpid FROM refused_participant_messages WHERE participant_id = $1 ORDER BY id', [participant])).rows;
+  (
+    await db.pool.query<{
+      mq_message_id: string;
+      correlation_id: string | null;
+      kind: string;
+      reason: string;
+      fpid: string | null;
+    }>(
+      'SELECT mq_message_id, correlation_id, kind, reason, fpid FROM refused_participant_messages WHERE participant_id = $1 ORDER BY id',
+      [participant],
+    )
+  ).rows;
 
 async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome = { taken: true }) {
   const BANK: Participant = { id: randomParticipant(), name: 'Bank', sortCodes: ['040004'], prefetch: 8 };
   used.push(BANK.id);
   const Q = participantQueues(BANK.id);
   const transport = await AmqpTransport.connect({ url: AMQP_URL }, silentLogger);
-  const bridge = new ParticipantBridge({ transport, participants: new ParticipantDirectory([BANK]), clock: systemClock, log: silentLogger, refusals: new RefusalLog(db.pool, systemClock) });
+  const bridge = new ParticipantBridge({
+    transport,
+    participants: new ParticipantDirectory([BANK]),
+    clock: systemClock,
+    log: silentLogger,
+    refusals: new RefusalLog(db.pool, systemClock),
+  });
   const instructed: Instruction[] = [];
   const decided: Array<{ from: string; offer: string; decision: Decision; trn: string }> = [];
   await bridge.start({
@@ -65,8 +94,16 @@ async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome =
   const received: IncomingMessage[] = [];
   const backout: IncomingMessage[] = [];
   const take = (into: IncomingMessage[]) => async (m: IncomingMessage) => (into.push(m), 'commit' as const);
-  const c1 = await transport.consume(Q.fromGateway, take(received), { prefetch: 10, backoutThreshold: 3, backoutQueue: Q.backout });
-  const c2 = await transport.consume(Q.backout, take(backout), { prefetch: 10, backoutThreshold: 3, backoutQueue: Q.backout });
+  const c1 = await transport.consume(Q.fromGateway, take(received), {
+    prefetch: 10,
+    backoutThreshold: 3,
+    backoutQueue: Q.backout,
+  });
+  const c2 = await transport.consume(Q.backout, take(backout), {
+    prefetch: 10,
+    backoutThreshold: 3,
+    backoutQueue: Q.backout,
+  });
   stops.push(async () => {
     await bridge.stop();
     await c1.stop();
@@ -75,7 +112,9 @@ async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome =
   });
   const put = (body: string, correlationId?: string): Promise<string> => {
     const messageId = newMessageId();
-    return transport.put({ queue: Q.toGateway, body, messageId, ...(correlationId === undefined ? {} : { correlationId }) }).then(() => messageId);
+    return transport
+      .put({ queue: Q.toGateway, body, messageId, ...(correlationId === undefined ? {} : { correlationId }) })
+      .then(() => messageId);
   };
   /** Delivered as a broker hands it over: AMQP lets a sender set any message_id, or none. */
   const putRaw = async (body: string) => {
@@ -89,7 +128,13 @@ async function setUp(outcome: Instructed = 'recorded', decide: DecisionOutcome =
 }
 
 const decisionOf = (status: 'ACSC' | 'RJCT', reason?: ActionCode) =>
-  buildPacs002({ msgId: 'DEC1', createdAt: Date.now(), originalTrn: basePayment.trn, status, ...(reason === undefined ? {} : { reason }) });
+  buildPacs002({
+    msgId: 'DEC1',
+    createdAt: Date.now(),
+    originalTrn: basePayment.trn,
+    status,
+    ...(reason === undefined ? {} : { reason }),
+  });
 
 describe('participant bridge', () => {
   it('hands a valid instruction to the lifecycle and removes it once recorded (P6)', async () => {
@@ -119,7 +164,10 @@ describe('participant bridge', () => {
     await t.put('not xml <');
     await until(() => t.received.length === 2 && t.backout.length === 2, 2000, 'the second refusal');
     const audit = await refusedFor(t.bank);
-    expect(audit.map((r) => [r.mq_message_id === id, r.kind])).toEqual([[true, 'pacs.008'], [false, 'unknown']]);
+    expect(audit.map((r) => [r.mq_message_id === id, r.kind])).toEqual([
+      [true, 'pacs.008'],
+      [false, 'unknown'],
+    ]);
     expect(audit[0]!.reason).toMatch(/TxId/);
   });
 
@@ -153,10 +201,16 @@ describe('participant bridge', () => {
   it('passes a decision on with its sender, the offer it answers and the TRN it names', async () => {
     const t = await setUp();
     const offer = newMessageId();
-    for (const reason of [ActionCode.invalidAccount, ActionCode.accountClosed, ActionCode.overLimit]) await t.put(decisionOf('RJCT', reason), offer);
+    for (const reason of [ActionCode.invalidAccount, ActionCode.accountClosed, ActionCode.overLimit])
+      await t.put(decisionOf('RJCT', reason), offer);
     await t.put(decisionOf('ACSC'), offer);
     await until(() => t.decided.length === 4, 5000, 'four decisions');
-    expect(t.decided[0]).toEqual({ from: t.bank, offer, decision: { accept: false, code: '1100' }, trn: basePayment.trn });
+    expect(t.decided[0]).toEqual({
+      from: t.bank,
+      offer,
+      decision: { accept: false, code: '1100' },
+      trn: basePayment.trn,
+    });
     expect(t.decided.map((d) => d.decision.code)).toEqual(['1100', '1114', '1160', '0000']);
     expect(t.backout).toHaveLength(0);
     expect(await refusedFor(t.bank)).toEqual([]);
@@ -166,14 +220,26 @@ describe('participant bridge', () => {
     const t = await setUp();
     const offer = newMessageId();
     const ids: string[] = [];
-    for (const reason of [ActionCode.macFailure, ActionCode.standIn, ActionCode.notSignedOn, ActionCode.netSenderCap, ActionCode.formatError]) ids.push(await t.put(decisionOf('RJCT', reason), offer));
+    for (const reason of [
+      ActionCode.macFailure,
+      ActionCode.standIn,
+      ActionCode.notSignedOn,
+      ActionCode.netSenderCap,
+      ActionCode.formatError,
+    ])
+      ids.push(await t.put(decisionOf('RJCT', reason), offer));
     await until(() => t.backout.length === 5 && t.received.length === 5, 5000, 'five refusals');
     expect(t.decided).toHaveLength(0);
     expect(t.received.map((m) => m.correlationId).sort()).toEqual([...ids].sort());
     for (const m of t.received) {
       expect(validateXml('pacs.002', m.body)).toEqual({ ok: true });
-      expect(parsePacs002(m.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '9020', originalTrn: basePayment.trn, originalMsgId: 'DEC1' } });
-      expect(m.body).toMatch(/<AddtlInf>StsRsnInf\/Rsn\/Prtry \d{4} is not a reason a participant may give; one of 1100, 1114, 1160<\/AddtlInf>/);
+      expect(parsePacs002(m.body)).toMatchObject({
+        ok: true,
+        status: { status: 'RJCT', reason: '9020', originalTrn: basePayment.trn, originalMsgId: 'DEC1' },
+      });
+      expect(m.body).toMatch(
+        /<AddtlInf>StsRsnInf\/Rsn\/Prtry \d{4} is not a reason a participant may give; one of 1100, 1114, 1160<\/AddtlInf>/,
+      );
     }
     const audit = await refusedFor(t.bank);
     expect(audit.map((r) => r.mq_message_id).sort()).toEqual([...ids].sort());
@@ -181,22 +247,43 @@ describe('participant bridge', () => {
   });
 
   it('answers a decision the lifecycle refused RJCT 9020 with what the participant may know, and records the whole reason', async () => {
-    const refused: DecisionOutcome = { taken: false, answer: 'no payment was offered to this participant under this correlation id', reason: 'offered to participant 123456', fpid: FPID };
+    const refused: DecisionOutcome = {
+      taken: false,
+      answer: 'no payment was offered to this participant under this correlation id',
+      reason: 'offered to participant 123456',
+      fpid: FPID,
+    };
     const t = await setUp('recorded', refused);
     const offer = newMessageId();
     const id = await t.put(decisionOf('ACSC'), offer);
     await until(() => t.backout.length === 1 && t.received.length === 1, 5000, 'the refusal');
     const answer = t.received[0]!;
     expect(answer.correlationId).toBe(id);
-    expect(parsePacs002(answer.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '9020', originalTrn: basePayment.trn } });
-    expect(answer.body).toContain('<AddtlInf>no payment was offered to this participant under this correlation id</AddtlInf>');
+    expect(parsePacs002(answer.body)).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '9020', originalTrn: basePayment.trn },
+    });
+    expect(answer.body).toContain(
+      '<AddtlInf>no payment was offered to this participant under this correlation id</AddtlInf>',
+    );
     expect(answer.body).not.toContain('123456');
     expect(t.backout[0]!.messageId).toBe(id);
-    expect(await refusedFor(t.bank)).toEqual([{ mq_message_id: id, correlation_id: offer, kind: 'pacs.002', reason: 'offered to participant 123456', fpid: FPID }]);
+    expect(await refusedFor(t.bank)).toEqual([
+      {
+        mq_message_id: id,
+        correlation_id: offer,
+        kind: 'pacs.002',
+        reason: 'offered to participant 123456',
+        fpid: FPID,
+      },
+    ]);
     // A decision without a correlation id cannot name its payment: refused too.
     await t.put(decisionOf('ACSC'));
     await until(() => t.backout.length === 2 && t.received.length === 2, 5000, 'the second refusal');
-    expect((await refusedFor(t.bank))[1]).toMatchObject({ correlation_id: null, reason: 'a decision must carry the offer message id as its correlation id' });
+    expect((await refusedFor(t.bank))[1]).toMatchObject({
+      correlation_id: null,
+      reason: 'a decision must carry the offer message id as its correlation id',
+    });
   });
 
   it('puts the stand-in notice correlated to the offer, the answer to a late decision correlated to that decision, and a reversal with the amount (P10, P11)', async () => {
@@ -210,10 +297,17 @@ describe('participant bridge', () => {
     const [notice, late, reversal] = t.received;
     expect(notice!.correlationId).toBe(told.offerMessageId);
     expect(late!.correlationId).toBe(decision);
-    for (const m of [notice!, late!]) expect(parsePacs002(m.body)).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '0912', originalTrn: basePayment.trn } });
+    for (const m of [notice!, late!])
+      expect(parsePacs002(m.body)).toMatchObject({
+        ok: true,
+        status: { status: 'RJCT', reason: '0912', originalTrn: basePayment.trn },
+      });
     expect(reversal!.correlationId).toBe(told.offerMessageId);
     expect(validateXml('pacs.007', reversal!.body)).toEqual({ ok: true });
-    expect(parsePacs007(reversal!.body)).toMatchObject({ ok: true, reversal: { amountPence: basePayment.amountPence, originalTrn: basePayment.trn, reason: 'TMOT' } });
+    expect(parsePacs007(reversal!.body)).toMatchObject({
+      ok: true,
+      reversal: { amountPence: basePayment.amountPence, originalTrn: basePayment.trn, reason: 'TMOT' },
+    });
   });
 
   it('refuses to offer a payment whose pacs.008 cannot be built or is not valid, putting nothing (P8)', async () => {
@@ -221,7 +315,9 @@ describe('participant bridge', () => {
     const told = { participant: t.bank, fpid: FPID, offerMessageId: newMessageId(), expiresAt: Date.now() + 60_000 };
     await expect(t.bridge.offer({ ...told, payment: { ...basePayment, amountPence: 0 } })).rejects.toThrow(Unofferable);
     // Field 15 as 8 digits passes the codec; 2026-13-40 is no xs:date.
-    await expect(t.bridge.offer({ ...told, payment: { ...basePayment, settlementDate: '20261340' } })).rejects.toThrow(/not valid/);
+    await expect(t.bridge.offer({ ...told, payment: { ...basePayment, settlementDate: '20261340' } })).rejects.toThrow(
+      /not valid/,
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect(t.received).toHaveLength(0);
   });
@@ -230,7 +326,13 @@ describe('participant bridge', () => {
     const t = await setUp();
     const fpid = FPID;
     const offerMessageId = newMessageId();
-    await t.bridge.offer({ participant: t.bank, fpid, payment: basePayment, offerMessageId, expiresAt: Date.now() + 60_000 });
+    await t.bridge.offer({
+      participant: t.bank,
+      fpid,
+      payment: basePayment,
+      offerMessageId,
+      expiresAt: Date.now() + 60_000,
+    });
     await until(() => t.received.length === 1);
     const offer = t.received[0]!;
     expect(offer.messageId).toBe(offerMessageId);
@@ -239,13 +341,26 @@ describe('participant bridge', () => {
     expect(parsed.ok && parsed.instruction.amountPence).toBe(1250);
 
     const mqMessageId = newMessageId();
-    await t.bridge.report({ participant: t.bank, fpid, instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn }, code: '1100' });
+    await t.bridge.report({
+      participant: t.bank,
+      fpid,
+      instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn },
+      code: '1100',
+    });
     await until(() => t.received.length === 2);
     const report = parsePacs002(t.received[1]!.body);
     expect(t.received[1]!.correlationId).toBe(mqMessageId);
-    expect(report).toMatchObject({ ok: true, status: { status: 'RJCT', reason: '1100', originalTrn: basePayment.trn, originalMsgId: 'INSTR1' } });
+    expect(report).toMatchObject({
+      ok: true,
+      status: { status: 'RJCT', reason: '1100', originalTrn: basePayment.trn, originalMsgId: 'INSTR1' },
+    });
     // The same report put again is the same message: its id does not change.
-    await t.bridge.report({ participant: t.bank, fpid, instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn }, code: '1100' });
+    await t.bridge.report({
+      participant: t.bank,
+      fpid,
+      instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn },
+      code: '1100',
+    });
     await until(() => t.received.length === 3);
     expect(t.received[2]!.messageId).toBe(t.received[1]!.messageId);
   });

@@ -13,19 +13,33 @@ import {
   parsePacs008,
   validateXml,
 } from '../../src/participant/iso20022/index.js';
-import { basePayment, baseReturn, idArb, instructionOf, paymentArb, penceArb, trnArb } from '../support/iso20022-arbitraries.js';
+import {
+  basePayment,
+  baseReturn,
+  idArb,
+  instructionOf,
+  paymentArb,
+  penceArb,
+  trnArb,
+} from '../support/iso20022-arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
 
 describe('pacs.008 round trip', () => {
   it('builds valid XML whose scheme fields parse back exactly, inbound (with FPID and field 98) and as an instruction', () => {
     fc.assert(
-      fc.property(paymentArb, idArb, fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.boolean(), (payment, msgId, at, inbound) => {
-        const xml = buildPacs008({ msgId, createdAt: at, payment, instruction: !inbound });
-        expect(validateXml('pacs.008', xml)).toEqual({ ok: true });
-        expect(detectMessage(xml)).toBe('pacs.008');
-        expect(parsePacs008(xml)).toEqual({ ok: true, instruction: instructionOf(payment, msgId, inbound) });
-      }),
+      fc.property(
+        paymentArb,
+        idArb,
+        fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        fc.boolean(),
+        (payment, msgId, at, inbound) => {
+          const xml = buildPacs008({ msgId, createdAt: at, payment, instruction: !inbound });
+          expect(validateXml('pacs.008', xml)).toEqual({ ok: true });
+          expect(detectMessage(xml)).toBe('pacs.008');
+          expect(parsePacs008(xml)).toEqual({ ok: true, instruction: instructionOf(payment, msgId, inbound) });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -33,9 +47,14 @@ describe('pacs.008 round trip', () => {
   it('v1.1: carries the compact FPID in PmtId/ClrSysRef and field 98 in InstgAgt, only inbound', () => {
     const xml = buildPacs008({ msgId: 'M1', createdAt, payment: basePayment });
     expect(xml).toContain('<ClrSysRef>TRN00000000000001A1020261122040004</ClrSysRef>');
-    expect(xml).toMatch(/<InstgAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>FPS<\/Prtry><\/ClrSysId><MmbId>040004<\/MmbId>/);
+    expect(xml).toMatch(
+      /<InstgAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>FPS<\/Prtry><\/ClrSysId><MmbId>040004<\/MmbId>/,
+    );
     const r = parsePacs008(xml);
-    expect(r.ok && [r.instruction.fpid, r.instruction.instructingAgent]).toEqual([fpidOf(paymentFields(basePayment)), '040004']);
+    expect(r.ok && [r.instruction.fpid, r.instruction.instructingAgent]).toEqual([
+      fpidOf(paymentFields(basePayment)),
+      '040004',
+    ]);
     const instruction = buildPacs008({ msgId: 'M1', createdAt, payment: basePayment, instruction: true });
     expect(instruction).not.toMatch(/ClrSysRef|InstgAgt/);
   });
@@ -45,7 +64,12 @@ describe('pacs.008 round trip', () => {
     const clrSysRef = /<ClrSysRef>([^<]+)<\/ClrSysRef>/.exec(original)![1]!;
     expect(clrSysRef).toHaveLength(34);
     const parsed = parsePacs008(original);
-    const returned = buildPacs008({ msgId: 'M1', createdAt, payment: { ...baseReturn, returnedFpid: parsed.ok ? parsed.instruction.fpid : '' }, instruction: true });
+    const returned = buildPacs008({
+      msgId: 'M1',
+      createdAt,
+      payment: { ...baseReturn, returnedFpid: parsed.ok ? parsed.instruction.fpid : '' },
+      instruction: true,
+    });
     expect(returned).toContain(`<Nb>${clrSysRef}</Nb>`);
   });
 
@@ -65,12 +89,18 @@ describe('pacs.008 round trip', () => {
 
   it('refuses to build amounts the scheme cannot carry', () => {
     for (const pence of [0, -1, 1.5, 100_000_000_000_000]) {
-      expect(() => buildPacs008({ msgId: 'M1', createdAt, payment: { ...basePayment, amountPence: pence } })).toThrow(/amount/);
+      expect(() => buildPacs008({ msgId: 'M1', createdAt, payment: { ...basePayment, amountPence: pence } })).toThrow(
+        /amount/,
+      );
     }
   });
 
   it('writes field 15 as IntrBkSttlmDt and ISO "NOTPROVIDED" when field 62 is absent', () => {
-    const xml = buildPacs008({ msgId: 'M1', createdAt, payment: { ...basePayment, settlementDate: '20261123', endToEndRef: undefined } });
+    const xml = buildPacs008({
+      msgId: 'M1',
+      createdAt,
+      payment: { ...basePayment, settlementDate: '20261123', endToEndRef: undefined },
+    });
     expect(xml).toContain('<IntrBkSttlmDt>2026-11-23</IntrBkSttlmDt>');
     expect(xml).toContain('<EndToEndId>NOTPROVIDED</EndToEndId>');
     const r = parsePacs008(xml);
@@ -113,9 +143,7 @@ describe('a participant pacs.008 (fixture)', () => {
 
   it('reads the same instruction whatever namespace prefix the sender chose', () => {
     const xml = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
-    const prefixed = xml
-      .replace('xmlns="urn:', 'xmlns:p8="urn:')
-      .replace(/<(\/?)(?!\?|!)([A-Za-z])/g, '<$1p8:$2');
+    const prefixed = xml.replace('xmlns="urn:', 'xmlns:p8="urn:').replace(/<(\/?)(?!\?|!)([A-Za-z])/g, '<$1p8:$2');
     expect(parsePacs008(prefixed)).toEqual(parsePacs008(xml));
   });
 });
@@ -123,18 +151,32 @@ describe('a participant pacs.008 (fixture)', () => {
 describe('pacs.002 round trip', () => {
   const statusArb = fc.oneof(
     fc.record({ status: fc.constant('ACSC' as const), reason: fc.constantFrom(undefined, ActionCode.accepted) }),
-    fc.record({ status: fc.constant('RJCT' as const), reason: fc.constantFrom(...Object.values(ActionCode).filter((c) => c !== ActionCode.accepted)) }),
+    fc.record({
+      status: fc.constant('RJCT' as const),
+      reason: fc.constantFrom(...Object.values(ActionCode).filter((c) => c !== ActionCode.accepted)),
+    }),
   );
 
   it('builds valid XML that parses back to the same decision', () => {
     fc.assert(
-      fc.property(idArb, fc.option(idArb, { nil: undefined }), fc.option(idArb, { nil: undefined }), trnArb, statusArb, (msgId, originalMsgId, originalEndToEndId, originalTrn, s) => {
-        const xml = buildPacs002({ msgId, createdAt, originalMsgId, originalEndToEndId, originalTrn, ...s });
-        expect(validateXml('pacs.002', xml)).toEqual({ ok: true });
-        expect(detectMessage(xml)).toBe('pacs.002');
-        const expected = Object.fromEntries(Object.entries({ msgId, originalMsgId, originalEndToEndId, originalTrn, ...s }).filter(([, v]) => v !== undefined));
-        expect(parsePacs002(xml)).toEqual({ ok: true, status: expected });
-      }),
+      fc.property(
+        idArb,
+        fc.option(idArb, { nil: undefined }),
+        fc.option(idArb, { nil: undefined }),
+        trnArb,
+        statusArb,
+        (msgId, originalMsgId, originalEndToEndId, originalTrn, s) => {
+          const xml = buildPacs002({ msgId, createdAt, originalMsgId, originalEndToEndId, originalTrn, ...s });
+          expect(validateXml('pacs.002', xml)).toEqual({ ok: true });
+          expect(detectMessage(xml)).toBe('pacs.002');
+          const expected = Object.fromEntries(
+            Object.entries({ msgId, originalMsgId, originalEndToEndId, originalTrn, ...s }).filter(
+              ([, v]) => v !== undefined,
+            ),
+          );
+          expect(parsePacs002(xml)).toEqual({ ok: true, status: expected });
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -145,25 +187,58 @@ describe('pacs.002 round trip', () => {
   });
 
   it('writes the stand-in reject 0912', () => {
-    const xml = buildPacs002({ msgId: 'S1', createdAt, originalMsgId: 'G1', originalTrn: 'TRN00000000000001A', status: 'RJCT', reason: ActionCode.standIn });
+    const xml = buildPacs002({
+      msgId: 'S1',
+      createdAt,
+      originalMsgId: 'G1',
+      originalTrn: 'TRN00000000000001A',
+      status: 'RJCT',
+      reason: ActionCode.standIn,
+    });
     expect(xml).toContain('<TxSts>RJCT</TxSts><StsRsnInf><Rsn><Prtry>0912</Prtry></Rsn></StsRsnInf>');
   });
 
   it('refuses to build a RJCT without a reject code', () => {
-    expect(() => buildPacs002({ msgId: 'S1', createdAt, originalTrn: 'TRN00000000000001A', status: 'RJCT' })).toThrow(/RJCT/);
+    expect(() => buildPacs002({ msgId: 'S1', createdAt, originalTrn: 'TRN00000000000001A', status: 'RJCT' })).toThrow(
+      /RJCT/,
+    );
   });
 });
 
 describe('pacs.007 round trip', () => {
   it('builds valid XML that parses back to the same reversal', () => {
     fc.assert(
-      fc.property(idArb, idArb, fc.option(idArb, { nil: undefined }), trnArb, penceArb, (msgId, originalMsgId, originalEndToEndId, originalTrn, amountPence) => {
-        const xml = buildPacs007({ msgId, createdAt, originalMsgId, originalEndToEndId, originalTrn, amountPence, reason: 'TMOT' });
-        expect(validateXml('pacs.007', xml)).toEqual({ ok: true });
-        expect(detectMessage(xml)).toBe('pacs.007');
-        const expected = Object.fromEntries(Object.entries({ msgId, originalMsgId, originalEndToEndId, originalTrn, amountPence, reason: 'TMOT' }).filter(([, v]) => v !== undefined));
-        expect(parsePacs007(xml)).toEqual({ ok: true, reversal: expected });
-      }),
+      fc.property(
+        idArb,
+        idArb,
+        fc.option(idArb, { nil: undefined }),
+        trnArb,
+        penceArb,
+        (msgId, originalMsgId, originalEndToEndId, originalTrn, amountPence) => {
+          const xml = buildPacs007({
+            msgId,
+            createdAt,
+            originalMsgId,
+            originalEndToEndId,
+            originalTrn,
+            amountPence,
+            reason: 'TMOT',
+          });
+          expect(validateXml('pacs.007', xml)).toEqual({ ok: true });
+          expect(detectMessage(xml)).toBe('pacs.007');
+          const expected = Object.fromEntries(
+            Object.entries({
+              msgId,
+              originalMsgId,
+              originalEndToEndId,
+              originalTrn,
+              amountPence,
+              reason: 'TMOT',
+            }).filter(([, v]) => v !== undefined),
+          );
+          expect(parsePacs007(xml)).toEqual({ ok: true, reversal: expected });
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -24,7 +24,13 @@ beforeAll(async () => {
   await transport.ensureQueues([Q.fromGateway]);
   // Nothing here is refused: the audit is never asked.
   const refusals = { record: async () => undefined };
-  bridge = new ParticipantBridge({ transport, participants: new ParticipantDirectory([{ id: BANK, name: 'Bank', sortCodes: ['040004'], prefetch: 8 }]), clock: systemClock, log: silentLogger, refusals });
+  bridge = new ParticipantBridge({
+    transport,
+    participants: new ParticipantDirectory([{ id: BANK, name: 'Bank', sortCodes: ['040004'], prefetch: 8 }]),
+    clock: systemClock,
+    log: silentLogger,
+    refusals,
+  });
 });
 
 afterAll(async () => {
@@ -56,16 +62,32 @@ afterEach(async () => {
 describe('message properties of what the gateway puts', () => {
   it('puts persistent UTF-8 XML on a durable queue (P4)', async () => {
     const mqMessageId = newMessageId();
-    await bridge.report({ participant: BANK, fpid: FPID, instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn }, code: '0000' });
+    await bridge.report({
+      participant: BANK,
+      fpid: FPID,
+      instruction: { msgId: 'INSTR1', mqMessageId, trn: basePayment.trn },
+      code: '0000',
+    });
     const got = await next();
-    expect(got.properties).toMatchObject({ deliveryMode: 2, correlationId: mqMessageId, contentType: 'application/xml', contentEncoding: 'utf-8' });
+    expect(got.properties).toMatchObject({
+      deliveryMode: 2,
+      correlationId: mqMessageId,
+      contentType: 'application/xml',
+      contentEncoding: 'utf-8',
+    });
   });
 
   it('puts an inbound pacs.008 with an expiry equal to the time left before the stand-in deadline (P5)', async () => {
     const offerMessageId = newMessageId();
     const leftMs = 60_000;
     const before = Date.now();
-    await bridge.offer({ participant: BANK, fpid: FPID, payment: basePayment, offerMessageId, expiresAt: before + leftMs });
+    await bridge.offer({
+      participant: BANK,
+      fpid: FPID,
+      payment: basePayment,
+      offerMessageId,
+      expiresAt: before + leftMs,
+    });
     const got = await next();
     expect(got.properties.messageId).toBe(offerMessageId);
     expect(got.properties.deliveryMode).toBe(2);

@@ -24,7 +24,9 @@ const FIELDS: ReadonlyArray<{ name: string; put: (value: string) => string }> = 
     name: m[1]!,
     put: (value: string) => {
       let n = -1;
-      return FIXTURE.replace(/<([A-Za-z]+)((?: [^>]*)?)>([^<]+)<\/\1>/g, (all, tag: string, attrs: string) => (++n === i ? `<${tag}${attrs}>${value}</${tag}>` : all));
+      return FIXTURE.replace(/<([A-Za-z]+)((?: [^>]*)?)>([^<]+)<\/\1>/g, (all, tag: string, attrs: string) =>
+        ++n === i ? `<${tag}${attrs}>${value}</${tag}>` : all,
+      );
     },
   })),
   { name: '@Ccy', put: (value: string) => FIXTURE.replace('Ccy="GBP"', `Ccy="${value}"`) },
@@ -36,11 +38,22 @@ const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 const personal = fc.oneof(
   fc.stringMatching(/^[0-9]{8}$/),
   fc.stringMatching(/^GB[0-9]{2}[A-Z]{4}[0-9]{14}$/),
-  fc.tuple(fc.stringMatching(/^[A-Z][a-z]{2,10}$/), fc.constantFrom("'", "' ", '"', "''", ' & '), fc.stringMatching(/^[A-Z][a-z]{2,10}$/), fc.stringMatching(/^( GB[0-9]{2}[A-Z]{4}[0-9]{8})?$/)).map((p) => p.join('')),
+  fc
+    .tuple(
+      fc.stringMatching(/^[A-Z][a-z]{2,10}$/),
+      fc.constantFrom("'", "' ", '"', "''", ' & '),
+      fc.stringMatching(/^[A-Z][a-z]{2,10}$/),
+      fc.stringMatching(/^( GB[0-9]{2}[A-Z]{4}[0-9]{8})?$/),
+    )
+    .map((p) => p.join('')),
 );
 
 /** The parts of a value long enough to identify someone: any of them in a reason is a leak. */
-const pieces = (value: string) => value.split(/['"&]| (?=GB)/).map((p) => p.trim()).filter((p) => p.length >= 4);
+const pieces = (value: string) =>
+  value
+    .split(/['"&]| (?=GB)/)
+    .map((p) => p.trim())
+    .filter((p) => p.length >= 4);
 
 describe('redaction of refusal reasons', () => {
   it('never puts generated personal data, placed in any field of a message, into the reason', () => {
@@ -64,17 +77,33 @@ describe('redaction of refusal reasons', () => {
     const q = participantQueues(bank.id);
     const audited: RefusedMessage[] = [];
     const refusals = { record: async (r: RefusedMessage) => void audited.push(r) };
-    const bridge = new ParticipantBridge({ transport, participants: new ParticipantDirectory([bank]), clock: systemClock, log, refusals });
+    const bridge = new ParticipantBridge({
+      transport,
+      participants: new ParticipantDirectory([bank]),
+      clock: systemClock,
+      log,
+      refusals,
+    });
     await bridge.start({ instruct: async () => 'recorded', decide: async () => ({ taken: true }) });
     const answers: IncomingMessage[] = [];
-    const c = await transport.consume(q.fromGateway, async (m) => (answers.push(m), 'commit'), { prefetch: 8, backoutThreshold: 3, backoutQueue: q.backout });
+    const c = await transport.consume(q.fromGateway, async (m) => (answers.push(m), 'commit'), {
+      prefetch: 8,
+      backoutThreshold: 3,
+      backoutQueue: q.backout,
+    });
     try {
       const iban = 'GB29NWBK60161331926819';
-      await transport.put({ queue: q.toGateway, body: FIXTURE.replace('>1250.5<', `>O'Brien ${iban}<`), messageId: newMessageId() });
+      await transport.put({
+        queue: q.toGateway,
+        body: FIXTURE.replace('>1250.5<', `>O'Brien ${iban}<`),
+        messageId: newMessageId(),
+      });
       await until(() => answers.length === 1, 2000, 'the refusal');
       const warned = lines.filter((l) => l.includes('refused a participant message'));
       expect(warned).toHaveLength(1);
-      expect(JSON.parse(warned[0]!).reason).toMatch(/IntrBkSttlmAmt: the value is not a valid ActiveCurrencyAndAmount_SimpleType/);
+      expect(JSON.parse(warned[0]!).reason).toMatch(
+        /IntrBkSttlmAmt: the value is not a valid ActiveCurrencyAndAmount_SimpleType/,
+      );
       expect(audited).toHaveLength(1);
       for (const text of [...lines, answers[0]!.body, audited[0]!.reason]) expect(text).not.toMatch(/Brien|GB29NWBK/);
     } finally {

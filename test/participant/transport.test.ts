@@ -82,11 +82,15 @@ describe('amqp transport', () => {
       const seen: IncomingMessage[] = [];
       let release: () => void = () => undefined;
       const held = new Promise<void>((r) => (release = r));
-      const consumer = await viaProxy.consume(queue, async (m) => {
-        seen.push(m);
-        if (seen.length === 1) await held; // the crash comes before the effect is recorded
-        return 'commit';
-      }, { prefetch: 1, backoutThreshold: 3, backoutQueue: backout });
+      const consumer = await viaProxy.consume(
+        queue,
+        async (m) => {
+          seen.push(m);
+          if (seen.length === 1) await held; // the crash comes before the effect is recorded
+          return 'commit';
+        },
+        { prefetch: 1, backoutThreshold: 3, backoutQueue: backout },
+      );
 
       await until(() => seen.length === 1, 10_000, 'first delivery');
       proxy.cut();
@@ -101,7 +105,11 @@ describe('amqp transport', () => {
       const after: IncomingMessage[] = [];
       const marker = newMessageId();
       await direct.put({ queue, body: 'marker', messageId: marker });
-      const c = await direct.consume(queue, async (m) => (after.push(m), 'commit'), { prefetch: 1, backoutThreshold: 3, backoutQueue: backout });
+      const c = await direct.consume(queue, async (m) => (after.push(m), 'commit'), {
+        prefetch: 1,
+        backoutThreshold: 3,
+        backoutQueue: backout,
+      });
       await until(() => after.some((m) => m.messageId === marker), 10_000, 'marker');
       await c.stop();
       expect(after.map((m) => m.messageId)).toEqual([marker]);
@@ -136,7 +144,9 @@ describe('amqp transport', () => {
 
 describe('createTransport', () => {
   it('rejects a configuration it cannot use, saying why', async () => {
-    await expect(createTransport({ kind: 'ibmmq', queueManager: 'QM1' }, log)).rejects.toThrow(/invalid MQ configuration: channel/);
+    await expect(createTransport({ kind: 'ibmmq', queueManager: 'QM1' }, log)).rejects.toThrow(
+      /invalid MQ configuration: channel/,
+    );
     await expect(createTransport({ kind: 'kafka' }, log)).rejects.toThrow(/invalid MQ configuration/);
   });
 
@@ -149,11 +159,23 @@ describe('createTransport', () => {
 
 // --- IBM MQ: only where a queue manager is configured -----------------------------------------
 const { MQ_QMGR, MQ_CHANNEL, MQ_CONNNAME, MQ_USER, MQ_PASSWORD, MQ_TEST_PARTICIPANT } = process.env;
-if (MQ_QMGR !== undefined && MQ_CHANNEL !== undefined && MQ_CONNNAME !== undefined && MQ_TEST_PARTICIPANT !== undefined) {
+if (
+  MQ_QMGR !== undefined &&
+  MQ_CHANNEL !== undefined &&
+  MQ_CONNNAME !== undefined &&
+  MQ_TEST_PARTICIPANT !== undefined
+) {
   transportContract('ibmmq', {
     connect: () =>
       createTransport(
-        { kind: 'ibmmq', queueManager: MQ_QMGR, channel: MQ_CHANNEL, connName: MQ_CONNNAME, ...(MQ_USER ? { user: MQ_USER } : {}), ...(MQ_PASSWORD ? { password: MQ_PASSWORD } : {}) },
+        {
+          kind: 'ibmmq',
+          queueManager: MQ_QMGR,
+          channel: MQ_CHANNEL,
+          connName: MQ_CONNNAME,
+          ...(MQ_USER ? { user: MQ_USER } : {}),
+          ...(MQ_PASSWORD ? { password: MQ_PASSWORD } : {}),
+        },
         log,
       ),
     // The administrator defines the queues once; each test starts from them emptied.

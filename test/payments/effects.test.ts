@@ -7,8 +7,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
 import type { z } from 'zod';
-import { inboundContext, inboundEffect, inboundMachine, type InboundEvent } from '../../src/payments/machines/inbound.js';
-import { outboundContext, outboundEffect, outboundMachine, type OutboundEvent } from '../../src/payments/machines/outbound.js';
+import {
+  inboundContext,
+  inboundEffect,
+  inboundMachine,
+  type InboundEvent,
+} from '../../src/payments/machines/inbound.js';
+import {
+  outboundContext,
+  outboundEffect,
+  outboundMachine,
+  type OutboundEvent,
+} from '../../src/payments/machines/outbound.js';
 import { stateOf } from '../../src/payments/machines/step.js';
 import { loadContext, storedContext } from '../../src/payments/stored-context.js';
 import type { ActionCode } from '../../src/scheme/profile.js';
@@ -19,7 +29,12 @@ const word = fc.constantFrom('h1', 'h2', 'DC1-1', 'DC2-1', '');
 const at = fc.integer({ min: 0, max: 30_000 });
 
 const inboundEvent: fc.Arbitrary<InboundEvent> = fc.oneof(
-  fc.constantFrom<InboundEvent>({ type: 'OFFER' }, { type: 'OFFER_FAILED' }, { type: 'REPLY_SENT' }, { type: 'REPLY_LOST' }),
+  fc.constantFrom<InboundEvent>(
+    { type: 'OFFER' },
+    { type: 'OFFER_FAILED' },
+    { type: 'REPLY_SENT' },
+    { type: 'REPLY_LOST' },
+  ),
   fc.record({ type: fc.constant('DECIDED' as const), accept: fc.boolean(), code, message: word }),
   fc.record({ type: fc.constant('DEADLINE' as const), at }),
   fc.record({ type: fc.constantFrom('REPEAT' as const, 'REVERSAL' as const), handle: word }),
@@ -33,15 +48,28 @@ const outboundEvent: fc.Arbitrary<OutboundEvent> = fc.oneof(
 );
 
 /** Runs `events` from the machine's first state, checking every step's actions and context. */
-function run(machine: AnyStateMachine, effect: z.ZodType, context: z.ZodType, first: [AnyMachineSnapshot, ReadonlyArray<{ type: string; params?: unknown }>], events: EventObject[]): void {
+function run(
+  machine: AnyStateMachine,
+  effect: z.ZodType,
+  context: z.ZodType,
+  first: [AnyMachineSnapshot, ReadonlyArray<{ type: string; params?: unknown }>],
+  events: EventObject[],
+): void {
   const row = { ...newPayment(), fpid: 'F', site: 's', createdAt: 0, updatedAt: 0, version: 1 };
   const states = Object.keys(machine.states);
   let [snapshot, actions] = first;
   for (let i = 0; ; i++) {
-    for (const a of actions) expect(effect.safeParse(a.params === undefined ? { type: a.type } : { type: a.type, params: a.params }).error, a.type).toBeUndefined();
+    for (const a of actions)
+      expect(
+        effect.safeParse(a.params === undefined ? { type: a.type } : { type: a.type, params: a.params }).error,
+        a.type,
+      ).toBeUndefined();
     // The ledger keeps the context as jsonb: what comes back is its JSON.
     const stored = JSON.parse(JSON.stringify(storedContext(snapshot.context)));
-    expect(loadContext({ ...row, state: stateOf(snapshot), context: stored }, { schema: context, states })).toEqual({ ok: true, context: snapshot.context });
+    expect(loadContext({ ...row, state: stateOf(snapshot), context: stored }, { schema: context, states })).toEqual({
+      ok: true,
+      context: snapshot.context,
+    });
     const event = events[i];
     if (event === undefined) return;
     [snapshot, actions] = transition(machine, snapshot, event);
@@ -51,21 +79,41 @@ function run(machine: AnyStateMachine, effect: z.ZodType, context: z.ZodType, fi
 describe('effects and stored contexts', () => {
   it('every action the inbound machine returns is an InboundEffect, and every context it reaches loads back', () => {
     fc.assert(
-      fc.property(fc.option(fc.constant('P1'), { nil: null }), fc.array(inboundEvent, { maxLength: 25 }), (participant, events) => {
-        const input = { fpid: 'F', arrivalConnection: 'DC1-1', participant, receivedAt: 0, standInAt: 9_000, offerMessageId: 'ab'.repeat(24) };
-        run(inboundMachine, inboundEffect, inboundContext, initialTransition(inboundMachine, input), events);
-      }),
+      fc.property(
+        fc.option(fc.constant('P1'), { nil: null }),
+        fc.array(inboundEvent, { maxLength: 25 }),
+        (participant, events) => {
+          const input = {
+            fpid: 'F',
+            arrivalConnection: 'DC1-1',
+            participant,
+            receivedAt: 0,
+            standInAt: 9_000,
+            offerMessageId: 'ab'.repeat(24),
+          };
+          run(inboundMachine, inboundEffect, inboundContext, initialTransition(inboundMachine, input), events);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('every action the outbound machine returns is an OutboundEffect, and every context it reaches loads back', () => {
     fc.assert(
-      fc.property(fc.option(fc.constant('E2E-1'), { nil: undefined }), fc.array(outboundEvent, { maxLength: 25 }), (endToEndRef, events) => {
-        const instruction = { msgId: 'M1', mqMessageId: 'cd'.repeat(24), trn: 'TRN1', ...(endToEndRef === undefined ? {} : { endToEndRef }) };
-        const input = { fpid: 'F', participant: 'P1', instruction, instructedAt: 0, submitBy: 15_000 };
-        run(outboundMachine, outboundEffect, outboundContext, initialTransition(outboundMachine, input), events);
-      }),
+      fc.property(
+        fc.option(fc.constant('E2E-1'), { nil: undefined }),
+        fc.array(outboundEvent, { maxLength: 25 }),
+        (endToEndRef, events) => {
+          const instruction = {
+            msgId: 'M1',
+            mqMessageId: 'cd'.repeat(24),
+            trn: 'TRN1',
+            ...(endToEndRef === undefined ? {} : { endToEndRef }),
+          };
+          const input = { fpid: 'F', participant: 'P1', instruction, instructedAt: 0, submitBy: 15_000 };
+          run(outboundMachine, outboundEffect, outboundContext, initialTransition(outboundMachine, input), events);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

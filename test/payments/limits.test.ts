@@ -17,7 +17,10 @@ import { ReplyHandle, type ReplyChannel } from '../../src/scheme/reply.js';
 import { basePayment } from '../support/iso20022-arbitraries.js';
 import { ManualClock } from '../support/manual-clock.js';
 
-const PARTICIPANT: Participant = { id: '200001', sortCodes: [basePayment.beneficiarySortCode, basePayment.originatorSortCode] };
+const PARTICIPANT: Participant = {
+  id: '200001',
+  sortCodes: [basePayment.beneficiarySortCode, basePayment.originatorSortCode],
+};
 
 /** A ledger that takes every commit, or answers as `answer` says; it holds nothing to read back. */
 function memoryLedger(answer: (t: Transition) => CommitResult = (t) => ({ fpid: t.fpid, ok: true })) {
@@ -34,22 +37,45 @@ function memoryLedger(answer: (t: Transition) => CommitResult = (t) => ({ fpid: 
 /** A participant link that takes every put and keeps what was reported. */
 function quietPort(): ParticipantPort & { reports: unknown[] } {
   const reports: unknown[] = [];
-  return { reports, offer: async () => undefined, standIn: async () => undefined, answerLate: async () => undefined, reversal: async () => undefined, report: async (r) => void reports.push(r) };
+  return {
+    reports,
+    offer: async () => undefined,
+    standIn: async () => undefined,
+    answerLate: async () => undefined,
+    reversal: async () => undefined,
+    report: async (r) => void reports.push(r),
+  };
 }
 
 /** A connection that records what it writes. */
 function channel(): ReplyChannel & { written: string[]; settled: number } {
-  const c = { id: 'DC1-1#1', open: true, written: [] as string[], settled: 0, respond: (_r: IsoMessage, action: string) => (c.written.push(action), true) };
+  const c = {
+    id: 'DC1-1#1',
+    open: true,
+    written: [] as string[],
+    settled: 0,
+    respond: (_r: IsoMessage, action: string) => (c.written.push(action), true),
+  };
   return c;
 }
 
 let serial = 0;
 function request(mti: IsoMessage['mti'] = '9200'): IsoMessage {
   const trn = `LIM${String(serial++).padStart(15, '0')}`;
-  return { mti, fields: paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999' }).set(11, '000001') };
+  return {
+    mti,
+    fields: paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999' }).set(
+      11,
+      '000001',
+    ),
+  };
 }
 
-function inboundDesk(limits: { inMemoryPaymentsMax?: number; replyHandlesMax?: number }, ledger = memoryLedger(), port: ParticipantPort = quietPort()) {
+function inboundDesk(
+  limits: { inMemoryPaymentsMax?: number; replyHandlesMax?: number },
+  ledger = memoryLedger(),
+  port: ParticipantPort = quietPort(),
+) {
   const clock = new ManualClock();
   const desk = new InboundDesk({
     ledger,
@@ -169,11 +195,23 @@ describe('durable before effect', () => {
 });
 
 describe('outbound instructions at their bounds', () => {
-  function outboundDesk(limits: { inMemoryPaymentsMax?: number; instructionsInProgressMax?: number }, ledger = memoryLedger()) {
+  function outboundDesk(
+    limits: { inMemoryPaymentsMax?: number; instructionsInProgressMax?: number },
+    ledger = memoryLedger(),
+  ) {
     const clock = new ManualClock();
     // The scheme never answers: payments stay submitted, in memory.
     const scheme = { submit: () => new Promise<never>(() => undefined) };
-    return new OutboundDesk({ ledger, clock, log: silentLogger, fence: fixedFence('test'), scheme, port: quietPort(), timing: { tOutMs: 15_000, retryMs: 250 }, ...limits });
+    return new OutboundDesk({
+      ledger,
+      clock,
+      log: silentLogger,
+      fence: fixedFence('test'),
+      scheme,
+      port: quietPort(),
+      timing: { tOutMs: 15_000, retryMs: 250 },
+      ...limits,
+    });
   }
   const instruction = () => {
     const { dateSent: _d, institution: _i, ...fields } = basePayment;

@@ -4,8 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { startInbound, type InboundEffect, type InboundEvent, type InboundSnapshot, inboundEffect, inboundMachine } from '../../src/payments/machines/inbound.js';
-import { startOutbound, type OutboundEffect, type OutboundEvent, type OutboundSnapshot, outboundEffect, outboundMachine } from '../../src/payments/machines/outbound.js';
+import {
+  startInbound,
+  type InboundEffect,
+  type InboundEvent,
+  type InboundSnapshot,
+  inboundEffect,
+  inboundMachine,
+} from '../../src/payments/machines/inbound.js';
+import {
+  startOutbound,
+  type OutboundEffect,
+  type OutboundEvent,
+  type OutboundSnapshot,
+  outboundEffect,
+  outboundMachine,
+} from '../../src/payments/machines/outbound.js';
 import { step, stateOf } from '../../src/payments/machines/step.js';
 import type { ActionCode } from '../../src/scheme/profile.js';
 
@@ -83,11 +97,13 @@ class World {
         this.failedOffers.set(fpid, this.now);
         feedback.push({ type: 'OFFER_FAILED' });
       }
-      if (e.type === 'reply') feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, e.params.code) ? 'REPLY_SENT' : 'REPLY_LOST' });
+      if (e.type === 'reply')
+        feedback.push({ type: this.reply(fpid, `arrival:${fpid}`, e.params.code) ? 'REPLY_SENT' : 'REPLY_LOST' });
       if (e.type === 'replyRepeat') this.reply(fpid, e.params.handle, e.params.code);
       if (e.type === 'replyRepeats') for (const h of e.params.handles) this.reply(fpid, h, e.params.code);
       if (e.type === 'tellStandIn') this.standInTold.set(fpid, (this.standInTold.get(fpid) ?? 0) + 1);
-      if (e.type === 'answerLate') this.lateAnswers.set(e.params.message, (this.lateAnswers.get(e.params.message) ?? 0) + 1);
+      if (e.type === 'answerLate')
+        this.lateAnswers.set(e.params.message, (this.lateAnswers.get(e.params.message) ?? 0) + 1);
     }
     for (const ev of feedback) this.inboundEvent(fpid, ev);
   }
@@ -144,7 +160,11 @@ type Command = fc.Command<object, World>;
 const ids = ['A', 'B', 'C'];
 
 class InboundArrives implements Command {
-  constructor(readonly id: string, readonly conn: string, readonly routed: boolean) {}
+  constructor(
+    readonly id: string,
+    readonly conn: string,
+    readonly routed: boolean,
+  ) {}
   check = () => true;
   run(_: object, w: World): void {
     if (!w.open.has(this.conn)) return;
@@ -154,7 +174,14 @@ class InboundArrives implements Command {
       w.inboundEvent(fpid, { type: 'REPEAT', handle: w.handle(this.conn) });
     } else {
       w.handles.set(`arrival:${fpid}`, { connection: this.conn, replies: [] });
-      const { snapshot, effects } = startInbound({ fpid, arrivalConnection: this.conn, participant: this.routed ? 'P1' : null, receivedAt: w.now, standInAt: w.now + T_IN - MARGIN, offerMessageId: `offer-${fpid}` });
+      const { snapshot, effects } = startInbound({
+        fpid,
+        arrivalConnection: this.conn,
+        participant: this.routed ? 'P1' : null,
+        receivedAt: w.now,
+        standInAt: w.now + T_IN - MARGIN,
+        offerMessageId: `offer-${fpid}`,
+      });
       w.inbound.set(fpid, snapshot);
       w.runInbound(fpid, effects);
     }
@@ -164,7 +191,11 @@ class InboundArrives implements Command {
 }
 
 class InboundEventCmd implements Command {
-  constructor(readonly id: string, readonly make: (w: World) => InboundEvent | undefined, readonly label: string) {}
+  constructor(
+    readonly id: string,
+    readonly make: (w: World) => InboundEvent | undefined,
+    readonly label: string,
+  ) {}
   check = () => true;
   run(_: object, w: World): void {
     const fpid = `in-${this.id}`;
@@ -184,7 +215,13 @@ class OutboundInstructed implements Command {
     // The participant's TRN makes a redelivered instruction the same payment.
     if (w.outbound.has(fpid)) return;
     const instruction = { msgId: `msg-${this.id}`, mqMessageId: 'ab'.repeat(24), trn: `TRN${this.id}` };
-    const { snapshot, effects } = startOutbound({ fpid, participant: 'P1', instruction, instructedAt: w.now, submitBy: w.now + T_OUT });
+    const { snapshot, effects } = startOutbound({
+      fpid,
+      participant: 'P1',
+      instruction,
+      instructedAt: w.now,
+      submitBy: w.now + T_OUT,
+    });
     w.outbound.set(fpid, snapshot);
     w.runOutbound(fpid, effects);
     w.checkInvariants();
@@ -194,7 +231,10 @@ class OutboundInstructed implements Command {
 
 /** The scheme answers a request it holds, on the connection that carried it (R7). */
 class SchemeAnswers implements Command {
-  constructor(readonly id: string, readonly code: ActionCode) {}
+  constructor(
+    readonly id: string,
+    readonly code: ActionCode,
+  ) {}
   check = () => true;
   run(_: object, w: World): void {
     const fpid = `out-${this.id}`;
@@ -294,9 +334,36 @@ const code = fc.constantFrom<ActionCode>('0000', '1100', '1114', '1160', '9091')
 const commands = [
   fc.tuple(id, conn, fc.boolean()).map(([i, c, r]) => new InboundArrives(i, c, r)),
   id.map((i) => new InboundEventCmd(i, () => ({ type: 'OFFER' }), 'Offer')),
-  fc.tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114')).map(([i, accept, c]) => new InboundEventCmd(i, (w) => ({ type: 'DECIDED', accept, code: c, message: w.decision() }), `Decide(${accept})`)),
-  fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REPEAT', handle: w.handle(c) } : undefined), `Repeat(${c})`)),
-  fc.tuple(id, conn).map(([i, c]) => new InboundEventCmd(i, (w) => (w.open.has(c) ? { type: 'REVERSAL', handle: w.handle(c) } : undefined), `Reversal(${c})`)),
+  fc
+    .tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114'))
+    .map(
+      ([i, accept, c]) =>
+        new InboundEventCmd(
+          i,
+          (w) => ({ type: 'DECIDED', accept, code: c, message: w.decision() }),
+          `Decide(${accept})`,
+        ),
+    ),
+  fc
+    .tuple(id, conn)
+    .map(
+      ([i, c]) =>
+        new InboundEventCmd(
+          i,
+          (w) => (w.open.has(c) ? { type: 'REPEAT', handle: w.handle(c) } : undefined),
+          `Repeat(${c})`,
+        ),
+    ),
+  fc
+    .tuple(id, conn)
+    .map(
+      ([i, c]) =>
+        new InboundEventCmd(
+          i,
+          (w) => (w.open.has(c) ? { type: 'REVERSAL', handle: w.handle(c) } : undefined),
+          `Reversal(${c})`,
+        ),
+    ),
   id.map((i) => new OutboundInstructed(i)),
   fc.tuple(id, code).map(([i, c]) => new SchemeAnswers(i, c)),
   id.map((i) => new NoAnswer(i)),

@@ -30,7 +30,10 @@ function dataDir(name: string): string {
 
 async function drive(sim: SchemeSim, bank: Bank, seconds: number): Promise<void> {
   for (let t = 0; t < seconds; t++) {
-    await Promise.all([sim.control('POST', '/inbound', { count: 15 }), bank.control('POST', '/outbound', { count: 8 })]);
+    await Promise.all([
+      sim.control('POST', '/inbound', { count: 15 }),
+      bank.control('POST', '/outbound', { count: 8 }),
+    ]);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -52,14 +55,39 @@ async function stack(site: string) {
   const participant = runParticipantId();
   const sim = await startSchemeSim(['--sort-codes', '200000']);
   cleanup.push(() => sim.stop());
-  const bank = await startBank(['--participant', `${participant}:200000`, '--latency-ms', '300-2500', '--late-share', '0', '--drain-ms', '8000', '--seed', '7']);
+  const bank = await startBank([
+    '--participant',
+    `${participant}:200000`,
+    '--latency-ms',
+    '300-2500',
+    '--late-share',
+    '0',
+    '--drain-ms',
+    '8000',
+    '--seed',
+    '7',
+  ]);
   cleanup.push(() => bank.process.stop());
   const key = parseMacKey(MAC_KEY);
   const [dc1, dc2] = await Promise.all([startRecordingProxy(sim.dc1, key), startRecordingProxy(sim.dc2, key)]);
-  cleanup.push(() => dc1.close(), () => dc2.close());
+  cleanup.push(
+    () => dc1.close(),
+    () => dc2.close(),
+  );
   const dir = dataDir(site);
-  const config = await gatewayConfig(sim, { site, participant: { id: participant, sortCodes: ['200000'] }, embedded: { dataDir: dir }, dcs: { dc1: dc1.address, dc2: dc2.address } });
-  const signedOn = () => eventually(() => sim.sessions(), (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4, 30_000, 'the gateway signed on');
+  const config = await gatewayConfig(sim, {
+    site,
+    participant: { id: participant, sortCodes: ['200000'] },
+    embedded: { dataDir: dir },
+    dcs: { dc1: dc1.address, dc2: dc2.address },
+  });
+  const signedOn = () =>
+    eventually(
+      () => sim.sessions(),
+      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+      30_000,
+      'the gateway signed on',
+    );
   const gateway = await startGateway(config, EMBEDDED);
   cleanup.push(async () => gateway.kill());
   await signedOn();
@@ -78,7 +106,10 @@ describe('gateway process on the embedded ledger', () => {
     const { sim, bank, dir, gateway, proxies } = await stack('sigterm');
     await drive(sim, bank, 2);
     const busy = await sim.report();
-    expect(busy.inbound.sent - busy.inbound.answered_in_time, 'inbound requests in flight at the signal').toBeGreaterThan(0);
+    expect(
+      busy.inbound.sent - busy.inbound.answered_in_time,
+      'inbound requests in flight at the signal',
+    ).toBeGreaterThan(0);
 
     gateway.process.kill('SIGTERM');
     expect(await exitOf(gateway.process)).toBe(0);
@@ -86,14 +117,30 @@ describe('gateway process on the embedded ledger', () => {
     const connections = proxies.flatMap((p) => p.connections);
     expect(connections).toHaveLength(4);
     // Both sign-offs are the last the connection carried (their order is the scheme link's, R8).
-    for (const codes of connections) expect([...codes.slice(-2)].sort(), 'sign-off receive and submit, last on the connection').toEqual(['882', '892']);
+    for (const codes of connections)
+      expect([...codes.slice(-2)].sort(), 'sign-off receive and submit, last on the connection').toEqual([
+        '882',
+        '892',
+      ]);
 
     const scheme = await sim.report();
     const ledger = await readLedger(dir, async (c) => ({
-      states: (await c.query<{ direction: string; state: string; n: number }>('SELECT direction, state, count(*)::int AS n FROM payments GROUP BY 1, 2')).rows,
+      states: (
+        await c.query<{ direction: string; state: string; n: number }>(
+          'SELECT direction, state, count(*)::int AS n FROM payments GROUP BY 1, 2',
+        )
+      ).rows,
       // A payment whose row does not say what its last journal row says was left half-done.
-      halfDone: (await c.query(`SELECT p.fpid FROM payments p JOIN LATERAL (SELECT to_state FROM payment_journal j WHERE j.fpid = p.fpid ORDER BY id DESC LIMIT 1) last ON true WHERE last.to_state <> p.state`)).rowCount,
-      unjournalled: (await c.query('SELECT fpid FROM payments p WHERE NOT EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid)')).rowCount,
+      halfDone: (
+        await c.query(
+          `SELECT p.fpid FROM payments p JOIN LATERAL (SELECT to_state FROM payment_journal j WHERE j.fpid = p.fpid ORDER BY id DESC LIMIT 1) last ON true WHERE last.to_state <> p.state`,
+        )
+      ).rowCount,
+      unjournalled: (
+        await c.query(
+          'SELECT fpid FROM payments p WHERE NOT EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid)',
+        )
+      ).rowCount,
     }));
     const inbound = ledger.states.filter((r) => r.direction === 'inbound');
     const count = (state: string) => inbound.find((r) => r.state === state)?.n ?? 0;
@@ -114,12 +161,18 @@ describe('gateway process on the embedded ledger', () => {
     await new Promise((r) => setTimeout(r, 20));
     gateway.process.kill('SIGINT');
     expect(await exitOf(gateway.process)).toBe(0);
-    for (const codes of proxies.flatMap((p) => p.connections)) expect([...codes.slice(-2)].sort()).toEqual(['882', '892']);
+    for (const codes of proxies.flatMap((p) => p.connections))
+      expect([...codes.slice(-2)].sort()).toEqual(['882', '892']);
   }, 120_000);
 
   it('comes up on the same ledger after kill -9, though its detached postmaster outlived it', async () => {
     const { sim, dir, config, signedOn, gateway: first } = await stack('kill9');
-    const before = await eventually(() => sim.report(), (r) => r.inbound.answered_in_time > 0, 20_000, 'answered inbound payments');
+    const before = await eventually(
+      () => sim.report(),
+      (r) => r.inbound.answered_in_time > 0,
+      20_000,
+      'answered inbound payments',
+    );
     first.kill();
     await exitOf(first.process);
 
@@ -127,7 +180,12 @@ describe('gateway process on the embedded ledger', () => {
     cleanup.push(async () => second.kill());
     await signedOn();
     await second.stop();
-    const recorded = await readLedger(dir, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'")).rows[0]!.n);
+    const recorded = await readLedger(
+      dir,
+      async (c) =>
+        (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM payments WHERE direction = 'inbound'")).rows[0]!
+          .n,
+    );
     expect(recorded).toBeGreaterThanOrEqual(before.inbound.answered_in_time);
   }, 180_000);
 });

@@ -30,8 +30,23 @@ describe('codec: profile v1', () => {
     fields.set(7, '1122093015').set(11, '000042');
     const body = encode({ mti: '9200', fields }, KEY).toString('latin1');
     const expectedWithoutMac =
-      '9200' + 'A632000A20602000' + '0000000240000001' + '100000' + '00000000001250' + '1122093015' + '000042' + '20261122' + '20261122' + '01' +
-      'TRN00000000000001A' + '12345678' + '040004' + '87654321' + 'GBP' + '200000' + '040004     ';
+      '9200' +
+      'A632000A20602000' +
+      '0000000240000001' +
+      '100000' +
+      '00000000001250' +
+      '1122093015' +
+      '000042' +
+      '20261122' +
+      '20261122' +
+      '01' +
+      'TRN00000000000001A' +
+      '12345678' +
+      '040004' +
+      '87654321' +
+      'GBP' +
+      '200000' +
+      '040004     ';
     expect(body.slice(0, -16)).toBe(expectedWithoutMac);
     expect(body.slice(-16)).toBe(computeMac(KEY, Buffer.from(expectedWithoutMac, 'latin1')));
     expect(fpidOf(fields)).toBe('TRN00000000000001A' + '10' + '20261122' + 'GBP' + '040004     ');
@@ -79,7 +94,14 @@ describe('codec: profile v1', () => {
   });
 
   it('reports a bad MAC as code mac with the parsed fields for the 9068 answer', () => {
-    const m: IsoMessage = { mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881']]) };
+    const m: IsoMessage = {
+      mti: '9804',
+      fields: new Map([
+        [7, '1122093015'],
+        [11, '000001'],
+        [24, '881'],
+      ]),
+    };
     const other = Buffer.from('ffeeddccbbaa99887766554433221100', 'hex');
     const r = decode(encode(m, other), KEY);
     expect(r.ok).toBe(false);
@@ -90,21 +112,67 @@ describe('codec: profile v1', () => {
   });
 
   it('names the field of a format error (9020 / field 44)', () => {
-    const m: IsoMessage = { mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881']]) };
+    const m: IsoMessage = {
+      mti: '9804',
+      fields: new Map([
+        [7, '1122093015'],
+        [11, '000001'],
+        [24, '881'],
+      ]),
+    };
     const text = encode(m, KEY).toString('latin1');
     const r = decode(remac(text.replace('000001881', '00000188X'), KEY), KEY);
     expect(r).toMatchObject({ ok: false, error: { code: 'format', field: 24, reason: 'not n' } });
     // The MAC is checked before content: the same body with its old MAC was altered in transit.
-    expect(decode(Buffer.from(text.replace('000001881', '00000188X'), 'latin1'), KEY)).toMatchObject({ ok: false, error: { code: 'mac', field: 128 } });
+    expect(decode(Buffer.from(text.replace('000001881', '00000188X'), 'latin1'), KEY)).toMatchObject({
+      ok: false,
+      error: { code: 'mac', field: 128 },
+    });
     const missing = decode(Buffer.from('9804' + '0200000000000000' + '1122093015', 'latin1'), KEY);
     expect(missing).toMatchObject({ ok: false, error: { code: 'format', field: 128 } });
     expect(decode(Buffer.from('9999', 'latin1'), KEY)).toMatchObject({ ok: false, error: { field: 0 } });
   });
 
   it('refuses to encode what breaks the profile', () => {
-    expect(() => encode({ mti: '9804', fields: new Map([[7, '1'], [11, '000001'], [24, '881']]) }, KEY)).toThrow(/field 7/);
-    expect(() => encode({ mti: '9804', fields: new Map([[7, '1122093015'], [24, '881']]) }, KEY)).toThrow(/field 11: mandatory/);
-    expect(() => encode({ mti: '9804', fields: new Map([[7, '1122093015'], [11, '000001'], [24, '881'], [5, '1']]) }, KEY)).toThrow(/field 5/);
+    expect(() =>
+      encode(
+        {
+          mti: '9804',
+          fields: new Map([
+            [7, '1'],
+            [11, '000001'],
+            [24, '881'],
+          ]),
+        },
+        KEY,
+      ),
+    ).toThrow(/field 7/);
+    expect(() =>
+      encode(
+        {
+          mti: '9804',
+          fields: new Map([
+            [7, '1122093015'],
+            [24, '881'],
+          ]),
+        },
+        KEY,
+      ),
+    ).toThrow(/field 11: mandatory/);
+    expect(() =>
+      encode(
+        {
+          mti: '9804',
+          fields: new Map([
+            [7, '1122093015'],
+            [11, '000001'],
+            [24, '881'],
+            [5, '1'],
+          ]),
+        },
+        KEY,
+      ),
+    ).toThrow(/field 5/);
   });
 
   it('answers a refused request with zeros and spaces where nothing can be echoed (R11)', () => {
@@ -121,7 +189,10 @@ describe('codec: profile v1', () => {
     const paymentRequest = messageArb.filter((m) => m.mti === '9200' || m.mti === '9420');
     fc.assert(
       fc.property(paymentRequest, fc.nat(), fc.nat(), (original, pick, at) => {
-        const m: IsoMessage = { mti: original.mti, fields: new Map(original.fields).set(7, '1122093015').set(11, '000042') };
+        const m: IsoMessage = {
+          mti: original.mti,
+          fields: new Map(original.fields).set(7, '1122093015').set(11, '000042'),
+        };
         const fixed = [...m.fields.keys()].filter((n) => FIELDS.get(n)!.format.kind === 'fixed').sort((a, b) => a - b);
         const field = fixed[pick % fixed.length]!;
         const format = FIELDS.get(field)!.format as { length: number; charset: string };
@@ -134,14 +205,27 @@ describe('codec: profile v1', () => {
         if (r.ok) return;
         expect(r.error).toMatchObject({ code: 'format', field, mti: m.mti });
         expect(r.error.fields.has(field)).toBe(false);
-        for (const n of [11, ...ECHOED].filter((n) => n !== field)) expect(r.error.fields.get(n), `field ${n}`).toBe(m.fields.get(n));
+        for (const n of [11, ...ECHOED].filter((n) => n !== field))
+          expect(r.error.fields.get(n), `field ${n}`).toBe(m.fields.get(n));
       }),
       { numRuns: 2000 },
     );
   });
 
   it('refuses a payment request that breaks the profile beyond its charsets, naming the field (R11)', () => {
-    const base = paymentFields({ type: '20', amountPence: 1250, trn: 'TRN00000000000001A', dateSent: '20261122', originatorSortCode: '040004', originatorAccount: '87654321', beneficiarySortCode: '200000', beneficiaryAccount: '12345678', institution: '040004', returnReason: '00000012', returnedFpid: 'TRN0000000000000991020261121GBP200000     ' });
+    const base = paymentFields({
+      type: '20',
+      amountPence: 1250,
+      trn: 'TRN00000000000001A',
+      dateSent: '20261122',
+      originatorSortCode: '040004',
+      originatorAccount: '87654321',
+      beneficiarySortCode: '200000',
+      beneficiaryAccount: '12345678',
+      institution: '040004',
+      returnReason: '00000012',
+      returnedFpid: 'TRN0000000000000991020261121GBP200000     ',
+    });
     base.set(7, '1122093015').set(11, '000042');
     expect(decode(encode({ mti: '9200', fields: base }, KEY), KEY).ok).toBe(true);
     const cases: Array<[number, string, RegExp]> = [
@@ -154,7 +238,10 @@ describe('codec: profile v1', () => {
     ];
     for (const [n, value, reason] of cases) {
       const r = decode(withContent({ mti: '9200', fields: base }, n, value, KEY), KEY);
-      expect(r, `${n} ${value}`).toMatchObject({ ok: false, error: { code: 'format', field: n, reason: expect.stringMatching(reason) } });
+      expect(r, `${n} ${value}`).toMatchObject({
+        ok: false,
+        error: { code: 'format', field: n, reason: expect.stringMatching(reason) },
+      });
       if (!r.ok) expect(r.error.fields.get(11)).toBe('000042');
     }
     // The gateway never sends one either.

@@ -47,16 +47,20 @@ describe('matching requests to responses by field 11', () => {
 
   it('allocates field 11 from 000001, wraps at 999999 and skips numbers in flight', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 999_999 }), { maxLength: 50 }), fc.integer({ min: 1, max: 2_000 }), (busy, draws) => {
-        const f = new InFlight(new ManualClock(), 1_000_000);
-        for (const s of busy) void f.track(s, 1000, false).catch(() => undefined);
-        for (let i = 0; i < draws; i++) {
-          const s = f.allocate();
-          expect(s).toBeGreaterThanOrEqual(1);
-          expect(s).toBeLessThanOrEqual(999_999);
-          expect(busy).not.toContain(s);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 999_999 }), { maxLength: 50 }),
+        fc.integer({ min: 1, max: 2_000 }),
+        (busy, draws) => {
+          const f = new InFlight(new ManualClock(), 1_000_000);
+          for (const s of busy) void f.track(s, 1000, false).catch(() => undefined);
+          for (let i = 0; i < draws; i++) {
+            const s = f.allocate();
+            expect(s).toBeGreaterThanOrEqual(1);
+            expect(s).toBeLessThanOrEqual(999_999);
+            expect(busy).not.toContain(s);
+          }
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -65,18 +69,21 @@ describe('matching requests to responses by field 11', () => {
 describe('reconnect back-off', () => {
   it('grows exponentially, stays within [d/2, d] and is capped', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 1, maxLength: 40 }), (draws) => {
-        let i = 0;
-        const b = new Backoff({ initialMs: 100, maxMs: 10_000 }, () => draws[i++ % draws.length]!);
-        for (let n = 0; n < draws.length; n++) {
-          const ceiling = Math.min(10_000, 100 * 2 ** n);
-          const d = b.next();
-          expect(d).toBeGreaterThanOrEqual(ceiling / 2 - 1);
-          expect(d).toBeLessThanOrEqual(ceiling);
-        }
-        b.reset();
-        expect(b.next()).toBeLessThanOrEqual(100);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 1, maxLength: 40 }),
+        (draws) => {
+          let i = 0;
+          const b = new Backoff({ initialMs: 100, maxMs: 10_000 }, () => draws[i++ % draws.length]!);
+          for (let n = 0; n < draws.length; n++) {
+            const ceiling = Math.min(10_000, 100 * 2 ** n);
+            const d = b.next();
+            expect(d).toBeGreaterThanOrEqual(ceiling / 2 - 1);
+            expect(d).toBeLessThanOrEqual(ceiling);
+          }
+          b.reset();
+          expect(b.next()).toBeLessThanOrEqual(100);
+        },
+      ),
     );
   });
 });
@@ -84,7 +91,8 @@ describe('reconnect back-off', () => {
 describe('the in-flight table at its bound', () => {
   it('refuses network management too once it holds the cap and NETWORK_IN_FLIGHT_MAX more', () => {
     const f = new InFlight(new ManualClock(), 2);
-    for (let stan = 1; stan <= 2 + NETWORK_IN_FLIGHT_MAX; stan++) void f.track(stan, 1000, stan > 2 ? false : true).catch(() => undefined);
+    for (let stan = 1; stan <= 2 + NETWORK_IN_FLIGHT_MAX; stan++)
+      void f.track(stan, 1000, stan > 2 ? false : true).catch(() => undefined);
     expect(() => f.track(999, 1000, false)).toThrow(expect.objectContaining({ code: 'busy' }));
     expect(f.size).toBe(2 + NETWORK_IN_FLIGHT_MAX);
   });

@@ -32,10 +32,20 @@ interface Inbound {
 }
 
 function pool(dc1: string, dc2: string, settings: Record<string, unknown> = {}, onInbound?: (i: Inbound) => void) {
-  const config = parseSchemeLinkConfig({ dc1: [dc1], dc2: [dc2], macKey: MAC_KEY, backoff: { initialMs: 50, maxMs: 200 }, ...settings });
-  const p = new SchemePool(config, { clock: systemClock, log: silentLogger }, {
-    onRequest: (request, reply) => (onInbound ? onInbound({ request, reply }) : reply.reply('0000')),
+  const config = parseSchemeLinkConfig({
+    dc1: [dc1],
+    dc2: [dc2],
+    macKey: MAC_KEY,
+    backoff: { initialMs: 50, maxMs: 200 },
+    ...settings,
   });
+  const p = new SchemePool(
+    config,
+    { clock: systemClock, log: silentLogger },
+    {
+      onRequest: (request, reply) => (onInbound ? onInbound({ request, reply }) : reply.reply('0000')),
+    },
+  );
   p.start();
   stops.push(() => p.stop());
   return p;
@@ -73,7 +83,12 @@ describe('scheme link against the simulator', () => {
     const s = await sim();
     const p = pool(s.dc1, s.dc2);
     await until(() => allReady(p), 5000, 'all connections ready');
-    expect(p.status().map((c) => c.id).sort()).toEqual(['DC1-1', 'DC1-2', 'DC2-1', 'DC2-2']);
+    expect(
+      p
+        .status()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['DC1-1', 'DC1-2', 'DC2-1', 'DC2-2']);
     for (const c of p.status()) expect(c).toMatchObject({ submit: true, receive: true, reconnects: 0 });
     const sessions = (await s.sessions()).filter((v) => v.open);
     expect(sessions).toHaveLength(4);
@@ -146,7 +161,8 @@ describe('scheme link against the simulator', () => {
     const outbound = Array.from({ length: 8 }, () => p.submit(payment()));
     const drained = p.drain();
     // Receive is signed off first; submit stays on while the held requests are answered.
-    const signedOffReceive = async () => (await s.sessions()).every((v) => !v.receive && v.submit && v.sign_offs.join() === '892');
+    const signedOffReceive = async () =>
+      (await s.sessions()).every((v) => !v.receive && v.submit && v.sign_offs.join() === '892');
     const end = Date.now() + 3000;
     while (!(await signedOffReceive())) {
       if (Date.now() > end) throw new Error(`receive never signed off alone: ${JSON.stringify(await s.sessions())}`);
@@ -159,7 +175,11 @@ describe('scheme link against the simulator', () => {
     expect((await Promise.all(outbound)).every((a) => a.response.fields.get(26) === '0000')).toBe(true);
     expect(p.status().every((c) => c.state === 'closed')).toBe(true);
     const report = await s.report();
-    expect(report).toMatchObject({ drain_violations: 0, inbound: { sent: 4, answered_in_time: 4 }, outbound: { answered: 8 } });
+    expect(report).toMatchObject({
+      drain_violations: 0,
+      inbound: { sent: 4, answered_in_time: 4 },
+      outbound: { answered: 8 },
+    });
     for (const v of await s.sessions()) expect(v.sign_offs, v.id).toEqual(['892', '882']);
   });
 
@@ -193,7 +213,15 @@ describe('scheme link against the simulator', () => {
     const p = pool(a.dc1, b.dc2);
     await until(() => allReady(p), 5000, 'ready');
     a.process.kill();
-    await until(() => p.status().filter((c) => c.dc === 'DC1').every((c) => c.state !== 'ready'), 3000, 'DC1 down');
+    await until(
+      () =>
+        p
+          .status()
+          .filter((c) => c.dc === 'DC1')
+          .every((c) => c.state !== 'ready'),
+      3000,
+      'DC1 down',
+    );
     const results = await Promise.all(Array.from({ length: 10 }, () => p.submit(payment())));
     expect(new Set(results.map((r) => r.connection))).toEqual(new Set(['DC2-1#1', 'DC2-2#1']));
     expect(results.every((r) => r.response.fields.get(26) === '0000')).toBe(true);

@@ -23,7 +23,16 @@ const REQUESTS_MAX = 200_000;
 function wire(socket: Socket, id: string, closed: string[], outboxBytesMax = OUTBOX_BYTES_MAX): Wire {
   return new Wire(
     socket,
-    { id, macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 60_000, maxInFlight: 900_000, heartbeatMs: 0, outboxBytesMax },
+    {
+      id,
+      macKey: KEY,
+      clock: systemClock,
+      log: silentLogger,
+      requestTimeoutMs: 60_000,
+      maxInFlight: 900_000,
+      heartbeatMs: 0,
+      outboxBytesMax,
+    },
     { onRequest: (_m, reply) => void reply.reply('0000'), onClose: (reason) => closed.push(reason) },
   );
 }
@@ -37,7 +46,12 @@ afterEach(() => {
 });
 
 /** Sends requests in bursts into `sent`, letting the socket write between them, until `stop` holds. */
-async function sendUntil(a: Wire, stop: () => boolean, sent: Array<Promise<unknown>>, observe: () => void): Promise<void> {
+async function sendUntil(
+  a: Wire,
+  stop: () => boolean,
+  sent: Array<Promise<unknown>>,
+  observe: () => void,
+): Promise<void> {
   while (!stop() && sent.length < REQUESTS_MAX) {
     for (let i = 0; i < 200 && !stop(); i++) {
       sent.push(a.request(payment()).catch((e: unknown) => e));
@@ -60,10 +74,15 @@ describe('the wire outbox at its bound', () => {
     const sent: Array<Promise<unknown>> = [];
     let outboxPeak = 0;
     let socketPeak = 0;
-    await sendUntil(a, () => !a.hasRoom, sent, () => {
-      outboxPeak = Math.max(outboxPeak, a.outboxBytes);
-      socketPeak = Math.max(socketPeak, s.client.writableLength);
-    });
+    await sendUntil(
+      a,
+      () => !a.hasRoom,
+      sent,
+      () => {
+        outboxPeak = Math.max(outboxPeak, a.outboxBytes);
+        socketPeak = Math.max(socketPeak, s.client.writableLength);
+      },
+    );
     expect(a.hasRoom, `no back-pressure after ${sent.length} requests`).toBe(false);
     // The outbox stopped at the request half of its bound, and the socket was not handed more than
     // its high-water mark and one batch beyond what it refused.
@@ -96,7 +115,12 @@ describe('the wire outbox at its bound', () => {
     s.client.pause();
     const sent: Array<Promise<unknown>> = [];
     let outboxPeak = 0;
-    await sendUntil(a, () => closedB.length > 0, sent, () => (outboxPeak = Math.max(outboxPeak, b.outboxBytes)));
+    await sendUntil(
+      a,
+      () => closedB.length > 0,
+      sent,
+      () => (outboxPeak = Math.max(outboxPeak, b.outboxBytes)),
+    );
     await until(() => closedB.length > 0, 10_000, 'B to give up on A');
     expect(closedB[0]).toMatch(/^outbox full/);
     expect(b.open).toBe(false);

@@ -60,7 +60,9 @@ async function pair(heartbeatA = 0, heartbeatB = 0, autoAnswerB = true) {
 describe('wire over real TCP', () => {
   it('matches each response to its request by field 11 and echoes 3, 12, 31, 98', async () => {
     const { a } = await pair();
-    const responses = await Promise.all(Array.from({ length: 50 }, () => a.wire.request({ mti: '9200', fields: payment() })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => a.wire.request({ mti: '9200', fields: payment() })),
+    );
     const stans = new Set(responses.map((r) => r.fields.get(11)));
     expect(stans.size).toBe(50);
     for (const r of responses) {
@@ -83,11 +85,18 @@ describe('wire over real TCP', () => {
         data = data.subarray(2 + data.readUInt16BE(0));
       }
     });
-    const good = encode({ mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000007') }, KEY).toString('latin1');
+    const good = encode(
+      { mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000007') },
+      KEY,
+    ).toString('latin1');
     // Field 35 (beneficiary account) holds a letter, under a valid MAC (with the old MAC it is a 9068).
     raw.client.write(frame(remac(good.replace('12345678', '1234567X'), KEY)));
     const otherKey = Buffer.from('11'.repeat(32), 'hex');
-    raw.client.write(frame(encode({ mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000008') }, otherKey)));
+    raw.client.write(
+      frame(
+        encode({ mti: '9200', fields: payment().set(7, transmissionTime(Date.now())).set(11, '000008') }, otherKey),
+      ),
+    );
     await until(() => got.length === 2, 2000, 'two answers');
     expect(got[0]!.mti).toBe('9210');
     expect(got[0]!.fields.get(26)).toBe('9020');

@@ -17,7 +17,8 @@ const testFile = (title: string) => `describe('fake', () => { it('${title}', () 
 
 const GOOD: Record<string, string> = {
   'docs/rules.md': DOC,
-  'src/reply.ts': 'export class ReplyHandle {\n  /** [R1] The only way to answer is bound to the arrival connection. */\n  reply() {}\n}\n',
+  'src/reply.ts':
+    'export class ReplyHandle {\n  /** [R1] The only way to answer is bound to the arrival connection. */\n  reply() {}\n}\n',
   'src/outbound.ts': '// [R7a] 9091: the scheme took nothing.\nexport const notTaken = true;\n',
   'test/reply.test.ts': testFile('answers on its connection (R1)'),
   'test/outbound.test.ts': testFile('submits again (R7a)'),
@@ -46,7 +47,9 @@ describe('the rules check', () => {
   });
 
   it('fails a rule without an enforcing tag, and a mention that is not a tag', () => {
-    const problems = problemsOf({ 'src/outbound.ts': '// 9091: the scheme took nothing (R7a), see [R7a].\nexport const notTaken = true;\n' });
+    const problems = problemsOf({
+      'src/outbound.ts': '// 9091: the scheme took nothing (R7a), see [R7a].\nexport const notTaken = true;\n',
+    });
     expect(problems).toContain('R7a has no enforcing tag in src/ (a comment starting "[R7a] ...")');
     expect(problems.some((p) => p.startsWith('src/outbound.ts:1: [R7a] is not at the start of a comment'))).toBe(true);
   });
@@ -65,7 +68,9 @@ describe('the rules check', () => {
   it('fails a row naming a file, a symbol or a test title that does not exist', () => {
     const missing = problemsOf({ 'src/reply.ts': null, 'src/replies.ts': GOOD['src/reply.ts']! });
     expect(missing).toContain('docs/rules.md:3 (R1): src/reply.ts does not exist');
-    const renamed = problemsOf({ 'src/outbound.ts': '// [R7a] 9091: the scheme took nothing.\nexport const wasNotTaken = true;\n' });
+    const renamed = problemsOf({
+      'src/outbound.ts': '// [R7a] 9091: the scheme took nothing.\nexport const wasNotTaken = true;\n',
+    });
     expect(renamed).toEqual(['docs/rules.md:4 (R7a): src/outbound.ts declares no notTaken (of notTaken)']);
   });
 
@@ -74,6 +79,13 @@ describe('the rules check', () => {
   });
 
   it('reads the rules a title names, ranges included', () => {
-    expect([...namedIn('inbound (R1-R4), not taken (R7a), owners (P2)')]).toEqual(['R1', 'R2', 'R3', 'R4', 'R7a', 'P2']);
+    expect([...namedIn('inbound (R1-R4), not taken (R7a), owners (P2)')]).toEqual([
+      'R1',
+      'R2',
+      'R3',
+      'R4',
+      'R7a',
+      'P2',
+    ]);
   });
 });

@@ -19,8 +19,17 @@ afterEach(async () => {
 });
 
 /** A running CI with one DC1 and one DC2 listener on ephemeral ports; T_in 500 ms. */
-async function startCentral(over: Partial<CentralSettingsInput> = {}): Promise<{ ci: Central; dc1: string; dc2: string }> {
-  const ci = new Central({ macKey: KEY_HEX, dc1: ['127.0.0.1:0'], dc2: ['127.0.0.1:0'], tInMs: 500, reversalRepeatMs: 200, ...over });
+async function startCentral(
+  over: Partial<CentralSettingsInput> = {},
+): Promise<{ ci: Central; dc1: string; dc2: string }> {
+  const ci = new Central({
+    macKey: KEY_HEX,
+    dc1: ['127.0.0.1:0'],
+    dc2: ['127.0.0.1:0'],
+    tInMs: 500,
+    reversalRepeatMs: 200,
+    ...over,
+  });
   central = ci;
   const addresses = await ci.start();
   return { ci, dc1: addresses[0]!.address, dc2: addresses[1]!.address };
@@ -64,7 +73,10 @@ describe('scheme simulator: sign-on (R8)', () => {
     held.reply.reply(ActionCode.accepted);
     await eventually(() => ci.report().inbound.answered_in_time === 1, 'the held payment answered');
     expect(await a.network(signOffSubmit)).toEqual(['0000']);
-    expect(ci.report()).toMatchObject({ drain_violations: 0, connections: { 'DC1#1': { sign_offs: ['892', '882'], drain_violations: 0 } } });
+    expect(ci.report()).toMatchObject({
+      drain_violations: 0,
+      connections: { 'DC1#1': { sign_offs: ['892', '882'], drain_violations: 0 } },
+    });
 
     // Out of order: 882 while signed on to receive, and 882 with a CI request unanswered.
     const c = await client(dc1, signOnSubmit, signOnReceive);
@@ -75,7 +87,10 @@ describe('scheme simulator: sign-on (R8)', () => {
     ci.sendInbound(1, 'DC1#3');
     await d.next('9200');
     expect(await d.network(signOffReceive, signOffSubmit)).toEqual(['0000', '0000']);
-    expect(ci.report()).toMatchObject({ drain_violations: 2, connections: { 'DC1#2': { sign_offs: ['882', '892'], drain_violations: 1 }, 'DC1#3': { drain_violations: 1 } } });
+    expect(ci.report()).toMatchObject({
+      drain_violations: 2,
+      connections: { 'DC1#2': { sign_offs: ['882', '892'], drain_violations: 1 }, 'DC1#3': { drain_violations: 1 } },
+    });
   });
 
   it('answers a 9200 before sign-on to submit with 9091 and sends nothing inbound', async () => {
@@ -126,7 +141,14 @@ describe('scheme simulator: outbound decisions (R5, R7)', () => {
     const again = await b.pay(accepted, '9201');
     expect(again.fields.get(26)).toBe(ActionCode.accepted);
     expect(again.fields.get(15)).toBe(first.fields.get(15));
-    expect(ci.report().outbound).toMatchObject({ received: 5, answered: 5, accepted: 1, rejected: 1, duplicates: 1, repeats: 2 });
+    expect(ci.report().outbound).toMatchObject({
+      received: 5,
+      answered: 5,
+      accepted: 1,
+      rejected: 1,
+      duplicates: 1,
+      repeats: 2,
+    });
   });
 
   it('records nothing for a 9200 answered 9091: the same FPID again as a 9200 is a first submission (R7a)', async () => {
@@ -140,7 +162,14 @@ describe('scheme simulator: outbound decisions (R5, R7)', () => {
     ci.resume();
     // Not a duplicate of either refusal: decided now, by the rules, as one payment.
     expect((await c.pay(p)).fields.get(26)).toBe(ActionCode.accountClosed);
-    expect(ci.report().outbound).toMatchObject({ refused_not_signed_on: 1, refused_suspended: 1, duplicates: 0, accepted: 0, rejected: 1, answered: 1 });
+    expect(ci.report().outbound).toMatchObject({
+      refused_not_signed_on: 1,
+      refused_suspended: 1,
+      duplicates: 0,
+      accepted: 0,
+      rejected: 1,
+      answered: 1,
+    });
   });
 
   it('delays answers by --answer-delay-ms and counts those past T_out', async () => {
@@ -155,7 +184,9 @@ describe('scheme simulator: outbound decisions (R5, R7)', () => {
   it('corrupts the MAC of answers at --corrupt-mac-rate; the client refuses them', async () => {
     const { ci, dc1 } = await startCentral({ corruptMacRate: 1 });
     const c = await client(dc1, signOnSubmit);
-    await expect(c.wire.request({ mti: '9200', fields: payment() }, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(c.wire.request({ mti: '9200', fields: payment() }, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'timeout',
+    });
     expect(c.refused).toMatchObject([{ code: 'mac', mti: '9210' }]);
     expect(ci.report().faults.corrupted_macs).toBe(1);
     expect(ci.report().outbound).toMatchObject({ accepted: 1, answered: 0 });
@@ -167,9 +198,15 @@ describe('scheme simulator: bad input (R11)', () => {
     const { ci, dc1 } = await startCentral();
     const c = await client(dc1, signOnSubmit);
     const good = payment();
-    const badMac = encode({ mti: '9200', fields: new Map(good).set(7, '1122093015').set(11, '000901') }, Buffer.alloc(16, 7));
+    const badMac = encode(
+      { mti: '9200', fields: new Map(good).set(7, '1122093015').set(11, '000901') },
+      Buffer.alloc(16, 7),
+    );
     c.wire.writeRaw(badMac);
-    const text = encode({ mti: '9200', fields: new Map(payment()).set(7, '1122093015').set(11, '000902') }, KEY).toString('latin1');
+    const text = encode(
+      { mti: '9200', fields: new Map(payment()).set(7, '1122093015').set(11, '000902') },
+      KEY,
+    ).toString('latin1');
     const withUsd = text.slice(0, -16).replace('GBP', 'USD');
     c.wire.writeRaw(Buffer.from(withUsd + computeMac(KEY, Buffer.from(withUsd, 'latin1')), 'latin1'));
     await eventually(() => c.strays.length === 2, 'two refusals');
@@ -198,7 +235,13 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     expect(one.reply.reply(ActionCode.accepted)).toBe('sent');
     (await c.next('9200')).reply.reply(ActionCode.standIn);
     await eventually(() => ci.report().inbound.answered_in_time === 2, 'two answered');
-    expect(ci.report().inbound).toMatchObject({ sent: 2, answered_in_time: 2, accepted: 1, rejected: 1, unanswered: 0 });
+    expect(ci.report().inbound).toMatchObject({
+      sent: 2,
+      answered_in_time: 2,
+      accepted: 1,
+      rejected: 1,
+      unanswered: 0,
+    });
   });
 
   it('counts and discards a response on the wrong connection (R1)', async () => {
@@ -208,7 +251,10 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     ci.sendInbound(1, 'DC1#1');
     const req = await a.next('9200');
     b.answerRaw(req.message, ActionCode.accepted);
-    b.answerRaw({ ...req.message, fields: new Map(req.message.fields).set(31, 'NOSUCHPAYMENT00001') }, ActionCode.accepted);
+    b.answerRaw(
+      { ...req.message, fields: new Map(req.message.fields).set(31, 'NOSUCHPAYMENT00001') },
+      ActionCode.accepted,
+    );
     await eventually(() => ci.report().unmatched_responses === 1, 'the unmatched one');
     expect(ci.report()).toMatchObject({ wrong_connection_responses: 1, inbound: { answered_in_time: 0 } });
     expect(ci.report().connections['DC2#1']).toMatchObject({ wrong_connection_responses: 1, unmatched_responses: 1 });
@@ -229,7 +275,14 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     expect(fpidOf(repeat.message.fields)).toBe(fpid);
     repeat.reply.reply(ActionCode.accepted);
     await eventually(() => ci.report().inbound.reversed === 1, 'the reversal');
-    expect(ci.report().inbound).toMatchObject({ sent: 1, answered_in_time: 0, unanswered: 1, late: 1, reversed: 1, repeats_sent: 1 });
+    expect(ci.report().inbound).toMatchObject({
+      sent: 1,
+      answered_in_time: 0,
+      unanswered: 1,
+      late: 1,
+      reversed: 1,
+      repeats_sent: 1,
+    });
   });
 
   it('repeats as 9201 on another session when the carrying one drops, due by its own T_in (R4)', async () => {
@@ -290,7 +343,10 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     (await b.next('9201')).reply.reply(ActionCode.accepted);
     await eventually(() => ci.report().inbound.answered_in_time === 1, 'the repeat answered');
     expect(ci.report()).toMatchObject({ faults: { dropped: 1 }, inbound: { repeats_sent: 1, unanswered: 0 } });
-    expect(ci.report().connections['DC1#1']).toMatchObject({ open: false, closed_reason: 'dropped by fault injection' });
+    expect(ci.report().connections['DC1#1']).toMatchObject({
+      open: false,
+      closed_reason: 'dropped by fault injection',
+    });
   });
 });
 
@@ -322,7 +378,9 @@ describe('scheme simulator: suspension (R10) and mute', () => {
     const { ci, dc1 } = await startCentral({ heartbeatMs: 100 });
     const c = await client(dc1, signOnSubmit, signOnReceive);
     ci.mute('DC1#1');
-    await expect(c.wire.request({ mti: '9200', fields: payment() }, { timeoutMs: 400 })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(c.wire.request({ mti: '9200', fields: payment() }, { timeoutMs: 400 })).rejects.toMatchObject({
+      code: 'timeout',
+    });
     expect(ci.sendInbound(1)).toEqual([]);
     expect(c.requests).toHaveLength(0);
     expect(ci.sessions()[0]).toMatchObject({ open: true, muted: true });

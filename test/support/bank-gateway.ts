@@ -1,8 +1,21 @@
 import { connect } from 'amqplib';
 import { silentLogger, createLogger } from '../../src/base/log.js';
-import { buildPacs002, buildPacs007, buildPacs008, parsePacs008, type Instruction } from '../../src/participant/iso20022/index.js';
+import {
+  buildPacs002,
+  buildPacs007,
+  buildPacs008,
+  parsePacs008,
+  type Instruction,
+} from '../../src/participant/iso20022/index.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
-import { consumeOptions, ensureParticipantQueues, newMessageId, type Consumer, type IncomingMessage, type ParticipantQueues } from '../../src/participant/mq/index.js';
+import {
+  consumeOptions,
+  ensureParticipantQueues,
+  newMessageId,
+  type Consumer,
+  type IncomingMessage,
+  type ParticipantQueues,
+} from '../../src/participant/mq/index.js';
 import { ActionCode, PaymentType } from '../../src/scheme/profile.js';
 import type { SchemePayment } from '../../src/scheme/messages.js';
 
@@ -70,7 +83,10 @@ export class FakeGateway {
   }
 
   /** Offers an inbound payment as the bridge does; returns the pacs.008's MQ message id and GrpHdr/MsgId. */
-  async offer(payment: SchemePayment, ids: { messageId?: string; msgId?: string } = {}): Promise<{ messageId: string; msgId: string; body: string }> {
+  async offer(
+    payment: SchemePayment,
+    ids: { messageId?: string; msgId?: string } = {},
+  ): Promise<{ messageId: string; msgId: string; body: string }> {
     const messageId = ids.messageId ?? newMessageId();
     const msgId = ids.msgId ?? `GW${messageId.slice(0, 32).toUpperCase()}`;
     const body = buildPacs008({ msgId, createdAt: Date.now(), payment });
@@ -79,7 +95,12 @@ export class FakeGateway {
   }
 
   async putRaw(body: string, correlationId?: string): Promise<void> {
-    await this.transport.put({ queue: this.queues.fromGateway, body, messageId: newMessageId(), ...(correlationId === undefined ? {} : { correlationId }) });
+    await this.transport.put({
+      queue: this.queues.fromGateway,
+      body,
+      messageId: newMessageId(),
+      ...(correlationId === undefined ? {} : { correlationId }),
+    });
   }
 
   /** The gateway's pacs.002 on an outbound instruction (bridge.report). */

@@ -20,15 +20,37 @@ export async function schemePeer(wires: Wire[], handler: Omit<WireHandler, 'onCl
   const key = Buffer.from(MAC_KEY, 'hex');
   const server = createServer((socket) => {
     const id = `CI#${wires.length + 1}`;
-    wires.push(new Wire(socket, { id, macKey: key, clock: systemClock, log: silentLogger, requestTimeoutMs: 10_000, maxInFlight: 100, heartbeatMs: 0 }, { ...handler, onClose: () => undefined }));
+    wires.push(
+      new Wire(
+        socket,
+        {
+          id,
+          macKey: key,
+          clock: systemClock,
+          log: silentLogger,
+          requestTimeoutMs: 10_000,
+          maxInFlight: 100,
+          heartbeatMs: 0,
+        },
+        { ...handler, onClose: () => undefined },
+      ),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
 /** The gateway in this process, once every connection to the scheme is signed on. */
-export async function startSignedOn(config: GatewayConfig, transport?: MqTransport, log: Logger = silentLogger): Promise<Gateway> {
-  const gateway = await Gateway.start(config, { clock: systemClock, log, ...(transport === undefined ? {} : { transport }) });
+export async function startSignedOn(
+  config: GatewayConfig,
+  transport?: MqTransport,
+  log: Logger = silentLogger,
+): Promise<Gateway> {
+  const gateway = await Gateway.start(config, {
+    clock: systemClock,
+    log,
+    ...(transport === undefined ? {} : { transport }),
+  });
   await until(() => gateway.status().connections.every((c) => c.state === 'ready'), 10_000, 'signed on');
   return gateway;
 }
@@ -64,14 +86,21 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
   const config = parseGatewayConfig({
     site: s.site,
     scheme: { macKey: MAC_KEY, ...s.scheme },
-    participants: [{ name: 'Bank', ...s.participant }, ...(s.others ?? []).map((o) => ({ name: `Bank ${o.id}`, ...o }))],
+    participants: [
+      { name: 'Bank', ...s.participant },
+      ...(s.others ?? []).map((o) => ({ name: `Bank ${o.id}`, ...o })),
+    ],
     database: { url: db.url },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   });
   const gateway = await startSignedOn(config, transport, s.log);
   const fromGateway: IncomingMessage[] = [];
   const q = participantQueues(s.participant.id);
-  await transport.consume(q.fromGateway, async (m) => (fromGateway.push(m), 'commit'), { prefetch: 100, backoutThreshold: 3, backoutQueue: q.backout });
+  await transport.consume(q.fromGateway, async (m) => (fromGateway.push(m), 'commit'), {
+    prefetch: 100,
+    backoutThreshold: 3,
+    backoutQueue: q.backout,
+  });
   return {
     db,
     gateway,

@@ -105,6 +105,12 @@ export function create(id: string, at: number, overrides: Partial<Transition> = 
   return { fpid: id, from: null, to: 'received', event: 'received', at, ...SITE, payment: newPayment(), ...overrides };
 }
 
-export function move(id: string, from: string, to: string, at: number, overrides: Partial<Transition> = {}): Transition {
+export function move(
+  id: string,
+  from: string,
+  to: string,
+  at: number,
+  overrides: Partial<Transition> = {},
+): Transition {
   return { fpid: id, from, to, event: to, at, ...SITE, ...overrides };
 }

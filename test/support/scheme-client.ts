@@ -40,7 +40,15 @@ export class RawClient {
   private constructor(readonly socket: net.Socket) {
     this.wire = new Wire(
       socket,
-      { id: 'test', macKey: KEY, clock: systemClock, log: silentLogger, requestTimeoutMs: 3000, maxInFlight: 1000, heartbeatMs: 0 },
+      {
+        id: 'test',
+        macKey: KEY,
+        clock: systemClock,
+        log: silentLogger,
+        requestTimeoutMs: 3000,
+        maxInFlight: 1000,
+        heartbeatMs: 0,
+      },
       {
         onRequest: (message, reply) => this.requests.push({ message, reply }),
         onUnmatched: (m) => this.strays.push(m),

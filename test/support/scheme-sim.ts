@@ -28,9 +28,13 @@ export function controlClient(address: string): Control {
 }
 
 export async function startSchemeSim(args: string[] = []): Promise<SchemeSim> {
-  const running = await launchSimulator<Report>('scheme', ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--control', '127.0.0.1:0', '--mac-key', MAC_KEY, ...args], {
-    LOG_LEVEL: 'warn',
-  });
+  const running = await launchSimulator<Report>(
+    'scheme',
+    ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--control', '127.0.0.1:0', '--mac-key', MAC_KEY, ...args],
+    {
+      LOG_LEVEL: 'warn',
+    },
+  );
   const control = controlClient(String(running.ready.control));
   return {
     dc1: String(running.ready.dc1),

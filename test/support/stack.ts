@@ -20,7 +20,11 @@ export interface Bank {
 }
 
 export async function startBank(args: string[]): Promise<Bank> {
-  const running = await launchSimulator<BankReport>('participant', ['--mq', AMQP_URL, '--control', '127.0.0.1:0', ...args], { LOG_LEVEL: 'warn' });
+  const running = await launchSimulator<BankReport>(
+    'participant',
+    ['--mq', AMQP_URL, '--control', '127.0.0.1:0', ...args],
+    { LOG_LEVEL: 'warn' },
+  );
   const control = controlClient(String(running.ready.control));
   return { process: running, control, report: () => control<BankReport>('GET', '/report') };
 }
@@ -47,7 +51,13 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
   const file = path.join(dir, 'gateway.json');
   const config = {
     site: s.site,
-    scheme: { dc1: [s.dcs?.dc1 ?? sim.dc1], dc2: [s.dcs?.dc2 ?? sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 }, ...s.scheme },
+    scheme: {
+      dc1: [s.dcs?.dc1 ?? sim.dc1],
+      dc2: [s.dcs?.dc2 ?? sim.dc2],
+      macKey: MAC_KEY,
+      backoff: { initialMs: 100, maxMs: 1000 },
+      ...s.scheme,
+    },
     participants: [{ id: s.participant.id, name: 'Test Bank', sortCodes: s.participant.sortCodes }],
     mq: { kind: 'amqp', url: s.mqUrl ?? AMQP_URL },
     database: s.databaseUrl === undefined ? (s.embedded ?? {}) : { url: s.databaseUrl },
@@ -58,11 +68,19 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
 }
 
 /** The gateway daemon as its own process. */
-export function startGateway(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<RunningSimulator<Record<string, unknown>>> {
+export function startGateway(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningSimulator<Record<string, unknown>>> {
   return launchScript('src/daemon/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env });
 }
 
-export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();

@@ -20,12 +20,21 @@ const BODY = '<Document><Cdtr><Nm>Zoë Béatrice Ångström</Nm></Cdtr></Documen
 const QUIET_MS = 400;
 
 /** Consumes `queue`, recording every delivery and settling it as `decide` says. */
-async function record(t: MqTransport, queue: string, o: ConsumeOptions, decide: (m: IncomingMessage, seen: IncomingMessage[]) => Disposition | Promise<Disposition> = () => 'commit') {
+async function record(
+  t: MqTransport,
+  queue: string,
+  o: ConsumeOptions,
+  decide: (m: IncomingMessage, seen: IncomingMessage[]) => Disposition | Promise<Disposition> = () => 'commit',
+) {
   const seen: IncomingMessage[] = [];
-  const consumer = await t.consume(queue, async (m) => {
-    seen.push(m);
-    return decide(m, seen);
-  }, o);
+  const consumer = await t.consume(
+    queue,
+    async (m) => {
+      seen.push(m);
+      return decide(m, seen);
+    },
+    o,
+  );
   return { seen, stop: () => consumer.stop() };
 }
 

@@ -14,7 +14,10 @@ export class CuttableProxy {
     server.on('connection', (client) => {
       if (proxy.blocked) return void client.destroy();
       const upstream = connect({ host: targetHost, port: targetPort });
-      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         proxy.sockets.add(a);
         a.on('error', () => b.destroy());
         a.on('close', () => {

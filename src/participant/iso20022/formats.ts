@@ -11,7 +11,8 @@ const TRN = { pattern: /^[A-Z0-9]{18}$/, rule: '18 characters A-Z 0-9' };
 function formatOf(field: number): { pattern: RegExp; rule: string } {
   if (field === 31) return TRN;
   const f = FIELDS.get(field)?.format;
-  if (f?.kind === 'fixed' && f.charset === 'n') return { pattern: new RegExp(`^[0-9]{${f.length}}$`), rule: `${f.length} digits` };
+  if (f?.kind === 'fixed' && f.charset === 'n')
+    return { pattern: new RegExp(`^[0-9]{${f.length}}$`), rule: `${f.length} digits` };
   if (f !== undefined && f.kind !== 'fixed' && f.charset === 'ans') {
     return { pattern: new RegExp(`^[\\x20-\\x7E]{1,${f.max}}$`), rule: `1 to ${f.max} printable ASCII characters` };
   }

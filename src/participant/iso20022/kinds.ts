@@ -10,7 +10,11 @@ export interface MessageSpec {
   readonly root: string;
 }
 
-const spec = (version: string, root: string): MessageSpec => ({ version, namespace: `urn:iso:std:iso:20022:tech:xsd:${version}`, root });
+const spec = (version: string, root: string): MessageSpec => ({
+  version,
+  namespace: `urn:iso:std:iso:20022:tech:xsd:${version}`,
+  root,
+});
 
 export const MESSAGES: Readonly<Record<MessageKind, MessageSpec>> = {
   'pacs.008': spec('pacs.008.001.09', 'FIToFICstmrCdtTrf'),

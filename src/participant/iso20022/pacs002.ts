@@ -41,7 +41,8 @@ const ACTION_CODES = new Set<string>(Object.values(ActionCode));
 const TX = 'TxInfAndSts';
 
 export function buildPacs002(p: Pacs002Build): string {
-  if (p.status === 'RJCT' && (p.reason === undefined || p.reason === ActionCode.accepted)) throw new RangeError('a RJCT needs a reject action code');
+  if (p.status === 'RJCT' && (p.reason === undefined || p.reason === ActionCode.accepted))
+    throw new RangeError('a RJCT needs a reject action code');
   return writeDocument('pacs.002', {
     GrpHdr: groupHeader(p.msgId, p.createdAt),
     ...(p.originalMsgId !== undefined && {
@@ -52,7 +53,10 @@ export function buildPacs002(p: Pacs002Build): string {
       ...(p.originalTrn !== undefined && { OrgnlTxId: max35(p.originalTrn, 'OrgnlTxId') }),
       TxSts: p.status,
       ...(p.reason !== undefined && {
-        StsRsnInf: { Rsn: { Prtry: p.reason }, ...(p.detail !== undefined && p.detail !== '' && { AddtlInf: p.detail.slice(0, 105) }) },
+        StsRsnInf: {
+          Rsn: { Prtry: p.reason },
+          ...(p.detail !== undefined && p.detail !== '' && { AddtlInf: p.detail.slice(0, 105) }),
+        },
       }),
     },
   });
@@ -68,10 +72,13 @@ function readStatus(m: XmlNode): PaymentStatus {
   checkOneTransaction(m, TX);
   const status = requiredText(m, `${TX}/TxSts`, 'transaction status');
   if (status !== 'ACSC' && status !== 'RJCT') throw new Refusal(`${TX}/TxSts must be ACSC or RJCT`);
-  if (optionalText(m, `${TX}/StsRsnInf/Rsn/Cd`) !== undefined) throw new Refusal(`${TX}/StsRsnInf/Rsn must carry the action code as Prtry, not Cd`);
+  if (optionalText(m, `${TX}/StsRsnInf/Rsn/Cd`) !== undefined)
+    throw new Refusal(`${TX}/StsRsnInf/Rsn must carry the action code as Prtry, not Cd`);
   const reason = optionalText(m, `${TX}/StsRsnInf/Rsn/Prtry`);
-  if (reason !== undefined && !ACTION_CODES.has(reason)) throw new Refusal(`${TX}/StsRsnInf/Rsn/Prtry must be an action code of the scheme`);
-  if (status === 'RJCT' && (reason === undefined || reason === ActionCode.accepted)) throw new Refusal(`${TX}/StsRsnInf/Rsn/Prtry must give the reject action code of a RJCT`);
+  if (reason !== undefined && !ACTION_CODES.has(reason))
+    throw new Refusal(`${TX}/StsRsnInf/Rsn/Prtry must be an action code of the scheme`);
+  if (status === 'RJCT' && (reason === undefined || reason === ActionCode.accepted))
+    throw new Refusal(`${TX}/StsRsnInf/Rsn/Prtry must give the reject action code of a RJCT`);
   return withoutAbsent({
     msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
     status,

@@ -40,13 +40,19 @@ export function buildPacs007(p: Pacs007Build): string {
 
 /** For tests and the bank simulator: a pacs.007 as the gateway writes it. */
 export function parsePacs007(xml: string): Pacs007Parse {
-  const r = parseMessage('pacs.007', xml, { endToEndId: `${TX}/OrgnlEndToEndId`, trn: `${TX}/OrgnlTxId` }, readReversal);
+  const r = parseMessage(
+    'pacs.007',
+    xml,
+    { endToEndId: `${TX}/OrgnlEndToEndId`, trn: `${TX}/OrgnlTxId` },
+    readReversal,
+  );
   return r.ok ? { ok: true, reversal: r.value } : r;
 }
 
 function readReversal(m: XmlNode): PaymentReversal {
   checkOneTransaction(m, TX);
-  if (optionalText(m, `${TX}/RvslRsnInf/Rsn/Prtry`) !== 'TMOT') throw new Refusal(`${TX}/RvslRsnInf/Rsn/Prtry must be TMOT`);
+  if (optionalText(m, `${TX}/RvslRsnInf/Rsn/Prtry`) !== 'TMOT')
+    throw new Refusal(`${TX}/RvslRsnInf/Rsn/Prtry must be TMOT`);
   return withoutAbsent<PaymentReversal>({
     msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
     originalMsgId: requiredText(m, 'OrgnlGrpInf/OrgnlMsgId', 'original message id'),

@@ -50,8 +50,10 @@ type CarriedAttribute = Extract<PaymentAttribute, { iso20022: string }>['name'];
 
 /** Where an attribute lives in a pacs.008. */
 const element = (name: CarriedAttribute): string => `${TX}/${attribute(name).iso20022}`;
-const requiredAttribute = (m: XmlNode, name: CarriedAttribute): string => requiredField(m, element(name), attribute(name).field);
-const optionalAttribute = (m: XmlNode, name: CarriedAttribute): string | undefined => optionalField(m, element(name), attribute(name).field);
+const requiredAttribute = (m: XmlNode, name: CarriedAttribute): string =>
+  requiredField(m, element(name), attribute(name).field);
+const optionalAttribute = (m: XmlNode, name: CarriedAttribute): string | undefined =>
+  optionalField(m, element(name), attribute(name).field);
 
 /*
  * Fixed values for elements the XSD requires and the link's table leaves open (besides the group
@@ -75,12 +77,18 @@ export function buildPacs008(p: Pacs008Build): string {
     GrpHdr: settledGroupHeader(p.msgId, p.createdAt),
     CdtTrfTxInf: {
       // Participant-mq.md v1.1: the FPID in compact form, so that the participant can name the payment later.
-      PmtId: { EndToEndId: given(pay.endToEndRef) ?? NO_END_TO_END_ID, TxId: pay.trn, ...(inbound && { ClrSysRef: compactFpid(fpidOf(paymentFields(pay))) }) },
+      PmtId: {
+        EndToEndId: given(pay.endToEndRef) ?? NO_END_TO_END_ID,
+        TxId: pay.trn,
+        ...(inbound && { ClrSysRef: compactFpid(fpidOf(paymentFields(pay))) }),
+      },
       PmtTpInf: { LclInstrm: { Prtry: LOCAL_INSTRUMENTS[pay.type] } },
       IntrBkSttlmAmt: { '@_Ccy': 'GBP', '#text': formatPence(pay.amountPence) },
       ...(pay.settlementDate !== undefined && { IntrBkSttlmDt: isoDate(pay.settlementDate) }),
       ChrgBr: 'SLEV',
-      ...(inbound && { InstgAgt: { FinInstnId: { ClrSysMmbId: { ClrSysId: INSTITUTION_SCHEME, MmbId: pay.institution } } } }),
+      ...(inbound && {
+        InstgAgt: { FinInstnId: { ClrSysMmbId: { ClrSysId: INSTITUTION_SCHEME, MmbId: pay.institution } } },
+      }),
       Dbtr: party(pay.originatorName),
       DbtrAcct: account(pay.originatorAccount),
       DbtrAgt: agent(pay.originatorSortCode),
@@ -92,7 +100,9 @@ export function buildPacs008(p: Pacs008Build): string {
           ...(given(pay.remittance) !== undefined && { Ustrd: pay.remittance }),
           ...(strd && {
             Strd: {
-              ...(isReturn && { RfrdDocInf: { Nb: compactFpid(required(pay.returnedFpid, 'returnedFpid (field 127)')) } }),
+              ...(isReturn && {
+                RfrdDocInf: { Nb: compactFpid(required(pay.returnedFpid, 'returnedFpid (field 127)')) },
+              }),
               ...(reference !== undefined && { CdtrRefInf: { Ref: reference } }),
               ...(isReturn && { AddtlRmtInf: required(pay.returnReason, 'returnReason (field 126)') }),
             },
@@ -113,7 +123,8 @@ function readInstruction(m: XmlNode): Instruction {
   checkOneTransaction(m, TX);
   const lclInstrm = element('type');
   const type = PAYMENT_TYPES.get(requiredText(m, lclInstrm, 'field 3, payment type'));
-  if (type === undefined) throw new Refusal(`${lclInstrm} (field 3) must be one of ${[...PAYMENT_TYPES.keys()].join(', ')}`);
+  if (type === undefined)
+    throw new Refusal(`${lclInstrm} (field 3) must be one of ${[...PAYMENT_TYPES.keys()].join(', ')}`);
   const endToEnd = requiredText(m, element('endToEndRef'), 'field 62');
   return withoutAbsent<Instruction>({
     msgId: requiredText(m, 'GrpHdr/MsgId', 'message id'),
@@ -126,17 +137,23 @@ function readInstruction(m: XmlNode): Instruction {
     beneficiaryName: optionalAttribute(m, 'beneficiaryName'),
     beneficiaryAccount: requiredAttribute(m, 'beneficiaryAccount'),
     beneficiarySortCode: requiredAttribute(m, 'beneficiarySortCode'),
-    endToEndRef: endToEnd === NO_END_TO_END_ID ? undefined : schemeField(attribute('endToEndRef').field, endToEnd, element('endToEndRef')),
+    endToEndRef:
+      endToEnd === NO_END_TO_END_ID
+        ? undefined
+        : schemeField(attribute('endToEndRef').field, endToEnd, element('endToEndRef')),
     settlementDate: readDate(m, element('settlementDate')),
     remittance: optionalAttribute(m, 'remittance'),
-    fpid: readCompactFpid(m, `${TX}/PmtId/ClrSysRef`, 'the payment\'s FPID'),
+    fpid: readCompactFpid(m, `${TX}/PmtId/ClrSysRef`, "the payment's FPID"),
     instructingAgent: readInstitution(m, element('institution')),
     ...readStructured(m, type),
   });
 }
 
 /** Field 120, and for a return its fields 126 and 127, from the one RmtInf/Strd. */
-function readStructured(m: XmlNode, type: PaymentType): Pick<Instruction, 'reference' | 'returnReason' | 'returnedFpid'> {
+function readStructured(
+  m: XmlNode,
+  type: PaymentType,
+): Pick<Instruction, 'reference' | 'returnReason' | 'returnedFpid'> {
   const strd = `${TX}/RmtInf/Strd`;
   optionalElement(m, strd); // refuses a repeated Strd: the fields below must come from one
 
@@ -144,18 +161,24 @@ function readStructured(m: XmlNode, type: PaymentType): Pick<Instruction, 'refer
   const reason = optionalAttribute(m, 'returnReason');
   const reference = optionalAttribute(m, 'reference');
   if (type !== PaymentType.return) {
-    if (nb !== undefined || reason !== undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb and AddtlRmtInf (fields 127, 126) are only for a return (RTN)`);
+    if (nb !== undefined || reason !== undefined)
+      throw new Refusal(`${strd}/RfrdDocInf/Nb and AddtlRmtInf (fields 127, 126) are only for a return (RTN)`);
     return { reference };
   }
-  if (reason === undefined) throw new Refusal(`${strd}/AddtlRmtInf (field 126, return reason code) is mandatory for a return (RTN)`);
-  if (nb === undefined) throw new Refusal(`${strd}/RfrdDocInf/Nb (field 127, FPID of the payment being returned) is mandatory for a return (RTN)`);
+  if (reason === undefined)
+    throw new Refusal(`${strd}/AddtlRmtInf (field 126, return reason code) is mandatory for a return (RTN)`);
+  if (nb === undefined)
+    throw new Refusal(
+      `${strd}/RfrdDocInf/Nb (field 127, FPID of the payment being returned) is mandatory for a return (RTN)`,
+    );
   return { reference, returnReason: reason, returnedFpid: nb };
 }
 
 /** Field 98 as InstgAgt carries it: the institution's 6 digits, without the scheme's padding. */
 function readInstitution(m: XmlNode, path: string): string | undefined {
   const text = optionalText(m, path);
-  if (text !== undefined && !/^[0-9]{6}$/.test(text)) throw new Refusal(`${path} (field 98, sending institution) must be 6 digits`);
+  if (text !== undefined && !/^[0-9]{6}$/.test(text))
+    throw new Refusal(`${path} (field 98, sending institution) must be 6 digits`);
   return text;
 }
 
@@ -164,7 +187,10 @@ function readCompactFpid(m: XmlNode, path: string, what: string): string | undef
   const text = optionalText(m, path);
   if (text === undefined) return undefined;
   const fpid = COMPACT_FPID.exec(text);
-  if (fpid === null) throw new Refusal(`${path} (${what}) must be a FPID without its currency and padding: 18 characters A-Z 0-9, then 16 digits`);
+  if (fpid === null)
+    throw new Refusal(
+      `${path} (${what}) must be a FPID without its currency and padding: 18 characters A-Z 0-9, then 16 digits`,
+    );
   return `${fpid[1]}GBP${fpid[2]}     `;
 }
 
@@ -201,4 +227,6 @@ function required(value: string | undefined, what: string): string {
 
 const party = (name: string | undefined): object => (given(name) === undefined ? {} : { Nm: name });
 const account = (number: string): object => ({ Id: { Othr: { Id: number } } });
-const agent = (sortCode: string): object => ({ FinInstnId: { ClrSysMmbId: { ClrSysId: SORT_CODE_SCHEME, MmbId: sortCode } } });
+const agent = (sortCode: string): object => ({
+  FinInstnId: { ClrSysMmbId: { ClrSysId: SORT_CODE_SCHEME, MmbId: sortCode } },
+});

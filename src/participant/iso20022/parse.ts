@@ -22,7 +22,12 @@ interface IdPaths {
 }
 
 /** Well-formed and safe, then valid against the XSD, then `read` applies the link's profile. */
-export function parseMessage<T>(kind: MessageKind, xml: string, ids: IdPaths, read: (message: XmlNode) => T): { ok: true; value: T } | Rejection {
+export function parseMessage<T>(
+  kind: MessageKind,
+  xml: string,
+  ids: IdPaths,
+  read: (message: XmlNode) => T,
+): { ok: true; value: T } | Rejection {
   const parsed = parseUntrusted(xml);
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
   let valid: Validation;

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { ParseOption, XmlDocument, XmlError, XmlParseError, XmlValidateError, XsdValidator, type ErrorDetail, type XmlElement } from 'libxml2-wasm';
+import {
+  ParseOption,
+  XmlDocument,
+  XmlError,
+  XmlParseError,
+  XmlValidateError,
+  XsdValidator,
+  type ErrorDetail,
+  type XmlElement,
+} from 'libxml2-wasm';
 import { MESSAGES, MESSAGE_KINDS, type MessageKind } from './kinds.js';
 
 export type Validation = { ok: true } | { ok: false; errors: string[] };
@@ -10,7 +19,10 @@ export type Validation = { ok: true } | { ok: false; errors: string[] };
  * tree; libxml2's own guard stops entity amplification. Any DOCTYPE is then refused outright,
  * since ISO 20022 messages never carry one. The text is always read as UTF-8, whatever its declaration says: it is a JS string.
  */
-const PARSE_OPTIONS = { option: ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE, encoding: 'utf-8' } as const;
+const PARSE_OPTIONS = {
+  option: ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE,
+  encoding: 'utf-8',
+} as const;
 
 /*
  * Each XSD is parsed and compiled once, at module load, from the copies bundled next to this
@@ -18,7 +30,10 @@ const PARSE_OPTIONS = { option: ParseOption.XML_PARSE_NONET | ParseOption.XML_PA
  * compiled from, live as long as the process and are never disposed.
  */
 const SCHEMA_TEXTS: ReadonlyMap<MessageKind, string> = new Map(
-  MESSAGE_KINDS.map((kind) => [kind, readFileSync(new URL(`../schemas/${MESSAGES[kind].version}.xsd`, import.meta.url), 'utf8')]),
+  MESSAGE_KINDS.map((kind) => [
+    kind,
+    readFileSync(new URL(`../schemas/${MESSAGES[kind].version}.xsd`, import.meta.url), 'utf8'),
+  ]),
 );
 
 const SCHEMAS: ReadonlyMap<MessageKind, { readonly xsd: XmlDocument; readonly validator: XsdValidator }> = new Map(
@@ -32,7 +47,9 @@ const SCHEMAS: ReadonlyMap<MessageKind, { readonly xsd: XmlDocument; readonly va
  * Every name the schemas declare (elements, attributes, types). A reason names only these, so
  * that nothing a sender wrote, not even an element name of its own, reaches a log or an answer.
  */
-const SCHEMA_NAMES: ReadonlySet<string> = new Set([...SCHEMA_TEXTS.values()].flatMap((text) => [...text.matchAll(/\bname="([A-Za-z0-9_]+)"/g)].map((m) => m[1]!)));
+const SCHEMA_NAMES: ReadonlySet<string> = new Set(
+  [...SCHEMA_TEXTS.values()].flatMap((text) => [...text.matchAll(/\bname="([A-Za-z0-9_]+)"/g)].map((m) => m[1]!)),
+);
 
 /**
  * Parses untrusted XML safely; the reason says why a document is not acceptable XML. The document
@@ -80,7 +97,8 @@ export function validateXml(kind: MessageKind, xml: string): Validation {
 /** `validateXml` for a document already parsed by `parseUntrusted` (which the caller still disposes). */
 export function validateDocument(kind: MessageKind, doc: XmlDocument): Validation {
   const { namespace } = MESSAGES[kind];
-  if (documentNamespace(doc) !== namespace) return { ok: false, errors: [`root element is not a Document in namespace ${namespace}`] };
+  if (documentNamespace(doc) !== namespace)
+    return { ok: false, errors: [`root element is not a Document in namespace ${namespace}`] };
   try {
     SCHEMAS.get(kind)!.validator.validate(doc);
     return { ok: true };
@@ -88,7 +106,13 @@ export function validateDocument(kind: MessageKind, doc: XmlDocument): Validatio
     // An XmlError that is not an XmlValidateError is libxml2 failing internally: fail closed.
     if (!(e instanceof XmlError)) throw e;
     const details = e instanceof XmlValidateError ? e.details : [];
-    return { ok: false, errors: details.length > 0 ? details.map((d) => describeInvalid(d.message.trim())) : [describeInvalid(e.message.trim())] };
+    return {
+      ok: false,
+      errors:
+        details.length > 0
+          ? details.map((d) => describeInvalid(d.message.trim()))
+          : [describeInvalid(e.message.trim())],
+    };
   }
 }
 
@@ -111,7 +135,10 @@ const PARSE_KINDS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^Entity '.*' not defined|^EntityRef/, 'an undefined entity reference'],
   [/^xmlParseCharRef|^CharRef/, 'an invalid character reference'],
   [/^Input is not proper UTF-8|^Char 0x/, 'an invalid character'],
-  [/^AttValue|^attributes construct error|^Attribute .* redefined|^Specification mandates value for attribute/, 'a malformed attribute'],
+  [
+    /^AttValue|^attributes construct error|^Attribute .* redefined|^Specification mandates value for attribute/,
+    'a malformed attribute',
+  ],
 ];
 
 /**
@@ -128,19 +155,34 @@ function describeInvalid(message: string): string {
   return `${where}: ${invalidKind(message.slice(head[0].length))}`;
 }
 
-const FACETS = new Set(['pattern', 'length', 'minLength', 'maxLength', 'enumeration', 'minInclusive', 'maxInclusive', 'minExclusive', 'maxExclusive', 'totalDigits', 'fractionDigits']);
+const FACETS = new Set([
+  'pattern',
+  'length',
+  'minLength',
+  'maxLength',
+  'enumeration',
+  'minInclusive',
+  'maxInclusive',
+  'minExclusive',
+  'maxExclusive',
+  'totalDigits',
+  'fractionDigits',
+]);
 
 function invalidKind(rest: string): string {
   const facet = /^\[facet '([A-Za-z]+)'\] /.exec(rest)?.[1];
-  if (facet !== undefined) return FACETS.has(facet) ? `the value breaks its ${facet} facet` : 'the value breaks a facet of its type';
+  if (facet !== undefined)
+    return FACETS.has(facet) ? `the value breaks its ${facet} facet` : 'the value breaks a facet of its type';
   if (rest.startsWith('This element is not expected.')) return `not expected here${expected(rest)}`;
   if (rest.startsWith('Missing child element(s).')) return `a child element is missing${expected(rest)}`;
   if (/^The attribute '[A-Za-z0-9_]+' is required but missing/.test(rest)) return 'a required attribute is missing';
   if (/^The attribute '[A-Za-z0-9_]+' is not allowed/.test(rest)) return 'an attribute that is not allowed';
-  if (rest.startsWith('Character content other than whitespace is not allowed')) return 'text where only elements are allowed';
+  if (rest.startsWith('Character content other than whitespace is not allowed'))
+    return 'text where only elements are allowed';
   if (rest.startsWith('Element content is not allowed')) return 'child elements where only text is allowed';
   const type = /type '(?:\{[^}']*\})?([A-Za-z0-9_]+)'\.\s*$/.exec(rest)?.[1];
-  if (type !== undefined && / is not a valid value of the (atomic|list|union) type '/.test(rest)) return `the value is not a valid ${known(type)}`;
+  if (type !== undefined && / is not a valid value of the (atomic|list|union) type '/.test(rest))
+    return `the value is not a valid ${known(type)}`;
   return 'not valid against the schema';
 }
 
@@ -148,7 +190,10 @@ function invalidKind(rest: string): string {
 function expected(rest: string): string {
   const list = /Expected is(?: one of)? \( ([^)]*) \)\.\s*$/.exec(rest)?.[1];
   if (list === undefined) return '';
-  return `; expected ${list.split(', ').map((n) => known(n.replace(/^\{[^}]*\}/, ''))).join(', ')}`;
+  return `; expected ${list
+    .split(', ')
+    .map((n) => known(n.replace(/^\{[^}]*\}/, '')))
+    .join(', ')}`;
 }
 
 /** A name as the schemas declare it, or a placeholder for one they do not. */

@@ -37,7 +37,10 @@ const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: tru
 /** Writes a whole message: declaration, Document in the message's namespace, message element. */
 export function writeDocument(kind: MessageKind, message: object): string {
   const { namespace, root } = MESSAGES[kind];
-  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, Document: { '@_xmlns': namespace, [root]: message } });
+  return builder.build({
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    Document: { '@_xmlns': namespace, [root]: message },
+  });
 }
 
 /** The message element of a well-formed document, or undefined when it is not there. */
@@ -50,7 +53,11 @@ export function readMessage(kind: MessageKind, xml: string): XmlNode | undefined
 export function elements(node: XmlNode, path: string): unknown[] {
   let found: unknown[] = [node];
   for (const name of path.split('/')) {
-    found = found.flatMap((n) => (typeof n === 'object' && n !== null && Array.isArray((n as XmlNode)[name]) ? ((n as XmlNode)[name] as unknown[]) : []));
+    found = found.flatMap((n) =>
+      typeof n === 'object' && n !== null && Array.isArray((n as XmlNode)[name])
+        ? ((n as XmlNode)[name] as unknown[])
+        : [],
+    );
   }
   return found;
 }

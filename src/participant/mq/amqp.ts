@@ -1,7 +1,24 @@
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
+import {
+  connect,
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  type Message,
+} from 'amqplib';
 import { TransientFault } from '../../base/faults.js';
 import type { Logger } from '../../base/log.js';
-import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
+import {
+  checkOutgoing,
+  logFields,
+  type ConsumeOptions,
+  type Consumer,
+  type Handler,
+  type IncomingMessage,
+  type MqTransport,
+  type OutgoingMessage,
+  registered,
+} from './port.js';
 import { settle } from './settle.js';
 
 export interface AmqpOptions {
@@ -40,7 +57,10 @@ export class AmqpTransport implements MqTransport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(options: AmqpOptions, private readonly log: Logger) {
+  private constructor(
+    options: AmqpOptions,
+    private readonly log: Logger,
+  ) {
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -89,7 +109,11 @@ export class AmqpTransport implements MqTransport {
   }
 
   /** Publishes a persistent message to `queue` and resolves on the broker's confirm. */
-  publish(queue: string, content: Buffer, props: { messageId: string; correlationId?: string; expiration?: string; headers?: Record<string, unknown> }): Promise<void> {
+  publish(
+    queue: string,
+    content: Buffer,
+    props: { messageId: string; correlationId?: string; expiration?: string; headers?: Record<string, unknown> },
+  ): Promise<void> {
     const link = this.live(`put to ${queue}`);
     return new Promise<void>((resolve, reject) => {
       // Anything but a missing queue is the link's fault, not the message's: worth putting again.
@@ -97,7 +121,11 @@ export class AmqpTransport implements MqTransport {
         const message = `put to ${queue} (message ${props.messageId}) failed: ${why}`;
         reject(transient ? new TransientFault(message) : new Error(message));
       };
-      const timer = setTimeout(() => fail(`no publisher confirm within ${this.options.confirmTimeoutMs} ms; the broker may or may not have it`), this.options.confirmTimeoutMs);
+      const timer = setTimeout(
+        () =>
+          fail(`no publisher confirm within ${this.options.confirmTimeoutMs} ms; the broker may or may not have it`),
+        this.options.confirmTimeoutMs,
+      );
       const done = (err: unknown): void => {
         clearTimeout(timer);
         // With `mandatory`, an unroutable message comes back (basic.return) before its confirm.
@@ -120,7 +148,9 @@ export class AmqpTransport implements MqTransport {
   }
 
   private async open(): Promise<Link> {
-    const model = await connect(this.options.url, { clientProperties: { connection_name: 'fps-gateway participant MQ' } });
+    const model = await connect(this.options.url, {
+      clientProperties: { connection_name: 'fps-gateway participant MQ' },
+    });
     // 'error' always precedes 'close'; the close handler does the work, this keeps it from being thrown.
     model.on('error', (err: Error) => this.log.warn({ transport: this.name, err }, 'AMQP connection error'));
     model.on('close', () => this.lost(model));
@@ -151,7 +181,10 @@ export class AmqpTransport implements MqTransport {
   private lost(model: ChannelModel): void {
     if (this.closed || this.link?.model !== model) return;
     this.link = undefined;
-    this.log.warn({ transport: this.name, consumers: this.consumers.size }, 'AMQP connection lost; unacknowledged messages will be redelivered; reconnecting');
+    this.log.warn(
+      { transport: this.name, consumers: this.consumers.size },
+      'AMQP connection lost; unacknowledged messages will be redelivered; reconnecting',
+    );
     this.reconnect(1);
   }
 
@@ -164,7 +197,14 @@ export class AmqpTransport implements MqTransport {
           this.link = link;
           this.log.info({ transport: this.name, attempt }, 'AMQP connection re-established');
           for (const c of this.consumers) {
-            await c.attach(link.model).catch((err: unknown) => this.log.error({ transport: this.name, queue: c.queue, err }, 'could not resume consuming after reconnect'));
+            await c
+              .attach(link.model)
+              .catch((err: unknown) =>
+                this.log.error(
+                  { transport: this.name, queue: c.queue, err },
+                  'could not resume consuming after reconnect',
+                ),
+              );
           }
         },
         (err: unknown) => {
@@ -221,7 +261,10 @@ class AmqpConsumer {
       this.queue,
       (msg) => {
         if (msg === null) {
-          this.log.error({ queue: this.queue }, 'the broker cancelled the consumer (queue deleted?); no more messages will be read from it');
+          this.log.error(
+            { queue: this.queue },
+            'the broker cancelled the consumer (queue deleted?); no more messages will be read from it',
+          );
           return;
         }
         const p = this.deliver(ch, msg).finally(() => this.inFlight.delete(p));

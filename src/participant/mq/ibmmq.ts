@@ -2,7 +2,17 @@ import * as mq from 'ibmmq';
 import { MQC } from 'ibmmq';
 import { TransientFault } from '../../base/faults.js';
 import type { Logger } from '../../base/log.js';
-import { checkOutgoing, logFields, type ConsumeOptions, type Consumer, type Handler, type IncomingMessage, type MqTransport, type OutgoingMessage, registered } from './port.js';
+import {
+  checkOutgoing,
+  logFields,
+  type ConsumeOptions,
+  type Consumer,
+  type Handler,
+  type IncomingMessage,
+  type MqTransport,
+  type OutgoingMessage,
+  registered,
+} from './port.js';
 import { settle } from './settle.js';
 
 export interface IbmMqOptions {
@@ -46,7 +56,10 @@ export class IbmMqTransport implements MqTransport {
     // autoCtl would resume it as soon as the callback returns, before the async handler is done.
     mq.setTuningParameters({ autoCtl: false });
     const hConn = await connectQueueManager(options);
-    log.info({ transport: 'ibmmq', queueManager: options.queueManager, connName: options.connName }, 'connected to the IBM MQ queue manager');
+    log.info(
+      { transport: 'ibmmq', queueManager: options.queueManager, connName: options.connName },
+      'connected to the IBM MQ queue manager',
+    );
     return new IbmMqTransport(options, hConn, log);
   }
 
@@ -129,7 +142,13 @@ class IbmMqConsumer {
     private readonly log: Logger,
   ) {}
 
-  static async start(o: IbmMqOptions, queue: string, handler: Handler, options: ConsumeOptions, log: Logger): Promise<IbmMqConsumer> {
+  static async start(
+    o: IbmMqOptions,
+    queue: string,
+    handler: Handler,
+    options: ConsumeOptions,
+    log: Logger,
+  ): Promise<IbmMqConsumer> {
     const hConn = await connectQueueManager(o);
     try {
       // [P3] Exclusive input: while the open site reads TO.GATEWAY no other site can.
@@ -142,9 +161,15 @@ class IbmMqConsumer {
       const backout = await openQueue(hConn, backoutName, MQC.MQOO_OUTPUT, o.queueManager);
       const c = new IbmMqConsumer(queue, hConn, input, backout, handler, threshold, log);
       if (options.prefetch > 1) {
-        log.info({ queue, prefetch: options.prefetch }, 'IBM MQ consumer handles one message at a time: a unit of work spans the whole connection');
+        log.info(
+          { queue, prefetch: options.prefetch },
+          'IBM MQ consumer handles one message at a time: a unit of work spans the whole connection',
+        );
       }
-      log.info({ queue, backoutQueue: backoutName, backoutThreshold: threshold }, 'consuming from IBM MQ queue (exclusive input, syncpoint)');
+      log.info(
+        { queue, backoutQueue: backoutName, backoutThreshold: threshold },
+        'consuming from IBM MQ queue (exclusive input, syncpoint)',
+      );
       c.listen();
       return c;
     } catch (err) {
@@ -178,7 +203,11 @@ class IbmMqConsumer {
     // unit of work before resume().
     mq.Get(this.input, md, gmo, (err, _hObj, _gmo, gotMd, data) => {
       if (err !== null) {
-        if (err.mqrc !== MQC.MQRC_NO_MSG_AVAILABLE) this.log.warn({ queue: this.queue, mqrc: err.mqrc, reason: err.mqrcstr }, 'IBM MQ consumer reported a condition');
+        if (err.mqrc !== MQC.MQRC_NO_MSG_AVAILABLE)
+          this.log.warn(
+            { queue: this.queue, mqrc: err.mqrc, reason: err.mqrcstr },
+            'IBM MQ consumer reported a condition',
+          );
         this.resume();
       } else if (gotMd === null || data === null) {
         this.resume();
@@ -195,7 +224,11 @@ class IbmMqConsumer {
   private resume(): void {
     if (this.stopped) return;
     mq.Ctl(this.hConn, MQC.MQOP_RESUME, (e) => {
-      if (e) this.log.error({ queue: this.queue, mqrc: e.mqrc, reason: e.mqrcstr }, 'could not resume the IBM MQ consumer; it delivers nothing more');
+      if (e)
+        this.log.error(
+          { queue: this.queue, mqrc: e.mqrc, reason: e.mqrcstr },
+          'could not resume the IBM MQ consumer; it delivers nothing more',
+        );
     });
   }
 
@@ -261,11 +294,20 @@ function connectQueueManager(o: IbmMqOptions): Promise<mq.MQQueueManager> {
     cno.SecurityParms = csp;
   }
   return mq.ConnxPromise(o.queueManager, cno).catch((err: unknown) => {
-    throw mqFailure(`connect to queue manager ${o.queueManager} via ${o.channel} at ${o.connName}`, err, o.queueManager);
+    throw mqFailure(
+      `connect to queue manager ${o.queueManager} via ${o.channel} at ${o.connName}`,
+      err,
+      o.queueManager,
+    );
   });
 }
 
-async function openQueue(hConn: mq.MQQueueManager, queue: string, options: number, queueManager: string): Promise<mq.MQObject> {
+async function openQueue(
+  hConn: mq.MQQueueManager,
+  queue: string,
+  options: number,
+  queueManager: string,
+): Promise<mq.MQObject> {
   const od = new mq.MQOD();
   od.ObjectName = queue;
   od.ObjectType = MQC.MQOT_Q;
@@ -310,7 +352,8 @@ const TRANSIENT_MQRC: ReadonlySet<number> = new Set([
 function mqFailure(what: string, err: unknown, queueManager: string): Error {
   if (err instanceof mq.MQError) {
     const rc: number = err.mqrc;
-    if (TRANSIENT_MQRC.has(rc)) return new TransientFault(`${what} failed: ${err.mqccstr} ${err.mqrcstr} (${err.mqrc})`, { cause: err });
+    if (TRANSIENT_MQRC.has(rc))
+      return new TransientFault(`${what} failed: ${err.mqccstr} ${err.mqrcstr} (${err.mqrc})`, { cause: err });
     const why =
       rc === MQC.MQRC_UNKNOWN_OBJECT_NAME
         ? `the queue is not defined on queue manager ${queueManager}`

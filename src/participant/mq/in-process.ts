@@ -1,7 +1,15 @@
 import { systemClock, type Clock } from '../../base/clock.js';
 import { TransientFault } from '../../base/faults.js';
 import type { Logger } from '../../base/log.js';
-import { checkOutgoing, type ConsumeOptions, type Consumer, type Handler, type MqTransport, type OutgoingMessage, registered } from './port.js';
+import {
+  checkOutgoing,
+  type ConsumeOptions,
+  type Consumer,
+  type Handler,
+  type MqTransport,
+  type OutgoingMessage,
+  registered,
+} from './port.js';
 import { settle } from './settle.js';
 
 interface Stored {
@@ -37,9 +45,14 @@ export class InProcessTransport implements MqTransport {
     private readonly clock: Clock = systemClock,
   ) {
     if (process.env.NODE_ENV === 'production') {
-      throw new Error('the in-process MQ transport keeps messages in memory only and is refused when NODE_ENV=production; configure mq.kind "amqp" or "ibmmq"');
+      throw new Error(
+        'the in-process MQ transport keeps messages in memory only and is refused when NODE_ENV=production; configure mq.kind "amqp" or "ibmmq"',
+      );
     }
-    log.warn({ transport: this.name }, 'in-process MQ transport is NOT durable: queued messages are lost when the process exits');
+    log.warn(
+      { transport: this.name },
+      'in-process MQ transport is NOT durable: queued messages are lost when the process exits',
+    );
   }
 
   async ensureQueues(queues: readonly string[]): Promise<void> {
@@ -50,7 +63,8 @@ export class InProcessTransport implements MqTransport {
   async put(m: OutgoingMessage): Promise<void> {
     this.assertOpen(`put to ${m.queue}`);
     checkOutgoing(m);
-    if (this.existing(m.queue).length >= IN_PROCESS_QUEUE_DEPTH_MAX) throw new TransientFault(`in-process queue ${m.queue} is full (${IN_PROCESS_QUEUE_DEPTH_MAX} messages)`);
+    if (this.existing(m.queue).length >= IN_PROCESS_QUEUE_DEPTH_MAX)
+      throw new TransientFault(`in-process queue ${m.queue} is full (${IN_PROCESS_QUEUE_DEPTH_MAX} messages)`);
     this.enqueue(m.queue, {
       body: m.body,
       messageId: m.messageId,
@@ -101,7 +115,8 @@ export class InProcessTransport implements MqTransport {
 
   private existing(queue: string): Stored[] {
     const q = this.queues.get(queue);
-    if (q === undefined) throw new Error(`in-process queue ${queue} does not exist; declare it with ensureQueues first`);
+    if (q === undefined)
+      throw new Error(`in-process queue ${queue} does not exist; declare it with ensureQueues first`);
     return q;
   }
 
@@ -147,7 +162,13 @@ class InProcessConsumer {
   }
 
   private deliver(s: Stored): Promise<void> {
-    const message = { queue: this.queue, body: s.body, messageId: s.messageId, correlationId: s.correlationId, deliveryCount: s.deliveryCount };
+    const message = {
+      queue: this.queue,
+      body: s.body,
+      messageId: s.messageId,
+      correlationId: s.correlationId,
+      deliveryCount: s.deliveryCount,
+    };
     return settle(
       {
         message,

@@ -83,10 +83,14 @@ export function newMessageId(): string {
 /** Rejects what no transport can carry faithfully, so that all three fail alike. */
 export function checkOutgoing(m: OutgoingMessage): void {
   if (!HEX_ID.test(m.messageId)) {
-    throw new Error(`put to ${m.queue}: messageId must be 48 lower-case hex chars (a 24-byte MsgId), got ${JSON.stringify(m.messageId)}`);
+    throw new Error(
+      `put to ${m.queue}: messageId must be 48 lower-case hex chars (a 24-byte MsgId), got ${JSON.stringify(m.messageId)}`,
+    );
   }
   if (m.correlationId !== undefined && !HEX_ID.test(m.correlationId)) {
-    throw new Error(`put to ${m.queue}: correlationId must be 48 lower-case hex chars, got ${JSON.stringify(m.correlationId)}`);
+    throw new Error(
+      `put to ${m.queue}: correlationId must be 48 lower-case hex chars, got ${JSON.stringify(m.correlationId)}`,
+    );
   }
   if (m.expiryMs !== undefined && !(Number.isInteger(m.expiryMs) && m.expiryMs > 0)) {
     throw new Error(`put to ${m.queue}: expiryMs must be a positive integer, got ${m.expiryMs}`);

@@ -8,13 +8,17 @@ export interface ParticipantQueues {
 }
 
 export function participantQueues(participantId: string): ParticipantQueues {
-  if (!/^\d{6}$/.test(participantId)) throw new Error(`participant id must be 6 digits, got ${JSON.stringify(participantId)}`);
+  if (!/^\d{6}$/.test(participantId))
+    throw new Error(`participant id must be 6 digits, got ${JSON.stringify(participantId)}`);
   const toGateway = `FPS.${participantId}.TO.GATEWAY`;
   return { toGateway, fromGateway: `FPS.${participantId}.FROM.GATEWAY`, backout: `${toGateway}.BACKOUT` };
 }
 
 /** Declares (AMQP, memory) or checks (IBM MQ) a participant's queues and returns their names. */
-export async function ensureParticipantQueues(transport: MqTransport, participantId: string): Promise<ParticipantQueues> {
+export async function ensureParticipantQueues(
+  transport: MqTransport,
+  participantId: string,
+): Promise<ParticipantQueues> {
   const q = participantQueues(participantId);
   await transport.ensureQueues([q.toGateway, q.fromGateway, q.backout]);
   return q;

@@ -33,11 +33,15 @@ export async function settle(d: Delivery, handler: Handler, backoutThreshold: nu
   let disposition: Disposition;
   // [P7] A message delivered backoutThreshold times goes to the backout queue, never dropped.
   if (d.message.deliveryCount >= backoutThreshold) {
-    log.warn({ ...fields, backoutThreshold }, 'delivery count reached the backout threshold; moving the message to the backout queue');
+    log.warn(
+      { ...fields, backoutThreshold },
+      'delivery count reached the backout threshold; moving the message to the backout queue',
+    );
     disposition = 'backout';
   } else {
     disposition = await handle(d, handler, log);
-    if (disposition === 'backout') log.warn(fields, 'handler declared the message poison; moving it to the backout queue');
+    if (disposition === 'backout')
+      log.warn(fields, 'handler declared the message poison; moving it to the backout queue');
   }
   try {
     await d[disposition]();
@@ -51,10 +55,16 @@ async function handle(d: Delivery, handler: Handler, log: Logger): Promise<Dispo
   const fields = logFields(d.message);
   const next = (attempt: number, delayMs: number, err: Error): number | undefined => {
     if (attempt >= TRANSIENT_ATTEMPTS_MAX || d.abandoned()) {
-      log.error({ ...fields, attempt, err: err.message }, 'transient fault outlasted the retries for this delivery; rolling the message back');
+      log.error(
+        { ...fields, attempt, err: err.message },
+        'transient fault outlasted the retries for this delivery; rolling the message back',
+      );
       return undefined;
     }
-    log.warn({ ...fields, attempt, retryInMs: delayMs, err: err.message }, 'transient fault while handling a message; holding it and trying again');
+    log.warn(
+      { ...fields, attempt, retryInMs: delayMs, err: err.message },
+      'transient fault while handling a message; holding it and trying again',
+    );
     return delayMs;
   };
   try {

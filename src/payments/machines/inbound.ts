@@ -48,7 +48,10 @@ export const inboundEffect = z.discriminatedUnion('type', [
   /** Answer a repeat on its own connection (R5). */
   z.strictObject({ type: z.literal('replyRepeat'), params: z.strictObject({ handle: z.string(), code: actionCode }) }),
   /** R5: the repeats that waited for the outcome are answered with it, each on its own connection. */
-  z.strictObject({ type: z.literal('replyRepeats'), params: z.strictObject({ handles: z.array(z.string()), code: actionCode }) }),
+  z.strictObject({
+    type: z.literal('replyRepeats'),
+    params: z.strictObject({ handles: z.array(z.string()), code: actionCode }),
+  }),
   /** R6: pacs.002 RJCT 0912 to the participant after a stand-in. */
   z.strictObject({ type: z.literal('tellStandIn') }),
   /** R6: pacs.002 RJCT 0912 answering a decision that came after the stand-in. */
@@ -125,7 +128,13 @@ export const inboundMachine = setup({
     },
     // [R5] A repeat gets the original outcome, once known, and never reaches the participant again.
     REPEAT: [
-      { guard: 'outcomeKnown', actions: { type: 'replyRepeat', params: ({ context, event }) => ({ handle: event.handle, code: context.outcome! }) } },
+      {
+        guard: 'outcomeKnown',
+        actions: {
+          type: 'replyRepeat',
+          params: ({ context, event }) => ({ handle: event.handle, code: context.outcome! }),
+        },
+      },
       { actions: assign({ waitingRepeats: ({ context, event }) => [...context.waitingRepeats, event.handle] }) },
     ],
     // [R6] A decision after a stand-in changes nothing; it is recorded and answered RJCT 0912.
@@ -153,7 +162,10 @@ export const inboundMachine = setup({
       on: {
         DECIDED: {
           target: 'decided',
-          actions: assign({ outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code), decidedBy: 'participant' }),
+          actions: assign({
+            outcome: ({ event }) => (event.accept ? ActionCode.accepted : event.code),
+            decidedBy: 'participant',
+          }),
         },
         // [P10] The participant has the payment: it must learn, RJCT 0912, that it was rejected for it.
         DEADLINE: { guard: 'due', target: 'stood-in', actions: 'tellStandIn' },
@@ -165,7 +177,10 @@ export const inboundMachine = setup({
     decided: {
       entry: [
         { type: 'reply', params: ({ context }) => ({ code: context.outcome! }) },
-        { type: 'replyRepeats', params: ({ context }) => ({ handles: context.waitingRepeats, code: context.outcome! }) },
+        {
+          type: 'replyRepeats',
+          params: ({ context }) => ({ handles: context.waitingRepeats, code: context.outcome! }),
+        },
         'forgetWaiting',
       ],
       on: { REPLY_SENT: 'replied', REPLY_LOST: 'reply-lost' },
@@ -174,7 +189,10 @@ export const inboundMachine = setup({
       entry: [
         'standIn',
         { type: 'reply', params: { code: ActionCode.standIn } },
-        { type: 'replyRepeats', params: ({ context }) => ({ handles: context.waitingRepeats, code: ActionCode.standIn }) },
+        {
+          type: 'replyRepeats',
+          params: ({ context }) => ({ handles: context.waitingRepeats, code: ActionCode.standIn }),
+        },
         'forgetWaiting',
       ],
       on: { REPLY_SENT: 'replied', REPLY_LOST: 'reply-lost' },

@@ -9,7 +9,12 @@ const outboundInputShape = {
   fpid: z.string(),
   participant: z.string(),
   /** What the pacs.002 must name: the instruction's message ids and references. */
-  instruction: z.strictObject({ msgId: z.string(), mqMessageId: z.string(), trn: z.string(), endToEndRef: z.string().optional() }),
+  instruction: z.strictObject({
+    msgId: z.string(),
+    mqMessageId: z.string(),
+    trn: z.string(),
+    endToEndRef: z.string().optional(),
+  }),
   instructedAt: z.number(),
   /** R10: the latest time a first submission may still go; past it the instruction is rejected 9091. */
   submitBy: z.number(),
@@ -85,7 +90,10 @@ export const outboundMachine = setup({
     // rejected 9091 once it would miss its deadline.
     recorded: {
       on: {
-        SUBMIT: { target: 'submitted', actions: [assign({ attempts: ({ context }) => context.attempts + 1 }), 'submit'] },
+        SUBMIT: {
+          target: 'submitted',
+          actions: [assign({ attempts: ({ context }) => context.attempts + 1 }), 'submit'],
+        },
         DEADLINE: { guard: 'late', target: 'rejected', actions: assign({ outcome: ActionCode.notSignedOn }) },
       },
     },
@@ -97,7 +105,11 @@ export const outboundMachine = setup({
           { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
           // [R7a] 9091: the scheme took nothing, so the same FPID goes again as a 9200, or the
           // instruction times out (R10).
-          { guard: 'notTaken', target: 'recorded', actions: assign({ lastConnection: ({ event }) => event.connection }) },
+          {
+            guard: 'notTaken',
+            target: 'recorded',
+            actions: assign({ lastConnection: ({ event }) => event.connection }),
+          },
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
         NO_ANSWER: { target: 'repeating', actions: assign({ lastConnection: ({ event }) => event.connection }) },
@@ -105,7 +117,10 @@ export const outboundMachine = setup({
       },
     },
     repeating: {
-      entry: [assign({ attempts: ({ context }) => context.attempts + 1 }), { type: 'repeat', params: ({ context }) => ({ avoid: context.lastConnection ?? '' }) }],
+      entry: [
+        assign({ attempts: ({ context }) => context.attempts + 1 }),
+        { type: 'repeat', params: ({ context }) => ({ avoid: context.lastConnection ?? '' }) },
+      ],
       on: {
         RESPONSE: [
           { guard: 'accepted', target: 'accepted', actions: assign({ outcome: ActionCode.accepted }) },
@@ -114,7 +129,11 @@ export const outboundMachine = setup({
           { guard: 'notTaken', actions: assign({ lastConnection: ({ event }) => event.connection }) },
           { target: 'rejected', actions: assign({ outcome: ({ event }) => event.code }) },
         ],
-        NO_ANSWER: { target: 'repeating', reenter: true, actions: assign({ lastConnection: ({ event }) => event.connection }) },
+        NO_ANSWER: {
+          target: 'repeating',
+          reenter: true,
+          actions: assign({ lastConnection: ({ event }) => event.connection }),
+        },
         RETRY: { target: 'repeating', reenter: true },
       },
     },

@@ -17,7 +17,9 @@ type ParamsOf<E extends Effect, T extends E['type']> = E extends { type: T; para
  * typed by the params of its effect. They do nothing: the machine only names them; the desk
  * performs them after the commit. Build one with `EFFECT_ACTION` for every key.
  */
-export type EffectActions<E extends Effect> = { [T in E['type']]: (args: unknown, params: ParamsOf<E, T>) => undefined };
+export type EffectActions<E extends Effect> = {
+  [T in E['type']]: (args: unknown, params: ParamsOf<E, T>) => undefined;
+};
 
 /** The body of every effect action: nothing runs inside the machine. */
 export const EFFECT_ACTION = (): undefined => undefined;
@@ -30,7 +32,12 @@ export interface Step<M extends AnyStateMachine, E extends Effect> {
 }
 
 /** One pure transition: the next snapshot and the effects it calls for, as `effects` types them. No I/O, no timers. */
-export function step<M extends AnyStateMachine, E extends Effect>(machine: M, effects: z.ZodType<E>, snapshot: SnapshotFrom<M>, event: EventFromLogic<M>): Step<M, E> {
+export function step<M extends AnyStateMachine, E extends Effect>(
+  machine: M,
+  effects: z.ZodType<E>,
+  snapshot: SnapshotFrom<M>,
+  event: EventFromLogic<M>,
+): Step<M, E> {
   const [next, actions] = transition(machine, snapshot, event);
   const typed = toEffects(effects, actions);
   return { snapshot: next, effects: typed, changed: next !== snapshot || typed.length > 0 };
@@ -41,10 +48,16 @@ export function step<M extends AnyStateMachine, E extends Effect>(machine: M, ef
  * reach here (xstate applies them), so every action left is an effect; one that does not parse
  * is a machine out of step with its union (a bug the model test looks for), and throws.
  */
-export function toEffects<E extends Effect>(effects: z.ZodType<E>, actions: ReadonlyArray<{ type: string; params?: unknown }>): E[] {
+export function toEffects<E extends Effect>(
+  effects: z.ZodType<E>,
+  actions: ReadonlyArray<{ type: string; params?: unknown }>,
+): E[] {
   return actions.map((a) => {
     const parsed = effects.safeParse(a.params === undefined ? { type: a.type } : { type: a.type, params: a.params });
-    if (!parsed.success) throw new Error(`action ${a.type} is not an effect of its machine: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `action ${a.type} is not an effect of its machine: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      );
     return parsed.data;
   });
 }
@@ -52,7 +65,9 @@ export function toEffects<E extends Effect>(effects: z.ZodType<E>, actions: Read
 /** The exhaustiveness check of a desk's `switch (effect.type)`: compiles only when every effect has its case. */
 export function unhandledEffect(effect: never): never {
   const e: unknown = effect;
-  throw new Error(`no case for effect ${typeof e === 'object' && e !== null && 'type' in e ? String(e.type) : typeof e}`);
+  throw new Error(
+    `no case for effect ${typeof e === 'object' && e !== null && 'type' in e ? String(e.type) : typeof e}`,
+  );
 }
 
 /** The state a snapshot is in, as stored in the ledger. Machines here are flat, so it is a string. */
