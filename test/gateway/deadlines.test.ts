@@ -14,7 +14,7 @@ import { basePayment } from '../support/iso20022-arbitraries.js';
 import { ScriptedScheme } from '../support/scripted-scheme.js';
 import { until } from '../support/tcp.js';
 
-const FIXTURE = readFileSync(new URL('../participant/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
 const Q = participantQueues('040004');
 /** Stand-in at T_in - margin = 2.3 s after arrival. */
 const T_IN_MS = 3000;
