@@ -94,17 +94,10 @@ export interface Payment extends NewPayment {
   version: number;
 }
 
-export interface JournalEntry {
+/** One row of the append-only journal: a transition that applied. */
+export type JournalEntry = Pick<Transition, 'fpid' | 'from' | 'to' | 'event' | 'at' | 'site' | 'epoch' | 'cause'> & {
   id: number;
-  fpid: string;
-  from: string | null;
-  to: string;
-  event: string;
-  at: number;
-  site: string;
-  epoch: number;
-  cause?: Cause;
-}
+};
 
 export const FPID_LENGTH = 42;
 

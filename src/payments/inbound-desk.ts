@@ -33,7 +33,7 @@ import {
   type Told,
 } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
-import { loadContext, reportUnreadable, storedContext, type ContextReader } from './stored-context.js';
+import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -103,11 +103,10 @@ export class InboundDesk {
         machine: inboundMachine,
         effects: inboundEffect,
         direction: 'inbound',
+        context: (s) => s.context,
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
-        stored: (s) => storedContext(s.context),
         deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
         standInAt: (s) => s.context.standInAt,
-        outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) =>
           (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
         forget: (fpid) => {

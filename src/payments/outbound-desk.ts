@@ -25,7 +25,7 @@ import type { Fence } from '../failover/fence.js';
 import { PaymentRuntime } from './runtime.js';
 import type { Instructed, Instruction, Participant, ParticipantPort } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
-import { loadContext, reportUnreadable, storedContext, type ContextReader } from './stored-context.js';
+import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 
 export interface OutboundTiming {
   /** R7: how long the scheme has to answer; also the longest an instruction waits to be submitted (R10). */
@@ -102,10 +102,9 @@ export class OutboundDesk {
         machine: outboundMachine,
         effects: outboundEffect,
         direction: 'outbound',
+        context: (s) => s.context,
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
-        stored: (s) => storedContext(s.context),
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
-        outcome: (s) => s.context.outcome ?? undefined,
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),
         forget: (fpid) => {
           this.payments.delete(fpid);

@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { Cause, CommitResult, NewPayment, PaymentPatch, Transition } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
 import { step, stateOf, type Effect } from './machines/step.js';
+import { storedContext } from './stored-context.js';
 import type { Fence } from '../failover/fence.js';
 
 type LedgerPort = Pick<Ledger, 'commit'>;
@@ -17,16 +18,14 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   /** The machine's effect union. */
   effects: z.ZodType<E>;
   direction: 'inbound' | 'outbound';
+  /** The machine's context: what the ledger keeps (`storedContext`), and the action code decided so far. */
+  context(snapshot: SnapshotFrom<M>): object & { outcome?: string | null | undefined };
   /** Performs one effect after its state committed; returns events that follow at once from it. */
   perform(fpid: string, effect: E, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
-  /** The context as the ledger keeps it, with its version (`storedContext`). */
-  stored(snapshot: SnapshotFrom<M>): Record<string, unknown>;
   /** When the machine wants a DEADLINE event, if it waits for one in this state. */
   deadline(snapshot: SnapshotFrom<M>): number | undefined;
   /** R6: when the payment is stood in if undecided (inbound), kept in its own column for operators. */
   standInAt?(snapshot: SnapshotFrom<M>): number | undefined;
-  /** The action code decided so far, kept in its own column for operators and queries. */
-  outcome(snapshot: SnapshotFrom<M>): string | undefined;
   /** Nothing more is owed in this state: the payment leaves memory (a later event reloads it). */
   settled(snapshot: SnapshotFrom<M>): boolean;
   /** Drops whatever the desk keeps beside the machine for a payment that left memory. */
@@ -318,10 +317,10 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
    * state that waits for none). The runtime itself reads only the context back.
    */
   private patch(snapshot: SnapshotFrom<M>): PaymentPatch {
-    const outcome = this.spec.outcome(snapshot);
+    const outcome = this.spec.context(snapshot).outcome ?? undefined;
     const standInAt = this.spec.standInAt?.(snapshot);
     return {
-      context: this.spec.stored(snapshot),
+      context: storedContext(this.spec.context(snapshot)),
       deadlineAt: this.spec.deadline(snapshot) ?? null,
       ...(outcome === undefined ? {} : { outcome }),
       ...(standInAt === undefined ? {} : { standInAt }),
@@ -338,7 +337,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         event,
         from: before === null ? null : stateOf(before),
         to: stateOf(after),
-        outcome: this.spec.outcome(after) ?? null,
+        outcome: this.spec.context(after).outcome ?? null,
       },
     };
   }
