@@ -3,8 +3,8 @@
  * restarted on the same ledger, and every payment must end final and as the scheme saw it.
  */
 import { describe, expect, it } from 'vitest';
-import type { SchemeSim } from '../support/scheme-sim.js';
 import {
+  driveTraffic,
   everyPaymentSettled,
   ledgerCounts,
   offeredTwice,
@@ -13,56 +13,36 @@ import {
   startGateway,
   startSignedOnGateway,
   stopStack,
-  type Bank,
 } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const cleanup = stopAfterAll();
 
-async function drive(sim: SchemeSim, bank: Bank, seconds: number): Promise<void> {
-  for (let t = 0; t < seconds; t++) {
-    await Promise.all([
-      sim.control('POST', '/inbound', { count: 12 }),
-      bank.control('POST', '/outbound', { count: 6 }),
-    ]);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const RATES = { inbound: 12, outbound: 6 };
 
 describe('crash recovery', () => {
   it('loses no payment, offers none twice, and ends every one final and consistent with the scheme after SIGKILL', async () => {
     // Slow decisions keep many inbound payments open at the moment of the crash.
     const { db, sim, bank, config } = await prepareStack(cleanup, {
-      sim: ['--reversal-repeat-ms', '1000'],
-      bank: [
-        '--latency-ms',
-        '200-2500',
-        '--late-share',
-        '0',
-        '--reject-share',
-        '0.1',
-        '--drain-ms',
-        '5000',
-        '--seed',
-        '11',
-      ],
+      sim: { reversalRepeatMs: 1000 },
+      bank: { latencyMs: '200-2500', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 11 },
       gateway: { site: 'crash' },
     });
 
     const first = await startGateway(config);
     cleanup.push(async () => first.kill());
     await signedOn(sim, 20_000);
-    await drive(sim, bank, 8);
+    await driveTraffic(sim, bank, 8, RATES);
     const open = await db.pool.query<{ n: string }>(
       "SELECT count(*) AS n FROM payments WHERE state NOT IN ('replied', 'reply-lost', 'reversed', 'reported')",
     );
     expect(Number(open.rows[0]!.n)).toBeGreaterThan(0);
     first.kill();
     // Instructions keep arriving on the queue while the gateway is down.
-    await drive(sim, bank, 2);
+    await driveTraffic(sim, bank, 2, RATES);
 
     const second = await startSignedOnGateway(cleanup, sim, config, 20_000);
-    await drive(sim, bank, 4);
+    await driveTraffic(sim, bank, 4, RATES);
     await everyPaymentSettled(sim, bank, 40_000);
     const { bankReport, schemeReport } = await stopStack({ gateway: second, sim, bank });
 

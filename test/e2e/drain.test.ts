@@ -18,8 +18,8 @@ describe('gateway drain under traffic (R8)', () => {
     const { db, sim, gateway } = await startStack(
       cleanup,
       {
-        sim: ['--t-in', String(T_IN_MS), '--inbound-rate', '20'],
-        bank: ['--latency-ms', '100-1000', '--late-share', '0', '--drain-ms', '3000', '--seed', '5'],
+        sim: { tIn: T_IN_MS, inboundRate: 20 },
+        bank: { latencyMs: '100-1000', lateShare: 0, drainMs: 3000, seed: 5 },
         gateway: {
           site: 'drain',
           timing: { tInMs: T_IN_MS, standInMarginMs: 1000 },

@@ -104,15 +104,29 @@ export interface Simulators {
   bank: Bank;
 }
 
+/** A simulator's command-line options by their names in camel case: `{ tIn: 3000 }` for `--t-in 3000`. */
+export type SimulatorOptions = Record<string, string | number>;
+
+function flags(options: SimulatorOptions): string[] {
+  return Object.entries(options).flatMap(([name, value]) => [
+    `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    String(value),
+  ]);
+}
+
 /**
- * The scheme simulator (`--sort-codes 200000`, then `simArgs`) and the bank simulator for a participant
- * of this run only (`--participant <id>:200000`, then `bankArgs`), both stopped after the file's tests.
+ * The scheme simulator (`--sort-codes 200000` and `simOptions`) and the bank simulator for a participant
+ * of this run only (`--participant <id>:200000` and `bankOptions`), both stopped after the file's tests.
  */
-export async function startSimulators(cleanup: Cleanup, simArgs: string[], bankArgs: string[]): Promise<Simulators> {
+export async function startSimulators(
+  cleanup: Cleanup,
+  simOptions: SimulatorOptions,
+  bankOptions: SimulatorOptions,
+): Promise<Simulators> {
   const participant = runParticipantId();
-  const sim = await startSchemeSim(['--sort-codes', SORT_CODE, ...simArgs]);
+  const sim = await startSchemeSim(['--sort-codes', SORT_CODE, ...flags(simOptions)]);
   cleanup.push(() => sim.stop());
-  const bank = await startBank(['--participant', `${participant}:${SORT_CODE}`, ...bankArgs]);
+  const bank = await startBank(['--participant', `${participant}:${SORT_CODE}`, ...flags(bankOptions)]);
   cleanup.push(() => bank.process.stop());
   return { participant, sim, bank };
 }
@@ -141,10 +155,10 @@ export async function startSignedOnGateway(
 }
 
 export interface StackSettings {
-  /** Scheme simulator arguments after `--sort-codes 200000`. */
-  sim: string[];
-  /** Bank simulator arguments after `--participant <id>:200000`. */
-  bank: string[];
+  /** Scheme simulator options besides `--sort-codes 200000`. */
+  sim: SimulatorOptions;
+  /** Bank simulator options besides `--participant <id>:200000`. */
+  bank: SimulatorOptions;
   /** The gateway's config, but for its participant; its ledger is the stack's database unless `databaseUrl` says. */
   gateway: Omit<GatewaySettings, 'participant'>;
   /** A database already started (with a proxy in front of it, say); else one of the stack's own. */
@@ -198,6 +212,39 @@ export async function everyPaymentSettled(sim: SchemeSim, bank: Bank, timeoutMs:
     timeoutMs,
     'a report for every instruction',
   );
+}
+
+export interface Rates {
+  /** Payments the scheme sends the gateway a second. */
+  inbound: number;
+  /** Instructions the bank puts to the gateway a second. */
+  outbound: number;
+}
+
+/**
+ * Traffic both ways for `seconds` seconds: each second the scheme sends `perSecond.inbound` payments
+ * and the bank `perSecond.outbound` instructions; `at(t)` runs first in second t (a fault planned for it).
+ */
+export async function driveTraffic(
+  sim: SchemeSim,
+  bank: Bank,
+  seconds: number,
+  perSecond: Rates,
+  at: (t: number) => void = () => {},
+): Promise<void> {
+  for (let t = 0; t < seconds; t++) {
+    at(t);
+    await Promise.all([
+      sim.control('POST', '/inbound', { count: perSecond.inbound }),
+      bank.control('POST', '/outbound', { count: perSecond.outbound }),
+    ]);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The scheme's inbound report when each of the `sent` payments was answered within T_in. */
+export function answeredInTime(sent: number) {
+  return { sent, answered_in_time: sent, late: 0, unanswered: 0, reversed: 0 };
 }
 
 /** Stops the gateway, then the bank and the scheme simulators, and returns their final reports. */
