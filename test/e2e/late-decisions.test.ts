@@ -5,7 +5,7 @@
  * gateway's memory (the late-decision issue): every one of them must be answered RJCT 0912.
  */
 import { describe, expect, it } from 'vitest';
-import { eventually, startStack, stopStack } from '../support/stack.js';
+import { answeredInTime, eventually, startStack, stopStack } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const SECONDS = 15;
@@ -22,21 +22,8 @@ describe('late decisions end to end', () => {
     const stack = await startStack(
       cleanup,
       {
-        sim: ['--t-in', String(T_IN_MS)],
-        bank: [
-          '--latency-ms',
-          '20-300',
-          '--late-share',
-          '0.1',
-          '--late-ms',
-          String(LATE_MS),
-          '--reject-share',
-          '0',
-          '--drain-ms',
-          '5000',
-          '--seed',
-          '11',
-        ],
+        sim: { tIn: T_IN_MS },
+        bank: { latencyMs: '20-300', lateShare: 0.1, lateMs: LATE_MS, rejectShare: 0, drainMs: 5000, seed: 11 },
         gateway: { site: 'late', timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS } },
       },
       15_000,
@@ -63,13 +50,7 @@ describe('late decisions end to end', () => {
 
     const { bankReport, schemeReport } = await stopStack(stack);
 
-    expect(schemeReport.inbound).toMatchObject({
-      sent: inbound,
-      answered_in_time: inbound,
-      late: 0,
-      unanswered: 0,
-      reversed: 0,
-    });
+    expect(schemeReport.inbound).toMatchObject(answeredInTime(inbound));
     // Only late decisions miss the deadline; each stood-in payment's decision came after it and was answered once.
     expect(bankReport.stand_in_notices).toBeGreaterThan(0);
     expect(bankReport.stand_in_notices).toBeLessThanOrEqual(bankReport.inbound_late);
