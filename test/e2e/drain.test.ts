@@ -4,9 +4,7 @@
  * PostgreSQL owned by the test, given to the gateway by URL.
  */
 import { describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { startSchemeSim } from '../support/scheme-sim.js';
-import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import { eventually, startStack } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const T_IN_MS = 4000;
@@ -16,40 +14,19 @@ const cleanup = stopAfterAll();
 
 describe('gateway drain under traffic (R8)', () => {
   it('stops in about T_in on SIGTERM, every inbound payment it took final or reply-lost, 892 then 882 on every connection', async () => {
-    const db: TestDatabase = await startTestDatabase();
-    cleanup.push(() => db.stop());
-    const participant = runParticipantId();
-    const sim = await startSchemeSim(['--sort-codes', '200000', '--t-in', String(T_IN_MS), '--inbound-rate', '20']);
-    cleanup.push(() => sim.stop());
     // Every decision comes well before the stand-in (T_in - 1 s): during the drain they must be read.
-    const bank = await startBank([
-      '--participant',
-      `${participant}:200000`,
-      '--latency-ms',
-      '100-1000',
-      '--late-share',
-      '0',
-      '--drain-ms',
-      '3000',
-      '--seed',
-      '5',
-    ]);
-    cleanup.push(() => bank.process.stop());
-    const gateway = await startGateway(
-      await gatewayConfig(sim, {
-        site: 'drain',
-        participant: { id: participant, sortCodes: ['200000'] },
-        databaseUrl: db.url,
-        timing: { tInMs: T_IN_MS, standInMarginMs: 1000 },
-        scheme: { drainTimeoutMs: DRAIN_TIMEOUT_MS },
-      }),
-    );
-    cleanup.push(() => gateway.stop());
-    await eventually(
-      () => sim.sessions(),
-      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+    const { db, sim, gateway } = await startStack(
+      cleanup,
+      {
+        sim: { tIn: T_IN_MS, inboundRate: 20 },
+        bank: { latencyMs: '100-1000', lateShare: 0, drainMs: 3000, seed: 5 },
+        gateway: {
+          site: 'drain',
+          timing: { tInMs: T_IN_MS, standInMarginMs: 1000 },
+          scheme: { drainTimeoutMs: DRAIN_TIMEOUT_MS },
+        },
+      },
       15_000,
-      'the gateway signed on at both DCs',
     );
     await eventually(
       () => db.pool.query<{ n: string }>("SELECT count(*) AS n FROM payments WHERE state IN ('recorded', 'offered')"),

@@ -4,9 +4,15 @@
  * PostgreSQL owned by the test.
  */
 import { describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { startSchemeSim } from '../support/scheme-sim.js';
-import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import {
+  answeredInTime,
+  driveTraffic,
+  eventually,
+  ledgerCounts,
+  offeredTwice,
+  startStack,
+  stopStack,
+} from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const SECONDS = 30;
@@ -17,53 +23,27 @@ const cleanup = stopAfterAll();
 
 describe('gateway end to end', () => {
   it(`answers every inbound payment on its arrival connection in time and every instruction exactly once, over ${SECONDS} s`, async () => {
-    const db: TestDatabase = await startTestDatabase();
-    cleanup.push(() => db.stop());
-    const participant = runParticipantId();
-    const sim = await startSchemeSim(['--sort-codes', '200000']);
-    cleanup.push(() => sim.stop());
     // Late answers (9.3 s) come after the stand-in (T_in 10 s - 1 s margin) and before the scheme's T_in.
-    const bank = await startBank([
-      '--participant',
-      `${participant}:200000`,
-      '--latency-ms',
-      '20-300',
-      '--late-share',
-      '0.05',
-      '--late-ms',
-      '9300',
-      '--reject-share',
-      '0.1',
-      '--beneficiary-sort-codes',
-      '300000',
-      '--drain-ms',
-      '5000',
-      '--seed',
-      '7',
-    ]);
-    cleanup.push(() => bank.process.stop());
-    const gateway = await startGateway(
-      await gatewayConfig(sim, {
-        site: 'e2e',
-        participant: { id: participant, sortCodes: ['200000'] },
-        databaseUrl: db.url,
-      }),
-    );
-    cleanup.push(() => gateway.stop());
-    await eventually(
-      () => sim.sessions(),
-      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+    const stack = await startStack(
+      cleanup,
+      {
+        sim: {},
+        bank: {
+          latencyMs: '20-300',
+          lateShare: 0.05,
+          lateMs: 9300,
+          rejectShare: 0.1,
+          beneficiarySortCodes: '300000',
+          drainMs: 5000,
+          seed: 7,
+        },
+        gateway: { site: 'e2e' },
+      },
       15_000,
-      'the gateway signed on at both DCs',
     );
+    const { db, sim, bank } = stack;
 
-    for (let t = 0; t < SECONDS; t++) {
-      await Promise.all([
-        sim.control('POST', '/inbound', { count: INBOUND_PER_S }),
-        bank.control('POST', '/outbound', { count: OUTBOUND_PER_S }),
-      ]);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await driveTraffic(sim, bank, SECONDS, { inbound: INBOUND_PER_S, outbound: OUTBOUND_PER_S });
     const inbound = SECONDS * INBOUND_PER_S;
     const outbound = SECONDS * OUTBOUND_PER_S;
     await eventually(
@@ -80,18 +60,10 @@ describe('gateway end to end', () => {
       'every report, and an answer to every late decision',
     );
 
-    await gateway.stop();
-    const bankReport = await bank.process.stop();
-    const schemeReport = await sim.stop();
+    const { bankReport, schemeReport } = await stopStack(stack);
 
     // Every inbound payment answered on its arrival connection within T_in.
-    expect(schemeReport.inbound).toMatchObject({
-      sent: inbound,
-      answered_in_time: inbound,
-      late: 0,
-      unanswered: 0,
-      reversed: 0,
-    });
+    expect(schemeReport.inbound).toMatchObject(answeredInTime(inbound));
     expect(schemeReport.wrong_connection_responses).toBe(0);
     expect(schemeReport.unmatched_responses).toBe(0);
     expect(schemeReport.mac_errors + schemeReport.format_errors).toBe(0);
@@ -116,17 +88,12 @@ describe('gateway end to end', () => {
     expect(bankReport.late_answers).toBe(bankReport.inbound_late);
     expect(bankReport.unexpected_messages + bankReport.invalid_messages).toBe(0);
 
-    const states = await db.pool.query<{ direction: string; state: string; n: string }>(
-      'SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2',
-    );
+    const states = await ledgerCounts(db.pool);
     expect(Object.fromEntries(states.rows.map((r) => [`${r.direction}/${r.state}`, Number(r.n)]))).toEqual({
       'inbound/replied': inbound,
       'outbound/reported': outbound,
     });
-    const offeredTwice = await db.pool.query(
-      "SELECT fpid FROM payment_journal WHERE event = 'offer' GROUP BY fpid HAVING count(*) > 1",
-    );
-    expect(offeredTwice.rowCount).toBe(0);
+    expect(await offeredTwice(db.pool)).toBe(0);
     const outboxed = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
     const journaled = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM payment_journal');
     expect(Number(outboxed.rows[0]!.n)).toBe(Number(journaled.rows[0]!.n));

@@ -5,9 +5,7 @@
  * gateway's memory (the late-decision issue): every one of them must be answered RJCT 0912.
  */
 import { describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { startSchemeSim } from '../support/scheme-sim.js';
-import { eventually, gatewayConfig, runParticipantId, startBank, startGateway } from '../support/stack.js';
+import { answeredInTime, eventually, startStack, stopStack } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const SECONDS = 15;
@@ -21,42 +19,16 @@ const cleanup = stopAfterAll();
 
 describe('late decisions end to end', () => {
   it(`answers every decision that comes after the stand-in RJCT 0912, at ${INBOUND_PER_S} inbound/s for ${SECONDS} s`, async () => {
-    const db: TestDatabase = await startTestDatabase();
-    cleanup.push(() => db.stop());
-    const participant = runParticipantId();
-    const sim = await startSchemeSim(['--sort-codes', '200000', '--t-in', String(T_IN_MS)]);
-    cleanup.push(() => sim.stop());
-    const bank = await startBank([
-      '--participant',
-      `${participant}:200000`,
-      '--latency-ms',
-      '20-300',
-      '--late-share',
-      '0.1',
-      '--late-ms',
-      String(LATE_MS),
-      '--reject-share',
-      '0',
-      '--drain-ms',
-      '5000',
-      '--seed',
-      '11',
-    ]);
-    cleanup.push(() => bank.process.stop());
-    const config = await gatewayConfig(sim, {
-      site: 'late',
-      participant: { id: participant, sortCodes: ['200000'] },
-      databaseUrl: db.url,
-      timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS },
-    });
-    const gateway = await startGateway(config);
-    cleanup.push(() => gateway.stop());
-    await eventually(
-      () => sim.sessions(),
-      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+    const stack = await startStack(
+      cleanup,
+      {
+        sim: { tIn: T_IN_MS },
+        bank: { latencyMs: '20-300', lateShare: 0.1, lateMs: LATE_MS, rejectShare: 0, drainMs: 5000, seed: 11 },
+        gateway: { site: 'late', timing: { tInMs: T_IN_MS, standInMarginMs: MARGIN_MS } },
+      },
       15_000,
-      'the gateway signed on at both DCs',
     );
+    const { db, sim, bank } = stack;
 
     for (let t = 0; t < SECONDS; t++) {
       await sim.control('POST', '/inbound', { count: INBOUND_PER_S });
@@ -76,17 +48,9 @@ describe('late decisions end to end', () => {
       'an answer to every late decision',
     );
 
-    await gateway.stop();
-    const bankReport = await bank.process.stop();
-    const schemeReport = await sim.stop();
+    const { bankReport, schemeReport } = await stopStack(stack);
 
-    expect(schemeReport.inbound).toMatchObject({
-      sent: inbound,
-      answered_in_time: inbound,
-      late: 0,
-      unanswered: 0,
-      reversed: 0,
-    });
+    expect(schemeReport.inbound).toMatchObject(answeredInTime(inbound));
     // Only late decisions miss the deadline; each stood-in payment's decision came after it and was answered once.
     expect(bankReport.stand_in_notices).toBeGreaterThan(0);
     expect(bankReport.stand_in_notices).toBeLessThanOrEqual(bankReport.inbound_late);

@@ -8,7 +8,7 @@ import { parseLeaseTiming, type LeaseTiming } from '../../src/failover/lease-tim
 import { startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
 import { historyOf, runtimePool, sleep } from '../support/lease.js';
 import { until } from '../support/tcp.js';
-import { CuttableProxy } from '../support/transport-proxy.js';
+import { inFrontOf, type CuttableProxy } from '../support/transport-proxy.js';
 
 const ROLE = 'open-site';
 const DEFAULTS = parseLeaseTiming({});
@@ -40,10 +40,8 @@ async function stopSites(): Promise<void> {
 
 /** A site whose lease keeper runs on a pool of its own, through a proxy that a test can close. */
 async function startSite(site: string, timing: LeaseTiming, options: { proxied?: boolean } = {}) {
-  const proxy = options.proxied ? await CuttableProxy.start(Number(new URL(db.url).port)) : undefined;
-  const url = new URL(db.url);
-  if (proxy) url.port = String(proxy.port);
-  const pool = runtimePool(url.toString(), 2);
+  const proxy = options.proxied ? await inFrontOf(db.url) : undefined;
+  const pool = runtimePool(proxy?.url ?? db.url, 2);
   const events: Array<{ at: number; event: number | CloseReason }> = [];
   const record = (event: number | CloseReason) => events.push({ at: performance.now(), event });
   const keeper = new LeaseKeeper({

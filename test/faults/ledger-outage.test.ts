@@ -14,7 +14,7 @@ import { buildPacs002, parsePacs002, parsePacs008 } from '../../src/participant/
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { CuttableProxy } from '../support/transport-proxy.js';
+import { inFrontOf, type ProxiedUrl } from '../support/transport-proxy.js';
 import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
 import { until } from '../support/tcp.js';
 
@@ -22,7 +22,7 @@ const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.x
 const Q = participantQueues('040004');
 
 let db: TestDatabase;
-let proxy: CuttableProxy;
+let proxy: ProxiedUrl;
 let sim: SchemeSim;
 let gateway: Gateway;
 let transport: InProcessTransport;
@@ -32,16 +32,14 @@ const offers: IncomingMessage[] = [];
 
 beforeAll(async () => {
   db = await startTestDatabase();
-  proxy = await CuttableProxy.start(Number(new URL(db.url).port));
-  const viaProxy = new URL(db.url);
-  viaProxy.port = String(proxy.port);
+  proxy = await inFrontOf(db.url);
   sim = await startSchemeSim(['--sort-codes', '040004', '--reversal-repeat-ms', '1000']);
   transport = new InProcessTransport(silentLogger);
   const config = parseGatewayConfig({
     site: 'ledger-outage',
     scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, connectionsPerDc: 1 },
     participants: [{ id: '040004', name: 'Bank', sortCodes: ['040004'] }],
-    database: { url: viaProxy.toString() },
+    database: { url: proxy.url },
   });
   gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
   // The bank: every offer is accepted at once, every report collected.

@@ -11,11 +11,11 @@ import { ParticipantBridge } from '../../src/participant/bridge.js';
 import { AmqpTransport } from '../../src/participant/mq/amqp.js';
 import { ensureParticipantQueues, newMessageId, type IncomingMessage } from '../../src/participant/mq/index.js';
 import { basePayment } from '../support/iso20022-arbitraries.js';
-import { CuttableProxy } from '../support/transport-proxy.js';
+import { inFrontOf, type ProxiedUrl } from '../support/transport-proxy.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
 import { until } from '../support/tcp.js';
 
-let proxy: CuttableProxy;
+let proxy: ProxiedUrl;
 let direct: AmqpTransport;
 let viaProxy: AmqpTransport;
 let bank: Participant;
@@ -25,14 +25,9 @@ const refused: RefusedMessage[] = [];
 const refusals = { record: async (r: RefusedMessage) => void refused.push(r) };
 
 beforeAll(async () => {
-  proxy = await CuttableProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
-  const url = new URL(AMQP_URL);
-  url.port = String(proxy.port);
+  proxy = await inFrontOf(AMQP_URL);
   direct = await AmqpTransport.connect({ url: AMQP_URL }, silentLogger);
-  viaProxy = await AmqpTransport.connect(
-    { url: url.toString(), reconnectMinMs: 100, reconnectMaxMs: 500 },
-    silentLogger,
-  );
+  viaProxy = await AmqpTransport.connect({ url: proxy.url, reconnectMinMs: 100, reconnectMaxMs: 500 }, silentLogger);
   bank = { id: runParticipantId(), name: 'Bank', sortCodes: ['040004'], prefetch: 8 };
   const q = await ensureParticipantQueues(direct, bank.id);
   await direct.consume(q.fromGateway, async (m) => (seen.push(m), 'commit'), {
@@ -42,6 +37,17 @@ beforeAll(async () => {
   });
 });
 
+/** The gateway's side of the broker: a bridge whose connection goes through the cuttable proxy. */
+function bridgeViaProxy(): ParticipantBridge {
+  return new ParticipantBridge({
+    transport: viaProxy,
+    participants: new ParticipantDirectory([bank]),
+    clock: systemClock,
+    log: silentLogger,
+    refusals,
+  });
+}
+
 afterAll(async () => {
   await viaProxy.close();
   await direct.close();
@@ -50,13 +56,7 @@ afterAll(async () => {
 
 describe('a broker outage', () => {
   it('puts offers, notices and reports made while the connection is down once it is back', async () => {
-    const bridge = new ParticipantBridge({
-      transport: viaProxy,
-      participants: new ParticipantDirectory([bank]),
-      clock: systemClock,
-      log: silentLogger,
-      refusals,
-    });
+    const bridge = bridgeViaProxy();
     const fpid = `${basePayment.trn}1020261122GBP040004     `;
     const outage = proxy.outage(1500);
     await new Promise((r) => setTimeout(r, 50));
@@ -80,13 +80,7 @@ describe('a broker outage', () => {
   });
 
   it('gives up on an offer once it would have expired, so that the stand-in answers the scheme', async () => {
-    const bridge = new ParticipantBridge({
-      transport: viaProxy,
-      participants: new ParticipantDirectory([bank]),
-      clock: systemClock,
-      log: silentLogger,
-      refusals,
-    });
+    const bridge = bridgeViaProxy();
     const outage = proxy.outage(3000);
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();

@@ -9,36 +9,11 @@ import { connect } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { participantQueues } from '../../src/participant/mq/index.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { CuttableProxy } from '../support/transport-proxy.js';
-import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
-import {
-  AMQP_URL,
-  eventually,
-  gatewayConfig,
-  runParticipantId,
-  startBank,
-  startGateway,
-  type Bank,
-} from '../support/stack.js';
+import { inFrontOf } from '../support/transport-proxy.js';
+import { AMQP_URL, driveTraffic, everyPaymentSettled, ledgerCounts, startStack, stopStack } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const cleanup = stopAfterAll();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const viaPort = (url: string, port: number): string => {
-  const u = new URL(url);
-  u.port = String(port);
-  return u.toString();
-};
-
-/** One second of traffic both ways, `seconds` times; `at(t)` runs the fault planned for second t. */
-async function drive(sim: SchemeSim, bank: Bank, seconds: number, at: (t: number) => void): Promise<void> {
-  for (let t = 0; t < seconds; t++) {
-    at(t);
-    await Promise.all([sim.control('POST', '/inbound', { count: 5 }), bank.control('POST', '/outbound', { count: 4 })]);
-    await sleep(1000);
-  }
-}
 
 async function backoutDepth(participant: string): Promise<number> {
   const model = await connect(AMQP_URL);
@@ -54,65 +29,30 @@ describe('faults under traffic', () => {
   it('answers every instruction exactly once and every inbound payment in time, stood in or reversed, through a 10 s database cut and three broker cuts', async () => {
     const db: TestDatabase = await startTestDatabase();
     cleanup.push(() => db.stop());
-    const dbProxy = await CuttableProxy.start(Number(new URL(db.url).port));
+    const dbProxy = await inFrontOf(db.url);
     cleanup.push(() => dbProxy.close());
-    const mqProxy = await CuttableProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
+    const mqProxy = await inFrontOf(AMQP_URL);
     cleanup.push(() => mqProxy.close());
-    const participant = runParticipantId();
-    const sim = await startSchemeSim(['--sort-codes', '200000', '--reversal-repeat-ms', '1000']);
-    cleanup.push(() => sim.stop());
-    const bank = await startBank([
-      '--participant',
-      `${participant}:200000`,
-      '--latency-ms',
-      '50-1500',
-      '--late-share',
-      '0',
-      '--reject-share',
-      '0.1',
-      '--drain-ms',
-      '5000',
-      '--seed',
-      '7',
-    ]);
-    cleanup.push(() => bank.process.stop());
-    const config = await gatewayConfig(sim, {
-      site: 'faults',
-      participant: { id: participant, sortCodes: ['200000'] },
-      databaseUrl: viaPort(db.url, dbProxy.port),
-      mqUrl: viaPort(AMQP_URL, mqProxy.port),
-    });
-    const gateway = await startGateway(config);
-    cleanup.push(() => gateway.stop());
-    await eventually(
-      () => sim.sessions(),
-      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
+    const { sim, bank, participant, gateway } = await startStack(
+      cleanup,
+      {
+        db,
+        sim: { reversalRepeatMs: 1000 },
+        bank: { latencyMs: '50-1500', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 7 },
+        gateway: { site: 'faults', databaseUrl: dbProxy.url, mqUrl: mqProxy.url },
+      },
       20_000,
-      'the gateway signed on',
     );
 
     const outages: Promise<void>[] = [];
-    await drive(sim, bank, 36, (t) => {
+    await driveTraffic(sim, bank, 36, { inbound: 5, outbound: 4 }, (t) => {
       if (t === 6) outages.push(dbProxy.outage(10_000));
       if (t === 22 || t === 26 || t === 30) outages.push(mqProxy.outage(1_000));
     });
     await Promise.all(outages);
 
-    await eventually(
-      () => sim.report(),
-      (r) => r.inbound.answered_in_time + r.inbound.late + r.inbound.reversed >= r.inbound.sent,
-      45_000,
-      'every inbound payment answered or reversed',
-    );
-    await eventually(
-      () => bank.report(),
-      (r) => r.reports_received >= r.instructions_sent,
-      45_000,
-      'a report for every instruction',
-    );
-    await gateway.stop();
-    const bankReport = await bank.process.stop();
-    const schemeReport = await sim.stop();
+    await everyPaymentSettled(sim, bank, 45_000);
+    const { bankReport, schemeReport } = await stopStack({ gateway, sim, bank });
 
     // Every instruction: exactly one report, one payment at the scheme; nothing kept as poison.
     expect(bankReport.instructions_sent).toBeGreaterThan(100);
@@ -134,15 +74,13 @@ describe('faults under traffic', () => {
     expect(schemeReport.wrong_connection_responses).toBe(0);
 
     // Nothing left open; the ledger agrees with both simulators.
-    const rows = await db.pool.query<{ direction: string; state: string; n: string }>(
-      'SELECT direction, state, count(*) AS n FROM payments GROUP BY 1, 2',
-    );
+    const rows = await ledgerCounts(db.pool);
     for (const r of rows.rows)
       expect(
         r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'],
         `${r.direction} ${r.state}`,
       ).toContain(r.state);
-    const total = (d: string) => rows.rows.filter((r) => r.direction === d).reduce((n, r) => n + Number(r.n), 0);
+    const { total } = rows;
     expect(total('inbound')).toBe(schemeReport.inbound.sent);
     expect(total('outbound')).toBe(bankReport.instructions_sent);
     // The figures of the run, for the record (stderr: the one console method the lint allows).

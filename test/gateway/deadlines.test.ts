@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectMessage, parsePacs002 } from '../../src/participant/iso20022/index.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
-import { businessDate, paymentFields } from '../../src/scheme/messages.js';
+import { businessDate } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
 import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
-import { basePayment } from '../support/iso20022-arbitraries.js';
+import { basePayment, inboundFields } from '../support/iso20022-arbitraries.js';
 import { ScriptedScheme } from '../support/scripted-scheme.js';
 import { until } from '../support/tcp.js';
 
@@ -60,14 +60,7 @@ const instruction = (msgId: string, trn: string) =>
 describe('gateway deadlines', () => {
   it('answers an undecided inbound payment 0912 itself at T_in - margin, within T_in, and tells the participant RJCT 0912 (R2, R6, P10)', async () => {
     const trn = 'DEADLINE0000000001';
-    const fields = paymentFields({
-      ...basePayment,
-      trn,
-      dateSent: businessDate(Date.now()),
-      institution: '999999',
-      settlementDate: businessDate(Date.now()),
-      settlementCycle: '01',
-    });
+    const fields = inboundFields({ trn, settlementDate: businessDate(Date.now()), settlementCycle: '01' });
     const started = Date.now();
     const answer = await wires[0]!.request({ mti: '9200', fields });
     const tookMs = Date.now() - started;

@@ -15,10 +15,9 @@ import {
   type IncomingMessage,
   type MqTransport,
 } from '../../src/participant/mq/index.js';
-import { businessDate, paymentFields } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { basePayment } from '../support/iso20022-arbitraries.js';
+import { inboundFields } from '../support/iso20022-arbitraries.js';
 import { schemePeer, startSignedOn, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
@@ -96,13 +95,7 @@ describe('gateway drain: instructions (R8)', () => {
       backoutQueue: Q.backout,
     });
     // An inbound payment nobody decides keeps the drain open until its stand-in (2 s).
-    const inbound = paymentFields({
-      ...basePayment,
-      trn: 'DRAININBOUND000001',
-      beneficiarySortCode: '040004',
-      dateSent: businessDate(Date.now()),
-      institution: '999999',
-    });
+    const inbound = inboundFields({ trn: 'DRAININBOUND000001', beneficiarySortCode: '040004' });
     const answered = wires[0]!.request({ mti: '9200', fields: inbound });
     await until(() => reports.length === 1, 5000, 'the offer');
     const stopping = first.stop();

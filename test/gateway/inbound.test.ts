@@ -9,10 +9,10 @@ import type { InProcessTransport } from '../../src/participant/mq/in-process.js'
 import type { ActionCode } from '../../src/scheme/profile.js';
 import { newMessageId, participantQueues, type IncomingMessage } from '../../src/participant/mq/index.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
-import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
+import { businessDate, fpidOf } from '../../src/scheme/messages.js';
 import type { Wire } from '../../src/scheme/wire.js';
 import type { TestDatabase } from '../support/ledger.js';
-import { basePayment } from '../support/iso20022-arbitraries.js';
+import { inboundFields } from '../support/iso20022-arbitraries.js';
 import { withContent } from '../support/bodies.js';
 import { gatewayHere, schemePeer, type GatewayHere, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
@@ -50,14 +50,7 @@ async function dc(): Promise<string> {
 
 let serial = 0;
 function inbound(mti: IsoMessage['mti'] = '9200', trn = `INB${String(serial++).padStart(15, '0')}`): IsoMessage {
-  const fields = paymentFields({
-    ...basePayment,
-    trn,
-    dateSent: businessDate(Date.now()),
-    institution: '999999',
-    settlementDate: businessDate(Date.now()),
-    settlementCycle: '01',
-  });
+  const fields = inboundFields({ trn, settlementDate: businessDate(Date.now()), settlementCycle: '01' });
   return { mti, fields };
 }
 
@@ -188,12 +181,9 @@ describe('gateway inbound', () => {
 
   it('answers wrong content 9020 at once with its field 11, 31 and 98, recording and offering nothing (R11)', async () => {
     const before = offers.length;
-    const returned = paymentFields({
-      ...basePayment,
+    const returned = inboundFields({
       type: '20',
       trn: 'INBRET000000000001',
-      dateSent: businessDate(Date.now()),
-      institution: '999999',
       returnReason: '00000012',
       returnedFpid: 'TRN0000000000000991020261121GBP200000',
     });

@@ -18,6 +18,12 @@ const used: string[] = [];
 const QUIET = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
 afterAll(() => deleteQueues(used));
 
+/** The bank simulator on RabbitMQ for `participants`, each its own sort code, with `args` after. */
+function launchBank(participants: string[], args: string[]) {
+  const named = participants.flatMap((id) => ['--participant', `${id}:${id}`]);
+  return launchSimulator<BankReport>('participant', ['--mq', AMQP_URL, ...named, ...args], QUIET);
+}
+
 async function control(
   address: string,
   method: string,
@@ -36,15 +42,9 @@ describe('participant simulator: the process', () => {
     const id = randomParticipant();
     const other = randomParticipant();
     used.push(id, other);
-    const sim = await launchSimulator<BankReport>(
-      'participant',
+    const sim = await launchBank(
+      [id, other],
       [
-        '--mq',
-        AMQP_URL,
-        '--participant',
-        `${id}:${id}`,
-        '--participant',
-        `${other}:${other}`,
         '--latency-ms',
         '10-20',
         '--late-share',
@@ -58,7 +58,6 @@ describe('participant simulator: the process', () => {
         '--seed',
         '5',
       ],
-      QUIET,
     );
     const gw = await FakeGateway.start(id);
     let stopped = false;
@@ -148,22 +147,7 @@ describe('participant simulator: the process', () => {
   it('stops by itself after --duration and refuses bad options with status 2', async () => {
     const id = randomParticipant();
     used.push(id);
-    const sim = await launchSimulator<BankReport>(
-      'participant',
-      [
-        '--mq',
-        AMQP_URL,
-        '--participant',
-        `${id}:${id}`,
-        '--outbound-rate',
-        '20',
-        '--duration',
-        '0.5',
-        '--drain-ms',
-        '200',
-      ],
-      QUIET,
-    );
+    const sim = await launchBank([id], ['--outbound-rate', '20', '--duration', '0.5', '--drain-ms', '200']);
     let out = '';
     sim.process.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((resolve) => sim.process.once('exit', resolve));

@@ -8,7 +8,7 @@ import { newMessageId, type IncomingMessage, type MqTransport } from '../../src/
 import { participantQueues } from '../../src/participant/mq/queues.js';
 import { until } from '../support/tcp.js';
 import { drain, transportContract } from '../support/transport-contract.js';
-import { CuttableProxy } from '../support/transport-proxy.js';
+import { CuttableProxy, inFrontOf } from '../support/transport-proxy.js';
 
 const log = process.env.LOG_LEVEL === undefined ? silentLogger : createLogger('mq-test');
 
@@ -71,9 +71,9 @@ describe('amqp transport', () => {
   };
 
   it('redelivers a message whose handler had not committed when the connection dropped (P6)', async () => {
-    const proxy = await CuttableProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
+    const proxy = await inFrontOf(AMQP_URL);
     const direct = await AmqpTransport.connect({ url: AMQP_URL }, log);
-    const viaProxy = await AmqpTransport.connect({ url: withUrl(proxy.port), reconnectMinMs: 50 }, log);
+    const viaProxy = await AmqpTransport.connect({ url: proxy.url, reconnectMinMs: 50 }, log);
     try {
       const { queue, backout } = await amqpQueues(direct);
       const messageId = newMessageId();
@@ -121,8 +121,8 @@ describe('amqp transport', () => {
   });
 
   it('rejects a put, rather than hanging, when the broker is gone', async () => {
-    const proxy = await CuttableProxy.start(Number(new URL(AMQP_URL).port || 5672), new URL(AMQP_URL).hostname);
-    const t = await AmqpTransport.connect({ url: withUrl(proxy.port) }, log);
+    const proxy = await inFrontOf(AMQP_URL);
+    const t = await AmqpTransport.connect({ url: proxy.url }, log);
     try {
       const { queue } = await amqpQueues(t);
       await proxy.close();

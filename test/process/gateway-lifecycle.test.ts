@@ -13,8 +13,16 @@ import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
 import { removeEmbedded } from '../../src/ledger/embedded.js';
 import { parseMacKey } from '../../src/scheme/mac.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
-import { eventually, gatewayConfig, runParticipantId, startBank, startGateway, type Bank } from '../support/stack.js';
+import { MAC_KEY } from '../support/scheme-sim.js';
+import {
+  driveTraffic,
+  eventually,
+  gatewayConfig,
+  signedOn,
+  SORT_CODE,
+  startGateway,
+  startSimulators,
+} from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
 
 const cleanup = stopAfterAll();
@@ -28,15 +36,7 @@ function dataDir(name: string): string {
   return dir;
 }
 
-async function drive(sim: SchemeSim, bank: Bank, seconds: number): Promise<void> {
-  for (let t = 0; t < seconds; t++) {
-    await Promise.all([
-      sim.control('POST', '/inbound', { count: 15 }),
-      bank.control('POST', '/outbound', { count: 8 }),
-    ]);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+const RATES = { inbound: 15, outbound: 8 };
 
 /** Reads the ledger the gateway left, as the cluster's owner, with the gateway stopped. */
 async function readLedger<T>(dir: string, read: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -52,22 +52,11 @@ async function readLedger<T>(dir: string, read: (client: pg.Client) => Promise<T
 }
 
 async function stack(site: string) {
-  const participant = runParticipantId();
-  const sim = await startSchemeSim(['--sort-codes', '200000']);
-  cleanup.push(() => sim.stop());
-  const bank = await startBank([
-    '--participant',
-    `${participant}:200000`,
-    '--latency-ms',
-    '300-2500',
-    '--late-share',
-    '0',
-    '--drain-ms',
-    '8000',
-    '--seed',
-    '7',
-  ]);
-  cleanup.push(() => bank.process.stop());
+  const { participant, sim, bank } = await startSimulators(
+    cleanup,
+    {},
+    { latencyMs: '300-2500', lateShare: 0, drainMs: 8000, seed: 7 },
+  );
   const key = parseMacKey(MAC_KEY);
   const [dc1, dc2] = await Promise.all([startRecordingProxy(sim.dc1, key), startRecordingProxy(sim.dc2, key)]);
   cleanup.push(
@@ -77,22 +66,15 @@ async function stack(site: string) {
   const dir = dataDir(site);
   const config = await gatewayConfig(sim, {
     site,
-    participant: { id: participant, sortCodes: ['200000'] },
+    participant: { id: participant, sortCodes: [SORT_CODE] },
     embedded: { dataDir: dir },
     dcs: { dc1: dc1.address, dc2: dc2.address },
   });
-  const signedOn = () =>
-    eventually(
-      () => sim.sessions(),
-      (s) => s.filter((v) => v.open && v.submit && v.receive).length === 4,
-      30_000,
-      'the gateway signed on',
-    );
   const gateway = await startGateway(config, EMBEDDED);
   cleanup.push(async () => gateway.kill());
-  await signedOn();
-  await drive(sim, bank, 3);
-  return { sim, bank, dir, config, signedOn, gateway, proxies: [dc1, dc2] };
+  await signedOn(sim, 30_000);
+  await driveTraffic(sim, bank, 3, RATES);
+  return { sim, bank, dir, config, gateway, proxies: [dc1, dc2] };
 }
 
 /** Its exit code, once it has exited; null if a signal ended it. */
@@ -104,7 +86,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 describe('gateway process on the embedded ledger', () => {
   it('drains on SIGTERM in the middle of traffic with the database up: every request answered or recorded, 892 and 882 on every connection, exit 0', async () => {
     const { sim, bank, dir, gateway, proxies } = await stack('sigterm');
-    await drive(sim, bank, 2);
+    await driveTraffic(sim, bank, 2, RATES);
     const busy = await sim.report();
     expect(
       busy.inbound.sent - busy.inbound.answered_in_time,
@@ -166,7 +148,7 @@ describe('gateway process on the embedded ledger', () => {
   }, 120_000);
 
   it('comes up on the same ledger after kill -9, though its detached postmaster outlived it', async () => {
-    const { sim, dir, config, signedOn, gateway: first } = await stack('kill9');
+    const { sim, dir, config, gateway: first } = await stack('kill9');
     const before = await eventually(
       () => sim.report(),
       (r) => r.inbound.answered_in_time > 0,
@@ -178,7 +160,7 @@ describe('gateway process on the embedded ledger', () => {
 
     const second = await startGateway(config, EMBEDDED);
     cleanup.push(async () => second.kill());
-    await signedOn();
+    await signedOn(sim, 30_000);
     await second.stop();
     const recorded = await readLedger(
       dir,

@@ -6,8 +6,19 @@ import { fpidOf, paymentFields, responseTo } from '../../src/scheme/messages.js'
 import { FIELDS, MESSAGE_TYPES, type Mti } from '../../src/scheme/profile.js';
 import { messageArb } from '../support/arbitraries.js';
 import { fieldOffsets, remac, withContent } from '../support/bodies.js';
+import { baseReturnFields } from '../support/iso20022-arbitraries.js';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+/** A valid 9804 sign-on (881), STAN 000001. */
+const signOn881 = (): IsoMessage => ({
+  mti: '9804',
+  fields: new Map([
+    [7, '1122093015'],
+    [11, '000001'],
+    [24, '881'],
+  ]),
+});
 
 /** Fields a 9210 or 9430 echoes (section 4), besides 11. */
 const ECHOED = [3, 12, 31, 98];
@@ -94,14 +105,7 @@ describe('codec: profile v1', () => {
   });
 
   it('reports a bad MAC as code mac with the parsed fields for the 9068 answer', () => {
-    const m: IsoMessage = {
-      mti: '9804',
-      fields: new Map([
-        [7, '1122093015'],
-        [11, '000001'],
-        [24, '881'],
-      ]),
-    };
+    const m = signOn881();
     const other = Buffer.from('ffeeddccbbaa99887766554433221100', 'hex');
     const r = decode(encode(m, other), KEY);
     expect(r.ok).toBe(false);
@@ -112,14 +116,7 @@ describe('codec: profile v1', () => {
   });
 
   it('names the field of a format error (9020 / field 44)', () => {
-    const m: IsoMessage = {
-      mti: '9804',
-      fields: new Map([
-        [7, '1122093015'],
-        [11, '000001'],
-        [24, '881'],
-      ]),
-    };
+    const m = signOn881();
     const text = encode(m, KEY).toString('latin1');
     const r = decode(remac(text.replace('000001881', '00000188X'), KEY), KEY);
     expect(r).toMatchObject({ ok: false, error: { code: 'format', field: 24, reason: 'not n' } });
@@ -213,19 +210,7 @@ describe('codec: profile v1', () => {
   });
 
   it('refuses a payment request that breaks the profile beyond its charsets, naming the field (R11)', () => {
-    const base = paymentFields({
-      type: '20',
-      amountPence: 1250,
-      trn: 'TRN00000000000001A',
-      dateSent: '20261122',
-      originatorSortCode: '040004',
-      originatorAccount: '87654321',
-      beneficiarySortCode: '200000',
-      beneficiaryAccount: '12345678',
-      institution: '040004',
-      returnReason: '00000012',
-      returnedFpid: 'TRN0000000000000991020261121GBP200000     ',
-    });
+    const base = paymentFields(baseReturnFields);
     base.set(7, '1122093015').set(11, '000042');
     expect(decode(encode({ mti: '9200', fields: base }, KEY), KEY).ok).toBe(true);
     const cases: Array<[number, string, RegExp]> = [

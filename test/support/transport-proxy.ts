@@ -55,3 +55,15 @@ export class CuttableProxy {
     await closed;
   }
 }
+
+export type ProxiedUrl = CuttableProxy & { url: string };
+
+/** A cuttable proxy in front of the server `url` names, with `url` as it reads through the proxy. */
+export async function inFrontOf(url: string): Promise<ProxiedUrl> {
+  const target = new URL(url);
+  const defaultPort = target.protocol === 'amqp:' ? 5672 : 5432;
+  const proxy = await CuttableProxy.start(Number(target.port || defaultPort), target.hostname);
+  const via = new URL(url);
+  via.port = String(proxy.port);
+  return Object.assign(proxy, { url: via.toString() });
+}
