@@ -5,6 +5,7 @@ import { ledgerConfigSchema } from '../ledger/config.js';
 import { mqConfigSchema } from '../participant/mq/index.js';
 import { schemeLinkSchema, T_IN_MS, T_OUT_MS } from '../scheme/config.js';
 import { participantSchema } from '../participant/directory.js';
+import { leaseTimingSchema } from '../failover/lease-timing.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -30,6 +31,11 @@ export const gatewayConfigSchema = z
       })
       .refine((t) => t.standInMarginMs < t.tInMs, 'standInMarginMs must be less than tInMs')
       .prefault({}),
+    /**
+     * Which site is open: the open-site lease's timing (src/failover/lease-timing.ts). Every site
+     * sharing the ledger must be given the same.
+     */
+    failover: z.object({ lease: leaseTimingSchema }).default({ lease: leaseTimingSchema.parse(undefined) }),
     participants: z.array(participantSchema).min(1),
     mq: mqConfigSchema.default({ kind: 'in-process' }),
     database: z

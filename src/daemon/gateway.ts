@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { Clock, Timer } from '../base/clock.js';
+import { monotonicClock, type Clock, type Timer } from '../base/clock.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
-import { DAY_MS, Ledger } from '../ledger/ledger.js';
+import { DAY_MS, Ledger, OPEN_SITE_LEASE } from '../ledger/ledger.js';
 import { RefusalLog } from '../ledger/refusals.js';
 import { purgeOlderThan } from '../ledger/retention.js';
 import { migrate } from '../ledger/migrate.js';
@@ -14,29 +14,39 @@ import { createTransport, newMessageId, type MqTransport } from '../participant/
 import type { ConnectionStatus } from '../scheme/connection.js';
 import { SchemePool } from '../scheme/pool.js';
 import type { GatewayConfig } from './config.js';
-import { fixedFence } from '../failover/fence.js';
+import { Lease } from '../failover/lease.js';
+import { LeaseKeeper, type CloseReason } from '../failover/lease-keeper.js';
 import { InboundDesk } from '../payments/inbound-desk.js';
 import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 
 export interface GatewayStatus {
   site: string;
+  /** This site holds the open-site lease: it bridges MQ and submits outbound payments. */
+  open: boolean;
+  epoch: number;
   suspended: boolean;
   connections: ConnectionStatus[];
   inFlight: { inbound: number; outbound: number };
   mq: { transport: string; durable: boolean };
 }
 
-/**
- * One gateway site: the ledger, the scheme link to both DCs, the participant link over MQ and the
- * payment lifecycle between them. Start order makes recovery safe: the ledger first, then the
- * payments left open by a previous run, then the scheme, then the participants' queues.
- */
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
+/**
+ * One gateway site: the ledger, the scheme link to both DCs, the participant link over MQ and the
+ * payment lifecycle between them. Every site holds its own scheme connections; the one holding
+ * the open-site lease also reads the participants' queues and submits outbound payments. Start
+ * order makes recovery safe: the ledger, the lease's first attempt, this site's own inbound
+ * payments left open, then the scheme. Opening resumes the outbound payments left open and only
+ * then reads the queues; closing stops reading them first.
+ */
+
 export class Gateway {
   private retention: Timer | undefined;
+  /** Opening and closing, one at a time and in the order the lease keeper told them. */
+  private turns: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -49,12 +59,13 @@ export class Gateway {
     private readonly bridge: ParticipantBridge,
     private readonly inbound: InboundDesk,
     private readonly outbound: OutboundDesk,
+    private readonly keeper: LeaseKeeper,
   ) {}
 
   /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
   static async start(
     config: GatewayConfig,
-    deps: { clock: Clock; log: Logger; transport?: MqTransport },
+    deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
   ): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
@@ -70,12 +81,30 @@ export class Gateway {
     const transport = deps.transport ?? (await createTransport(config.mq, log));
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
-    const fence = fixedFence(config.site);
+    // The keeper tells the gateway, which is made after it.
+    const told: { gateway?: Gateway } = {};
+    let firstOpen: (() => void) | undefined;
+    const keeper = new LeaseKeeper({
+      lease: new Lease(pool, OPEN_SITE_LEASE, config.site, config.failover.lease),
+      timing: config.failover.lease,
+      // The renew deadline must hold whatever the wall clock does.
+      clock: deps.leaseClock ?? monotonicClock,
+      log,
+      listener: {
+        onOpen: (epoch) => {
+          firstOpen?.();
+          told.gateway?.turn('open', epoch);
+        },
+        onClose: (reason) => told.gateway?.turn('closed', reason),
+      },
+    });
+    const fence = keeper.fence;
     const inbound = new InboundDesk({
       ledger,
       clock,
       log,
       fence,
+      isOpen: () => keeper.isOpen,
       participants,
       port: bridge,
       newOfferMessageId: newMessageId,
@@ -95,20 +124,27 @@ export class Gateway {
     );
     const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
 
-    const open = await ledger.findOpen();
-    if (open.length > 0) log.info({ payments: open.length }, 'resuming payments left open by the previous run');
-    await inbound.recover(open);
-    await outbound.recover(open);
-    scheme.start();
-    await bridge.start({
-      instruct: (p, instruction, mqMessageId) => outbound.instruct(p, instruction, mqMessageId),
-      decide: (from, offerMessageId, decision, message) => inbound.decideOffer(from, offerMessageId, decision, message),
+    const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound, keeper);
+    told.gateway = gateway;
+    // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
+    // that it offers what it recovers and the first payments that arrive.
+    const attempted = new Promise<void>((resolve) => {
+      firstOpen = resolve;
+      clock.after(config.failover.lease.renewDeadlineMs, resolve);
     });
+    keeper.start();
+    await attempted;
+    // Opened at once: its queues are read before start returns.
+    await gateway.turns;
+    // This site's own inbound payments: answering and standing in are any site's to do.
+    const open = (await ledger.findOpen()).filter((p) => p.direction === 'inbound' && p.site === config.site);
+    if (open.length > 0) log.info({ payments: open.length }, 'resuming inbound payments left open by the previous run');
+    await inbound.recover(open);
+    scheme.start();
     log.info(
-      { site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name },
+      { site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name, open: keeper.isOpen },
       'gateway started',
     );
-    const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound);
     gateway.scheduleRetention(clock);
     return gateway;
   }
@@ -136,9 +172,41 @@ export class Gateway {
     this.retention = clock.after(RETENTION_EVERY_MS, run);
   }
 
+  /** Queues an opening or a closing behind the one before, so that the queues are read only while open. */
+  private turn(to: 'open', epoch: number): void;
+  private turn(to: 'closed', reason: CloseReason): void;
+  private turn(to: 'open' | 'closed', why: number | CloseReason): void {
+    this.turns = this.turns
+      .then(() => (to === 'open' ? this.opened(why as number) : this.closed(why as CloseReason)))
+      .catch((e: Error) => this.log.error({ to, err: e.message }, 'changing between open and closed failed'));
+  }
+
+  /** [P3] Open: resume the outbound payments left open (by this site or the one before), then read the queues. */
+  private async opened(epoch: number): Promise<void> {
+    if (!this.keeper.isOpen) return;
+    this.log.warn({ site: this.config.site, epoch }, "this site is open: it bridges the participants' queues");
+    const open = await this.ledger.findOpen();
+    await this.outbound.recover(open);
+    if (!this.keeper.isOpen) return;
+    await this.bridge.start({
+      instruct: (p, instruction, mqMessageId) => this.outbound.instruct(p, instruction, mqMessageId),
+      decide: (from, offerMessageId, decision, message) =>
+        this.inbound.decideOffer(from, offerMessageId, decision, message),
+    });
+  }
+
+  /** [P3] Closed: stop taking new work from MQ at once; the ledger refuses this site's fenced writes. */
+  private async closed(reason: CloseReason): Promise<void> {
+    if (reason !== 'stopped')
+      this.log.warn({ site: this.config.site, reason }, 'this site is closed: it stops bridging');
+    await this.bridge.stop();
+  }
+
   status(): GatewayStatus {
     return {
       site: this.config.site,
+      open: this.keeper.isOpen,
+      epoch: this.keeper.fence().epoch,
       suspended: this.scheme.suspended,
       connections: this.scheme.status(),
       inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
@@ -165,6 +233,9 @@ export class Gateway {
     this.inbound.stop();
     this.outbound.stop();
     await this.ledger.drain();
+    // Released last, so that the other site opens only once this one has stopped writing.
+    await this.keeper.stop('stop');
+    await this.turns;
     await this.transport.close();
     await this.pool.end();
     await this.db.stop();

@@ -25,6 +25,8 @@ const FIELDS: readonly Field[] = [
   ['at_ms', (t) => t.at],
   ['site', (t) => t.site],
   ['epoch', (t) => t.epoch],
+  // Only `false` travels: an absent key is a fenced write.
+  ['fenced', (t) => (t.fenced === false ? false : undefined)],
   ['cause', (t) => t.cause],
   ['outcome', (t) => t.patch?.outcome],
   ['stand_in_set', (t) => isSet(t.patch?.standInAt)],

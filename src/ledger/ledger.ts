@@ -29,12 +29,15 @@ export interface LedgerOptions {
   leaseName: string;
 }
 
+/** The lease whose holder is the open site; fenced writes are checked against its epoch. */
+export const OPEN_SITE_LEASE = 'open-site';
+
 export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
   maxBatch: LEDGER_DEFAULTS.maxBatch,
   maxInFlight: LEDGER_DEFAULTS.maxInFlight,
   maxQueued: GROUP_COMMIT_QUEUED_MAX,
   duplicateWindowDays: LEDGER_DEFAULTS.duplicateWindowDays,
-  leaseName: 'open-site',
+  leaseName: OPEN_SITE_LEASE,
 };
 
 export const DAY_MS = 86_400_000;

@@ -65,6 +65,8 @@ export interface Transition {
   site: string;
   /** [P3] Fencing: refused unless it equals the `open-site` lease epoch, when such a lease exists. */
   epoch: number;
+  /** [P3] False for a write any site may make (it applies whatever the epoch); absent is true. */
+  fenced?: boolean;
   /** Required when `from` is null. */
   payment?: NewPayment;
   patch?: PaymentPatch;

@@ -47,6 +47,8 @@ export interface InboundDeps {
   clock: Clock;
   log: Logger;
   fence: () => Fence;
+  /** [P3] Whether this site is open: only the open site offers to participants. */
+  isOpen: () => boolean;
   participants: ParticipantOwners;
   port: ParticipantPort;
   /** A fresh, unguessable MQ message id for an offer (the participant link's format). */
@@ -104,6 +106,8 @@ export class InboundDesk {
         effects: inboundEffect,
         direction: 'inbound',
         context: (s) => s.context,
+        // Offering and recording a decision use the participants' queues: the open site's alone.
+        fenced: (event) => event === 'offer' || event === 'decided',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
         standInAt: (s) => s.context.standInAt,
@@ -225,7 +229,8 @@ export class InboundDesk {
   /** Resumes payments left open by a previous run (crash recovery). */
   async recover(rows: readonly Payment[]): Promise<void> {
     for (const row of rows) {
-      if (row.direction !== 'inbound') continue;
+      // Held here already (this site was open before and is again): its events carry on as they were.
+      if (row.direction !== 'inbound' || this.runtime.has(row.fpid)) continue;
       const snapshot = this.adopt(row);
       if (snapshot === undefined) continue;
       const state = stateOf(snapshot);
@@ -306,7 +311,10 @@ export class InboundDesk {
       return;
     }
     if (!asPayment) return;
-    if (this.runtime.snapshot(fpid)?.value === 'recorded') await this.runtime.send(fpid, { type: 'OFFER' });
+    // [P3] A closed site records and answers what arrives on its own connections but offers nothing:
+    // undecided, the payment is stood in at its deadline (R6).
+    if (this.deps.isOpen() && this.runtime.snapshot(fpid)?.value === 'recorded')
+      await this.runtime.send(fpid, { type: 'OFFER' });
   }
 
   /** True when the payment is held here, loading it from the ledger if needed. */

@@ -103,6 +103,8 @@ export class OutboundDesk {
         effects: outboundEffect,
         direction: 'outbound',
         context: (s) => s.context,
+        // Taking an instruction from MQ and submitting it: the open site's alone, every step.
+        fenced: () => true,
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),
@@ -227,7 +229,8 @@ export class OutboundDesk {
   /** Resumes payments left open by a previous run (crash recovery). */
   async recover(rows: readonly Payment[]): Promise<void> {
     for (const row of rows) {
-      if (row.direction !== 'outbound') continue;
+      // Held here already (this site was open before and is again): its events carry on as they were.
+      if (row.direction !== 'outbound' || this.runtime.has(row.fpid)) continue;
       const loaded = loadContext(row, STORED);
       if (!loaded.ok) {
         reportUnreadable(this.deps.log, row, loaded.issue);

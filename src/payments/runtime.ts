@@ -20,6 +20,12 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   direction: 'inbound' | 'outbound';
   /** The machine's context: what the ledger keeps (`storedContext`), and the action code decided so far. */
   context(snapshot: SnapshotFrom<M>): object & { outcome?: string | null | undefined };
+  /**
+   * [P3] Whether a transition, by its journal event name, is one only the open site may make: it then
+   * commits only under the current lease epoch. The others (what arrives on this site's own scheme
+   * connections, its answers and stand-ins) any site makes.
+   */
+  fenced(event: string): boolean;
   /** Performs one effect after its state committed; returns events that follow at once from it. */
   perform(fpid: string, effect: E, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
   /** When the machine wants a DEADLINE event, if it waits for one in this state. */
@@ -143,6 +149,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         at: this.deps.clock.now(),
         site: fence.site,
         epoch: fence.epoch,
+        fenced: this.spec.fenced(event),
         payment,
         patch: this.patch(snapshot),
         cause,
@@ -228,6 +235,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       at: this.deps.clock.now(),
       site: fence.site,
       epoch: fence.epoch,
+      fenced: this.spec.fenced(name),
       patch: this.patch(snapshot),
       cause,
       outbox: [this.announce(fpid, before, snapshot, name)],

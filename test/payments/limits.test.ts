@@ -82,6 +82,7 @@ function inboundDesk(
     clock,
     log: silentLogger,
     fence: fixedFence('test'),
+    isOpen: () => true,
     participants: { owner: () => PARTICIPANT },
     port,
     newOfferMessageId: () => `offer-${serial++}`,
