@@ -15,6 +15,7 @@ import {
   stopStack,
 } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
+import { expectEveryPaymentFinal } from '../support/final-states.js';
 
 const cleanup = stopAfterAll();
 
@@ -50,11 +51,7 @@ describe('crash recovery', () => {
     const { count, total } = rows;
 
     // Every payment ended in a final state.
-    for (const r of rows.rows)
-      expect(
-        r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'],
-        `${r.direction} ${r.state}`,
-      ).toContain(r.state);
+    expectEveryPaymentFinal(rows);
     // No inbound payment lost: each the scheme sent is in the ledger, answered or reversed as the scheme saw it.
     expect(total('inbound')).toBe(schemeReport.inbound.sent);
     // The scheme timed out what the crash left unanswered (R2), and every one of those was reversed (R3).

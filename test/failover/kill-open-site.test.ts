@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stopAfterAll } from '../support/cleanup.js';
+import { expectEveryPaymentFinal } from '../support/final-states.js';
 import {
   driveTraffic,
   everyPaymentSettled,
@@ -74,11 +75,7 @@ describe('failover (P3)', () => {
     const schemeReport = await sim.stop();
 
     const rows = await ledgerCounts(db.pool);
-    for (const r of rows.rows)
-      expect(
-        r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'],
-        `${r.direction} ${r.state}`,
-      ).toContain(r.state);
+    expectEveryPaymentFinal(rows);
     // Every inbound payment answered on its arrival connection in time, or reversed after the kill (R2, R3).
     expect(rows.total('inbound')).toBe(schemeReport.inbound.sent);
     expect(schemeReport.inbound.answered_in_time + schemeReport.inbound.unanswered).toBe(schemeReport.inbound.sent);

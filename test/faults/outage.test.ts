@@ -12,6 +12,7 @@ import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
 import { inFrontOf } from '../support/transport-proxy.js';
 import { AMQP_URL, driveTraffic, everyPaymentSettled, ledgerCounts, startStack, stopStack } from '../support/stack.js';
 import { stopAfterAll } from '../support/cleanup.js';
+import { expectEveryPaymentFinal } from '../support/final-states.js';
 
 const cleanup = stopAfterAll();
 
@@ -75,11 +76,7 @@ describe('faults under traffic', () => {
 
     // Nothing left open; the ledger agrees with both simulators.
     const rows = await ledgerCounts(db.pool);
-    for (const r of rows.rows)
-      expect(
-        r.direction === 'inbound' ? ['replied', 'reply-lost', 'reversed'] : ['reported'],
-        `${r.direction} ${r.state}`,
-      ).toContain(r.state);
+    expectEveryPaymentFinal(rows);
     const { total } = rows;
     expect(total('inbound')).toBe(schemeReport.inbound.sent);
     expect(total('outbound')).toBe(bankReport.instructions_sent);
