@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -157,6 +158,9 @@ describe('gateway process on the embedded ledger', () => {
     );
     first.kill();
     await exitOf(first.process);
+    // The case to survive: the postmaster lives on after node, holding the cluster's lock.
+    const postmaster = Number((await readFile(path.join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    expect(() => process.kill(postmaster, 0), 'the orphaned postmaster still runs').not.toThrow();
 
     const second = await startGateway(config, EMBEDDED);
     cleanup.push(async () => second.kill());
