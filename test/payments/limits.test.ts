@@ -31,6 +31,7 @@ function memoryLedger(answer: (t: Transition) => CommitResult = (t) => ({ fpid: 
     get: async () => undefined,
     findByParticipantMsgId: async () => undefined,
     findByParticipantTrn: async () => undefined,
+    statesOf: async () => new Map<string, string>(),
   };
 }
 
@@ -86,6 +87,7 @@ function inboundDesk(
     participants: { owner: () => PARTICIPANT },
     port,
     newOfferMessageId: () => `offer-${serial++}`,
+    signals: { send: () => undefined },
     timing: { tInMs: 10_000, standInMarginMs: 1000 },
     ...limits,
   });
