@@ -19,6 +19,8 @@ import { LeaseKeeper, type CloseReason } from '../failover/lease-keeper.js';
 import { InboundDesk } from '../payments/inbound-desk.js';
 import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
+import { ParticipantNotices } from '../payments/participant-notices.js';
+import { SiteSignals } from '../ledger/site-signals.js';
 
 export interface GatewayStatus {
   site: string;
@@ -60,6 +62,8 @@ export class Gateway {
     private readonly inbound: InboundDesk,
     private readonly outbound: OutboundDesk,
     private readonly keeper: LeaseKeeper,
+    private readonly signals: SiteSignals,
+    private readonly notices: ParticipantNotices,
   ) {}
 
   /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
@@ -99,6 +103,17 @@ export class Gateway {
       },
     });
     const fence = keeper.fence;
+    const notices = new ParticipantNotices({ pool, ledger, port: bridge, clock, log });
+    const heard: { inbound?: InboundDesk } = {};
+    const signals = new SiteSignals(
+      { url: db.url, site: config.site, pool, clock, log },
+      {
+        onSignal: (kind, fpids) => (kind === 'notices' ? notices.wake() : heard.inbound?.onSignal(kind, fpids)),
+        // Signals may have been lost meanwhile: the desks' polls find their payments; notices now.
+        onResumed: () => notices.wake(),
+      },
+    );
+    await signals.start();
     const inbound = new InboundDesk({
       ledger,
       clock,
@@ -108,8 +123,10 @@ export class Gateway {
       participants,
       port: bridge,
       newOfferMessageId: newMessageId,
+      signals,
       timing: config.timing,
     });
+    heard.inbound = inbound;
     const scheme = new SchemePool(
       config.scheme,
       { clock, log },
@@ -124,7 +141,21 @@ export class Gateway {
     );
     const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
 
-    const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound, keeper);
+    const gateway = new Gateway(
+      config,
+      log,
+      db,
+      pool,
+      ledger,
+      transport,
+      scheme,
+      bridge,
+      inbound,
+      outbound,
+      keeper,
+      signals,
+      notices,
+    );
     told.gateway = gateway;
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
     // that it offers what it recovers and the first payments that arrive.
@@ -136,9 +167,10 @@ export class Gateway {
     await attempted;
     // Opened at once: its queues are read before start returns.
     await gateway.turns;
-    // This site's own inbound payments: answering and standing in are any site's to do.
-    const open = (await ledger.findOpen()).filter((p) => p.direction === 'inbound' && p.site === config.site);
-    if (open.length > 0) log.info({ payments: open.length }, 'resuming inbound payments left open by the previous run');
+    // The inbound payments that arrived on this site's connections (the desk picks them): answering
+    // and standing in are the arrival site's to do, open or closed.
+    const open = (await ledger.findOpen()).filter((p) => p.direction === 'inbound');
+    if (open.length > 0) log.info({ payments: open.length }, 'inbound payments left open in the ledger');
     await inbound.recover(open);
     scheme.start();
     log.info(
@@ -181,7 +213,11 @@ export class Gateway {
       .catch((e: Error) => this.log.error({ to, err: e.message }, 'changing between open and closed failed'));
   }
 
-  /** [P3] Open: resume the outbound payments left open (by this site or the one before), then read the queues. */
+  /**
+   * [P3] Open: resume the outbound payments left open (by this site or the one before), read the
+   * queues, offer the inbound payments recorded on any site and not yet offered, and put the
+   * participant notices the outbox holds.
+   */
   private async opened(epoch: number): Promise<void> {
     if (!this.keeper.isOpen) return;
     this.log.warn({ site: this.config.site, epoch }, "this site is open: it bridges the participants' queues");
@@ -193,6 +229,8 @@ export class Gateway {
       decide: (from, offerMessageId, decision, message) =>
         this.inbound.decideOffer(from, offerMessageId, decision, message),
     });
+    await this.inbound.opened(open);
+    this.notices.start();
   }
 
   /** [P3] Closed: stop taking new work from MQ at once; the ledger refuses this site's fenced writes. */
@@ -200,6 +238,7 @@ export class Gateway {
     if (reason !== 'stopped')
       this.log.warn({ site: this.config.site, reason }, 'this site is closed: it stops bridging');
     await this.bridge.stop();
+    await this.notices.stop();
   }
 
   status(): GatewayStatus {
@@ -230,6 +269,7 @@ export class Gateway {
     // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
     await this.scheme.drain();
     await this.bridge.stop();
+    await this.notices.stop();
     this.inbound.stop();
     this.outbound.stop();
     await this.ledger.drain();
@@ -237,6 +277,7 @@ export class Gateway {
     await this.keeper.stop('stop');
     await this.turns;
     await this.transport.close();
+    await this.signals.stop();
     await this.pool.end();
     await this.db.stop();
     this.log.info('gateway stopped');

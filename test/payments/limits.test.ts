@@ -32,6 +32,7 @@ function memoryLedger(answer: (t: Transition) => CommitResult = (t) => ({ fpid: 
     get: async () => undefined,
     findByParticipantMsgId: async () => undefined,
     findByParticipantTrn: async () => undefined,
+    statesOf: async () => new Map<string, string>(),
   };
 }
 
@@ -87,6 +88,7 @@ function inboundDesk(
     participants: { owner: () => PARTICIPANT },
     port,
     newOfferMessageId: () => `offer-${serial++}`,
+    signals: { send: () => undefined },
     timing: { tInMs: 10_000, standInMarginMs: 1000 },
     ...limits,
   });
