@@ -57,6 +57,7 @@ export class Gateway {
     private readonly pool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
+    private readonly ownsTransport: boolean,
     private readonly scheme: SchemePool,
     private readonly bridge: ParticipantBridge,
     private readonly inbound: InboundDesk,
@@ -66,7 +67,10 @@ export class Gateway {
     private readonly notices: ParticipantNotices,
   ) {}
 
-  /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
+  /**
+   * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
+   * the bank simulator and both sites. A transport given is the giver's to close.
+   */
   static async start(
     config: GatewayConfig,
     deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
@@ -83,6 +87,7 @@ export class Gateway {
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
+    const ownsTransport = deps.transport === undefined;
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     // The keeper tells the gateway, which is made after it.
@@ -148,6 +153,7 @@ export class Gateway {
       pool,
       ledger,
       transport,
+      ownsTransport,
       scheme,
       bridge,
       inbound,
@@ -276,7 +282,7 @@ export class Gateway {
     // Released last, so that the other site opens only once this one has stopped writing.
     await this.keeper.stop('stop');
     await this.turns;
-    await this.transport.close();
+    if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
     await this.pool.end();
     await this.db.stop();

@@ -50,11 +50,18 @@ function finalReports(output: string): Reports {
   return JSON.parse(line) as Reports;
 }
 
-/** Runs the demo for a few seconds, stopped by Ctrl-C typed into its terminal. */
-async function runUntilCtrlC(args = ''): Promise<{ code: number | null; output: string }> {
+/** Both sites up and signed on, the first one open. */
+const BOTH_READY = /^site-a OPEN \(epoch \d+\) 4\/4 ready.* \| site-b closed 4\/4 ready/m;
+
+/** Runs the demo for a few seconds (`meanwhile` types into it), stopped by Ctrl-C typed into its terminal. */
+async function runUntilCtrlC(
+  args = '',
+  meanwhile: (demo: Demo) => Promise<void> = async () => {},
+): Promise<{ code: number | null; output: string }> {
   const demo = startDemo(args);
   try {
-    await waitFor(demo, /^connections ready 4\/4/m, 90_000);
+    await waitFor(demo, BOTH_READY, 90_000);
+    await meanwhile(demo);
     demo.child.stdin!.write('\x03');
     return { code: await demo.exited, output: demo.output() };
   } finally {
@@ -81,12 +88,21 @@ async function ledgerInbound(): Promise<number> {
 }
 
 describe('npm start in a terminal', () => {
-  it('stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
-    const { code, output } = await runUntilCtrlC();
+  it('moves the open site when an operator stops it and starts it again, then stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
+    const { code, output } = await runUntilCtrlC('', async (demo) => {
+      demo.child.stdin!.write('stop site-a\n');
+      await waitFor(demo, /^site-a stopped$/m, 60_000);
+      demo.child.stdin!.write('status\n');
+      await waitFor(demo, /^site-a stopped \| site-b OPEN \(epoch \d+\) 4\/4 ready/m, 20_000);
+      demo.child.stdin!.write('start site-a\n');
+      await waitFor(demo, /^site-a closed 4\/4 ready.* \| site-b OPEN/m, 60_000);
+    });
     expect(output).not.toMatch(STACK_TRACE);
     expect(output).toContain('stopping: the scheme suspends new traffic');
     const reports = finalReports(output);
     expect(reports.scheme.inbound.sent).toBeGreaterThan(0);
+    // Every inbound payment answered in time on its arrival connection, through the move.
+    expect(reports.scheme).toMatchObject({ wrong_connection_responses: 0, inbound: { reversed: 0, unanswered: 0 } });
     expect(reports.bank).toHaveProperty('participants');
     expect(code).toBe(0);
   }, 150_000);
