@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/base/clock.js';
-import { parseGatewayConfig } from '../src/daemon/config.js';
-import { Gateway } from '../src/daemon/gateway.js';
+import { createPool } from '../src/ledger/pool.js';
+import { openSiteNow, siteHere, siteProcess, type DemoSite, type SiteSettings } from './demo-sites.js';
 import { openDatabase, PROJECT_ROOT } from '../src/ledger/database.js';
 import { removeEmbedded } from '../src/ledger/embedded.js';
 import { createLogger } from '../src/base/log.js';
@@ -37,7 +37,8 @@ const amqpUrl = process.env.AMQP_URL || undefined;
 const log = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
 const LEDGER_DIR = path.join(PROJECT_ROOT, 'var', 'pg', 'demo');
 const SITES = ['site-a', 'site-b'] as const;
-const COMMANDS = 'status, stop site-a|site-b (an orderly stop: the other site opens), start site-a|site-b';
+const COMMANDS =
+  'status, stop SITE (in order: the other site opens), kill SITE (SIGKILL, with AMQP_URL), start SITE; SITE is site-a or site-b';
 
 // A fresh bank simulator knows nothing of a previous run's open payments, so by default the run
 // starts on an empty ledger rather than resume them.
@@ -69,19 +70,19 @@ const scheme = await launchSimulator<Report>(
 // Both sites share one ledger, as they would one replicated cluster: the launcher starts it and
 // both reach it by URL (migrations as its owner, the sites as the runtime role).
 const db = await openDatabase({ name: 'demo', dataDir: LEDGER_DIR, url: '' }, log);
+const ledgerPool = createPool({ url: db.migrationUrl, max: 1 }, log);
+// The in-process broker cannot span processes: without a real one both sites run in this process.
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
-const siteConfig = (site: string) =>
-  parseGatewayConfig({
-    site,
-    scheme: { dc1: [scheme.ready.dc1], dc2: [scheme.ready.dc2], macKey: MAC_KEY },
-    participants: [{ id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes }],
-    mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
-    database: { url: db.url, migrationUrl: db.migrationUrl },
-  });
+const settings: SiteSettings = {
+  scheme: { dc1: String(scheme.ready.dc1), dc2: String(scheme.ready.dc2), macKey: MAC_KEY },
+  participant: { id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes },
+  mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
+  database: { url: db.url, migrationUrl: db.migrationUrl },
+};
 const startSite = (site: string) =>
-  Gateway.start(siteConfig(site), { clock: systemClock, log, ...(transport === undefined ? {} : { transport }) });
-/** The two sites by name; a site an operator stopped is absent until started again. */
-const sites = new Map<string, Gateway>();
+  transport === undefined ? siteProcess(site, settings) : siteHere(site, settings, log, transport);
+/** The two sites by name; a site stopped or killed is absent until started again. */
+const sites = new Map<string, DemoSite>();
 /** Sites an operator asked to stop, until they have. */
 const stopping = new Set<string>();
 // The first site up opens; the second stays closed while the first renews the lease.
@@ -127,7 +128,7 @@ await banks?.start();
 
 console.log(`FPS gateway demo running (Ctrl-C to stop).
   scheme simulator   DC1 ${String(scheme.ready.dc1)}, DC2 ${String(scheme.ready.dc2)}; its report: curl http://${String(scheme.ready.control)}/report
-  gateway            two sites, ${SITES.join(' and ')}, each with 2 connections to each DC; one is open and bridges MQ
+  gateway            two sites, ${SITES.join(' and ')}, ${transport === undefined ? 'each its own process' : 'both in this process (the in-process broker cannot span processes)'}, each with 2 connections to each DC; one is open and bridges MQ
   ledger             embedded PostgreSQL under var/pg/demo, shared by both sites (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'})
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
@@ -135,15 +136,15 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   commands           type one and Enter: ${COMMANDS}`);
 
 const schemeControl = `http://${String(scheme.ready.control)}`;
-/** One line: which site is open, each site's connections and payments in flight, what the scheme saw. */
+/** One line: which site is open (from the ledger's lease), each site's state, what the scheme saw. */
 async function statusLine(): Promise<string> {
   const r = (await (await fetch(`${schemeControl}/report`)).json()) as Report;
+  const open = await openSiteNow(ledgerPool);
   const parts = SITES.map((site) => {
     if (stopping.has(site)) return `${site} stopping`;
-    const s = sites.get(site)?.status();
+    const s = sites.get(site);
     if (s === undefined) return `${site} stopped`;
-    const ready = s.connections.filter((c) => c.state === 'ready').length;
-    return `${site} ${s.open ? `OPEN (epoch ${s.epoch})` : 'closed'} ${ready}/${s.connections.length} ready, in flight ${s.inFlight.inbound} in ${s.inFlight.outbound} out`;
+    return `${site} ${open?.holder === site ? `OPEN (epoch ${open.epoch})` : 'closed'} ${s.describe()}`;
   });
   return (
     `${parts.join(' | ')} | scheme saw inbound ${r.inbound.sent} sent, ${r.inbound.answered_in_time} answered in time ` +
@@ -163,22 +164,28 @@ async function command(line: string): Promise<string> {
   const [verb, site] = line.trim().split(/\s+/);
   if (verb === undefined || verb === '') return '';
   if (verb === 'status') return statusLine();
-  if ((verb === 'stop' || verb === 'start') && SITES.includes(site as (typeof SITES)[number])) {
-    const running = sites.get(site!);
-    if (verb === 'stop') {
-      if (running === undefined) return `${site} is already stopped`;
-      console.log(`${site} stopping: it drains its connections (R8) and releases the lease if it holds it`);
-      stopping.add(site!);
-      await running.stop();
-      stopping.delete(site!);
-      sites.delete(site!);
-      return `${site} stopped`;
-    }
+  if (!['stop', 'start', 'kill'].includes(verb) || !SITES.includes(site as (typeof SITES)[number]))
+    return `unknown command "${line.trim()}"; commands: ${COMMANDS}`;
+  const running = sites.get(site!);
+  if (verb === 'start') {
     if (running !== undefined) return `${site} is already running`;
     sites.set(site!, await startSite(site!));
     return `${site} started; it stays closed while the other site holds the lease`;
   }
-  return `unknown command "${line.trim()}"; commands: ${COMMANDS}`;
+  if (running === undefined) return `${site} is not running`;
+  if (verb === 'kill') {
+    if (running.kill === undefined)
+      return 'kill needs each site in its own process: run the demo with AMQP_URL set (RabbitMQ)';
+    running.kill();
+    sites.delete(site!);
+    return `${site} killed (SIGKILL); the other site opens when its lease expires, in about 2 s`;
+  }
+  console.log(`${site} stopping: it drains its connections (R8) and releases the lease if it holds it`);
+  stopping.add(site!);
+  await running.stop();
+  stopping.delete(site!);
+  sites.delete(site!);
+  return `${site} stopped`;
 }
 let commands: Promise<void> = Promise.resolve();
 const input = createInterface({ input: process.stdin, terminal: false });
@@ -205,9 +212,11 @@ async function stop(): Promise<void> {
   input.close();
   await commands;
   // The closed site first, so that the open one does not hand its lease to a site that is stopping.
-  const running = [...sites.values()].sort((x, y) => Number(x.status().open) - Number(y.status().open));
+  const open = (await openSiteNow(ledgerPool))?.holder;
+  const running = [...sites.values()].sort((x, y) => Number(x.name === open) - Number(y.name === open));
   for (const site of running) await site.stop();
   await transport?.close();
+  await ledgerPool.end();
   await db.stop();
   const schemeReport = await scheme.stop();
   console.log(JSON.stringify({ scheme: schemeReport, bank: bankReport }));
