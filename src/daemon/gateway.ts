@@ -31,6 +31,9 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean };
 }
 
+/** The lease's statements run one at a time; a second connection stands by for a lost one. */
+const LEASE_POOL_SIZE = 2;
+
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
@@ -53,6 +56,7 @@ export class Gateway {
     private readonly log: Logger,
     private readonly db: DatabaseHandle,
     private readonly pool: pg.Pool,
+    private readonly leasePool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
     private readonly scheme: SchemePool,
@@ -84,8 +88,18 @@ export class Gateway {
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
+    // The lease's own connections: a renew never queues behind the ledger's batches.
+    const leasePool = createPool(
+      {
+        url: db.url,
+        max: LEASE_POOL_SIZE,
+        applicationName: `lease ${config.site}`,
+        connectTimeoutMs: config.failover.lease.renewDeadlineMs,
+      },
+      log,
+    );
     const keeper = new LeaseKeeper({
-      lease: new Lease(pool, OPEN_SITE_LEASE, config.site, config.failover.lease),
+      lease: new Lease(leasePool, OPEN_SITE_LEASE, config.site, config.failover.lease),
       timing: config.failover.lease,
       // The renew deadline must hold whatever the wall clock does.
       clock: deps.leaseClock ?? monotonicClock,
@@ -96,6 +110,8 @@ export class Gateway {
           told.gateway?.turn('open', epoch);
         },
         onClose: (reason) => told.gateway?.turn('closed', reason),
+        // A manual move releases the lease once the queues are no longer read.
+        whenClosed: () => told.gateway?.turns ?? Promise.resolve(),
       },
     });
     const fence = keeper.fence;
@@ -124,7 +140,20 @@ export class Gateway {
     );
     const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
 
-    const gateway = new Gateway(config, log, db, pool, ledger, transport, scheme, bridge, inbound, outbound, keeper);
+    const gateway = new Gateway(
+      config,
+      log,
+      db,
+      pool,
+      leasePool,
+      ledger,
+      transport,
+      scheme,
+      bridge,
+      inbound,
+      outbound,
+      keeper,
+    );
     told.gateway = gateway;
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
     // that it offers what it recovers and the first payments that arrive.
@@ -237,6 +266,7 @@ export class Gateway {
     await this.keeper.stop('stop');
     await this.turns;
     await this.transport.close();
+    await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();
     this.log.info('gateway stopped');
