@@ -24,6 +24,7 @@ import {
 import { historyOf } from '../support/lease.js';
 import {
   connectionsNamed,
+  decidedAcrossSites,
   firstReadFromMq,
   openSite,
   overlappingEpochs,
@@ -112,14 +113,7 @@ describe('manual move of the open site (P3)', () => {
     // Inbound payments the moved site offered just before it closed, whose decision the new open
     // site read from MQ: until the arrival site learns the outcome (cross-site inbound, issue 10) the
     // arrival site cannot answer them and the other records them reply-lost, a final state.
-    const crossSite = async () => {
-      const r = await db.pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM payments p WHERE p.direction = 'inbound' AND p.state = 'reply-lost'
-           AND EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid AND j.event = 'offer' AND j.site = 'site-a')
-           AND EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid AND j.event = 'decided' AND j.site = 'site-b')`,
-      );
-      return Number(r.rows[0]!.n);
-    };
+    const crossSite = () => decidedAcrossSites(db.pool, 'site-a', 'site-b');
     await eventually(
       () => bank.report(),
       (r) => r.reports_received >= r.instructions_sent,
