@@ -161,21 +161,22 @@ export class LeaseKeeper {
    * An operator moved the open site: close (the gateway stops taking new work from MQ), let what
    * the site took finish under its epoch until it has stopped bridging or the renew deadline has
    * come (the lease is still ours: the renew just made holds it `leaseMs` from `startedAt`), then
-   * release it, saying `manual`, and try no acquire for `leaseMs`, so that the other site takes
-   * it. With no other site, this one takes it again after that.
+   * write under it no more, release it, saying `manual`, and try no acquire for `leaseMs`, so that
+   * the other site takes it. With no other site, this one takes it again after that.
    */
   private async stepDown(held: Holding, startedAt: number, move: MoveRequest): Promise<void> {
     this.deps.log.warn({ epoch: held.epoch, by: move.by }, 'open site moved by an operator: stepping down');
     this.leaving = held.epoch;
     this.close('moved');
     await this.closedOrDeadline(startedAt);
+    // Nothing more under the epoch: from here the ledger refuses this site's fenced writes.
+    this.leaving = undefined;
     try {
       if (!(await this.deps.lease.release(held.epoch, 'manual')))
         this.deps.log.warn({ epoch: held.epoch }, 'lease was no longer ours to release');
     } catch (err) {
       this.deps.log.warn({ epoch: held.epoch, err: (err as Error).message }, 'lease release failed');
     }
-    this.leaving = undefined;
     this.holdOffUntil = this.deps.clock.now() + this.deps.timing.leaseMs;
   }
 

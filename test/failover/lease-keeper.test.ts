@@ -163,8 +163,8 @@ describe('lease keeper', () => {
     bridgeStopped();
     await settle();
     expect(lease.calls.at(-1)).toBe('release 4 manual');
-    await lease.answer(true);
     expect(keeper.fence().epoch).toBe(NO_EPOCH);
+    await lease.answer(true);
     const releasedAt = clock.now();
     // No acquire for a lease period, so that the other site takes the lease; then it contends again.
     while (clock.now() < releasedAt + leaseMs) {
@@ -189,11 +189,12 @@ describe('lease keeper', () => {
     expect(events).toEqual([1, 'moved']);
     clock.advance(renewStartedAt + renewDeadlineMs - clock.now() - 1);
     expect(lease.calls.at(-1)).toBe('renew 1');
+    expect(keeper.fence().epoch).toBe(1);
     clock.advance(1);
     await settle();
     expect(lease.calls.at(-1)).toBe('release 1 manual');
-    await lease.answer(false); // the other site may have taken it meanwhile: nothing changes here
     expect(keeper.fence().epoch).toBe(NO_EPOCH);
+    await lease.answer(false); // the other site may have taken it meanwhile: nothing changes here
     const stopped = keeper.stop();
     await stopped;
     expect(lease.calls).toHaveLength(3);
