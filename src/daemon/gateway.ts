@@ -19,6 +19,8 @@ import { LeaseKeeper, type CloseReason } from '../failover/lease-keeper.js';
 import { InboundDesk } from '../payments/inbound-desk.js';
 import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
+import { ParticipantNotices } from '../payments/participant-notices.js';
+import { SiteSignals } from '../ledger/site-signals.js';
 
 export interface GatewayStatus {
   site: string;
@@ -59,14 +61,20 @@ export class Gateway {
     private readonly leasePool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
+    private readonly ownsTransport: boolean,
     private readonly scheme: SchemePool,
     private readonly bridge: ParticipantBridge,
     private readonly inbound: InboundDesk,
     private readonly outbound: OutboundDesk,
     private readonly keeper: LeaseKeeper,
+    private readonly signals: SiteSignals,
+    private readonly notices: ParticipantNotices,
   ) {}
 
-  /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
+  /**
+   * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
+   * the bank simulator and both sites. A transport given is the giver's to close.
+   */
   static async start(
     config: GatewayConfig,
     deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
@@ -83,6 +91,7 @@ export class Gateway {
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
+    const ownsTransport = deps.transport === undefined;
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     // The keeper tells the gateway, which is made after it.
@@ -115,6 +124,17 @@ export class Gateway {
       },
     });
     const fence = keeper.fence;
+    const notices = new ParticipantNotices({ pool, ledger, port: bridge, clock, log });
+    const heard: { inbound?: InboundDesk } = {};
+    const signals = new SiteSignals(
+      { url: db.url, site: config.site, pool, clock, log },
+      {
+        onSignal: (kind, fpids) => (kind === 'notices' ? notices.wake() : heard.inbound?.onSignal(kind, fpids)),
+        // Signals may have been lost meanwhile: the desks' polls find their payments; notices now.
+        onResumed: () => notices.wake(),
+      },
+    );
+    await signals.start();
     const inbound = new InboundDesk({
       ledger,
       clock,
@@ -124,8 +144,10 @@ export class Gateway {
       participants,
       port: bridge,
       newOfferMessageId: newMessageId,
+      signals,
       timing: config.timing,
     });
+    heard.inbound = inbound;
     const scheme = new SchemePool(
       config.scheme,
       { clock, log },
@@ -148,11 +170,14 @@ export class Gateway {
       leasePool,
       ledger,
       transport,
+      ownsTransport,
       scheme,
       bridge,
       inbound,
       outbound,
       keeper,
+      signals,
+      notices,
     );
     told.gateway = gateway;
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
@@ -165,9 +190,10 @@ export class Gateway {
     await attempted;
     // Opened at once: its queues are read before start returns.
     await gateway.turns;
-    // This site's own inbound payments: answering and standing in are any site's to do.
-    const open = (await ledger.findOpen()).filter((p) => p.direction === 'inbound' && p.site === config.site);
-    if (open.length > 0) log.info({ payments: open.length }, 'resuming inbound payments left open by the previous run');
+    // The inbound payments that arrived on this site's connections (the desk picks them): answering
+    // and standing in are the arrival site's to do, open or closed.
+    const open = (await ledger.findOpen()).filter((p) => p.direction === 'inbound');
+    if (open.length > 0) log.info({ payments: open.length }, 'inbound payments left open in the ledger');
     await inbound.recover(open);
     scheme.start();
     log.info(
@@ -210,7 +236,11 @@ export class Gateway {
       .catch((e: Error) => this.log.error({ to, err: e.message }, 'changing between open and closed failed'));
   }
 
-  /** [P3] Open: resume the outbound payments left open (by this site or the one before), then read the queues. */
+  /**
+   * [P3] Open: resume the outbound payments left open (by this site or the one before), read the
+   * queues, offer the inbound payments recorded on any site and not yet offered, and put the
+   * participant notices the outbox holds.
+   */
   private async opened(epoch: number): Promise<void> {
     if (!this.keeper.isOpen) return;
     this.log.warn({ site: this.config.site, epoch }, "this site is open: it bridges the participants' queues");
@@ -222,6 +252,8 @@ export class Gateway {
       decide: (from, offerMessageId, decision, message) =>
         this.inbound.decideOffer(from, offerMessageId, decision, message),
     });
+    await this.inbound.opened(open);
+    this.notices.start();
   }
 
   /** [P3] Closed: stop taking new work from MQ at once; the ledger refuses this site's fenced writes. */
@@ -229,6 +261,7 @@ export class Gateway {
     if (reason !== 'stopped')
       this.log.warn({ site: this.config.site, reason }, 'this site is closed: it stops bridging');
     await this.bridge.stop();
+    await this.notices.stop();
   }
 
   status(): GatewayStatus {
@@ -259,13 +292,15 @@ export class Gateway {
     // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
     await this.scheme.drain();
     await this.bridge.stop();
+    await this.notices.stop();
     this.inbound.stop();
     this.outbound.stop();
     await this.ledger.drain();
     // Released last, so that the other site opens only once this one has stopped writing.
     await this.keeper.stop('stop');
     await this.turns;
-    await this.transport.close();
+    if (this.ownsTransport) await this.transport.close();
+    await this.signals.stop();
     await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();

@@ -108,6 +108,15 @@ export class Ledger {
     return rows[0] && toPayment(rows[0]);
   }
 
+  /** The state of each of these payments the ledger holds (cross-site polling: primary key lookups only). */
+  async statesOf(fpids: readonly string[]): Promise<Map<string, string>> {
+    const { rows } = await this.query<{ fpid: string; state: string }>(
+      'SELECT fpid, state FROM payments WHERE fpid = ANY($1::text[])',
+      [fpids],
+    );
+    return new Map(rows.map((r) => [r.fpid, r.state]));
+  }
+
   /** Every payment not in a final state, oldest first: what a restarting gateway must resume. */
   async findOpen(): Promise<Payment[]> {
     const { rows } = await this.query<PaymentRow>(

@@ -22,7 +22,11 @@ import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
 import type { Fence } from '../failover/fence.js';
-import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied } from './runtime.js';
+import type { Timer } from '../base/clock.js';
+import type { OutboxEvent } from '../ledger/transition.js';
+import { OPEN_SITE, type SignalKind, type SignalSender } from '../ledger/site-signals.js';
+import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied, type Reloaded } from './runtime.js';
+import { NOTICES_TOPIC, type Notice } from './participant-notices.js';
 import {
   Unofferable,
   type Decision,
@@ -43,7 +47,7 @@ export interface InboundTiming {
 }
 
 export interface InboundDeps {
-  ledger: Pick<Ledger, 'commit' | 'get' | 'findByParticipantMsgId'>;
+  ledger: Pick<Ledger, 'commit' | 'get' | 'findByParticipantMsgId' | 'statesOf'>;
   clock: Clock;
   log: Logger;
   fence: () => Fence;
@@ -53,7 +57,14 @@ export interface InboundDeps {
   port: ParticipantPort;
   /** A fresh, unguessable MQ message id for an offer (the participant link's format). */
   newOfferMessageId: () => string;
+  /** [P3] Signals to the other site: a payment waits for it (cross-site inbound). */
+  signals: SignalSender;
   timing: InboundTiming;
+  /**
+   * How often payments that wait on another site are looked up in the ledger: the fallback for a
+   * signal lost. Defaults to CROSS_SITE_POLL_MS.
+   */
+  crossSitePollMs?: number;
   /** New inbound payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
   inMemoryPaymentsMax?: number;
   /** Reply handles kept at most; defaults to REPLY_HANDLES_MAX. */
@@ -75,13 +86,27 @@ const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under thi
 
 const arrival = (fpid: string) => `arrival:${fpid}`;
 
+/**
+ * The fallback for a lost cross-site signal: payments waiting on another site are looked up in the
+ * ledger this often, so a lost signal costs at most this much of the stand-in margin.
+ */
+export const CROSS_SITE_POLL_MS = 250;
+
+/** FPIDs looked up in one poll query. */
+const POLL_CHUNK = 1_000;
+
+/** The states in which an inbound payment waits for a participant's decision or the stand-in. */
+const UNDECIDED: readonly string[] = ['recorded', 'offered'];
+
 const STORED: ContextReader<InboundContext> = {
   schema: inboundContext,
   states: Object.keys(inboundMachine.states),
-  // A payment recorded before offer ids were kept in the context has its offer's id in the row.
-  fromVersion0: (context, row) => ({
+  upgrade: (context, row, from) => ({
     ...context,
-    offerMessageId: context.offerMessageId ?? row.participantMsgId ?? '',
+    // A payment recorded before offer ids were kept in the context has its offer's id in the row.
+    ...(from === 0 ? { offerMessageId: context.offerMessageId ?? row.participantMsgId ?? '' } : {}),
+    // Before cross-site inbound, a payment's steps were all written by its arrival site.
+    arrivalSite: context.arrivalSite ?? row.site,
   }),
 };
 
@@ -91,6 +116,8 @@ const STORED: ContextReader<InboundContext> = {
  */
 export class InboundDesk {
   private readonly runtime: PaymentRuntime<typeof inboundMachine, InboundEffect>;
+  /** This site: the arrival site of what comes on its own connections. */
+  private readonly site: string;
   /** Reply handles by id: the arrival's and those of repeats and reversals still owed an answer. */
   private readonly handles = new Map<string, ReplyHandle>();
   /** The scheme fields and the offer's message id of payments held here. */
@@ -98,8 +125,11 @@ export class InboundDesk {
   /** Offer message id (the MQ correlation id a decision comes back with) to FPID, for payments held here. */
   private readonly offers = new Map<string, string>();
   private nextHandle = 0;
+  private poll: Timer | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: InboundDeps) {
+    this.site = deps.fence().site;
     this.runtime = new PaymentRuntime(
       {
         machine: inboundMachine,
@@ -109,10 +139,9 @@ export class InboundDesk {
         // Offering and recording a decision use the participants' queues: the open site's alone.
         fenced: (event) => event === 'offer' || event === 'decided',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
-        deadline: (s) => (s.value === 'recorded' || s.value === 'offered' ? s.context.standInAt : undefined),
+        deadline: (s) => this.deadline(s),
         standInAt: (s) => s.context.standInAt,
-        settled: (s) =>
-          (INBOUND_SETTLED as readonly string[]).includes(stateOf(s)) && s.context.waitingRepeats.length === 0,
+        settled: (s) => this.owesNothing(s),
         forget: (fpid) => {
           const held = this.payments.get(fpid);
           this.payments.delete(fpid);
@@ -121,13 +150,173 @@ export class InboundDesk {
           assert(this.offers.get(held.offerMessageId) === fpid, `offer of ${fpid} is not indexed under its message id`);
           this.offers.delete(held.offerMessageId);
         },
+        written: (fpid, effect, snapshot) => this.notice(fpid, effect, snapshot),
+        onWritten: (fpid) => this.deps.signals.send(OPEN_SITE, 'notices', fpid),
+        reload: (fpid, held) => this.reload(fpid, held),
       },
       deps,
     );
+    this.schedulePoll();
   }
 
   get inFlight(): number {
     return this.runtime.size;
+  }
+
+  /**
+   * [R6] The arrival site stands in at `T_in - margin`. Another site holding the payment (the open
+   * site that offered it) stands it in only at `T_in`, when the arrival site is evidently gone: by
+   * then the scheme has timed it out, but the participant must still learn it was not taken.
+   */
+  private deadline(s: InboundSnapshot): number | undefined {
+    if (!UNDECIDED.includes(stateOf(s))) return undefined;
+    return s.context.standInAt + (s.context.arrivalSite === this.site ? 0 : this.deps.timing.standInMarginMs);
+  }
+
+  /**
+   * Nothing more is owed here: no repeat or reversal waits for an answer on this site's
+   * connections, and the payment is final, or its outcome is known and its answer is another
+   * site's (the arrival site answers on its own connection, R1).
+   */
+  private owesNothing(s: InboundSnapshot): boolean {
+    if (s.context.waitingRepeats.some((h) => this.handles.has(h))) return false;
+    const state = stateOf(s);
+    if ((INBOUND_SETTLED as readonly string[]).includes(state)) return true;
+    return s.context.arrivalSite !== this.site && (state === 'decided' || state === 'stood-in');
+  }
+
+  /**
+   * A signal from another site (or this one's poll) that payments wait for this site: to be
+   * offered (only the open site does), or their outcome known and theirs to answer here.
+   */
+  onSignal(kind: SignalKind, fpids: readonly string[]): void {
+    if (kind === 'offer' && this.deps.isOpen()) for (const fpid of fpids) void this.offerFor(fpid);
+    if (kind === 'outcome') for (const fpid of fpids) void this.runtime.refresh(fpid);
+  }
+
+  /**
+   * [P3] This site has just opened: the payments it holds may have moved while another site was
+   * open (offered, decided), so each is looked up again; the other sites' payments recorded and
+   * not yet offered are offered now.
+   */
+  async opened(open: readonly Payment[]): Promise<void> {
+    await Promise.all(this.runtime.held((s) => UNDECIDED.includes(stateOf(s))).map((f) => this.runtime.refresh(f)));
+    const unoffered = new Set(this.runtime.held((s) => stateOf(s) === 'recorded'));
+    for (const row of open) if (this.othersUnoffered(row)) unoffered.add(row.fpid);
+    await Promise.all([...unoffered].map((fpid) => this.offerFor(fpid)));
+  }
+
+  /** An inbound payment recorded on another site's connection and not yet offered (its own site reports one unreadable). */
+  private othersUnoffered(row: Payment): boolean {
+    if (row.direction !== 'inbound' || row.state !== 'recorded') return false;
+    const loaded = loadContext(row, STORED);
+    return loaded.ok && loaded.context.arrivalSite !== this.site;
+  }
+
+  /** [P3] Cross-site inbound: the open site offers a payment recorded on another site's connection. */
+  private async offerFor(fpid: string): Promise<void> {
+    try {
+      if (!(await this.hold(fpid))) return;
+      const s = this.runtime.snapshot(fpid);
+      if (s?.value === 'recorded' && this.deps.clock.now() < s.context.standInAt)
+        await this.runtime.send(fpid, { type: 'OFFER' });
+    } catch (e) {
+      // The arrival site stands it in at its deadline; its next poll signals it again meanwhile.
+      this.deps.log.warn({ fpid, err: (e as Error).message }, 'payment recorded by another site not offered');
+    }
+  }
+
+  /**
+   * The fallback for lost signals: payments held here undecided that another site may move (all
+   * of them while this site is closed; another site's always) are looked up in the ledger. Those it
+   * moved are taken up; this site's still unoffered are signalled to the open site again.
+   */
+  private schedulePoll(): void {
+    const every = this.deps.crossSitePollMs ?? CROSS_SITE_POLL_MS;
+    this.poll = this.deps.clock.after(every, () => {
+      void this.pollOnce().finally(() => {
+        if (!this.stopped) this.schedulePoll();
+      });
+    });
+  }
+
+  private async pollOnce(): Promise<void> {
+    const open = this.deps.isOpen();
+    const held = this.runtime.held(
+      (s) => UNDECIDED.includes(stateOf(s)) && (!open || s.context.arrivalSite !== this.site),
+    );
+    for (let i = 0; i < held.length; i += POLL_CHUNK) {
+      const chunk = held.slice(i, i + POLL_CHUNK);
+      let states: Map<string, string>;
+      try {
+        states = await this.deps.ledger.statesOf(chunk);
+      } catch (e) {
+        this.deps.log.warn({ err: (e as Error).message }, 'cross-site poll failed; trying again');
+        return;
+      }
+      for (const fpid of chunk) {
+        const mine = this.runtime.snapshot(fpid);
+        const state = states.get(fpid);
+        if (mine === undefined || state === undefined) continue;
+        if (state !== stateOf(mine)) void this.runtime.refresh(fpid);
+        else if (state === 'recorded' && !open) this.deps.signals.send(OPEN_SITE, 'offer', fpid);
+      }
+    }
+  }
+
+  /**
+   * The ledger's state of a payment held here, when another site moved it, with what this site
+   * owes on learning it: the 9210 if it arrived here and its outcome is known (R1, R2), and the
+   * outcome to the repeats waiting on this site's connections (R5).
+   */
+  private async reload(
+    fpid: string,
+    held: InboundSnapshot,
+  ): Promise<Reloaded<typeof inboundMachine, InboundEffect> | undefined> {
+    const row = await this.deps.ledger.get(fpid);
+    if (row === undefined || row.direction !== 'inbound' || row.state === stateOf(held)) return undefined;
+    const loaded = loadContext(row, STORED);
+    if (!loaded.ok) {
+      reportUnreadable(this.deps.log, row, loaded.issue);
+      return undefined;
+    }
+    const snapshot = resumeInbound(row.state, loaded.context);
+    const ctx = snapshot.context;
+    const owed: InboundEffect[] = [];
+    if (ctx.outcome !== null) {
+      const mine = [...held.context.waitingRepeats, ...ctx.waitingRepeats].filter((h) => this.handles.has(h));
+      if (mine.length > 0)
+        owed.push({ type: 'replyRepeats', params: { handles: [...new Set(mine)], code: ctx.outcome } });
+      if ((row.state === 'decided' || row.state === 'stood-in') && this.handles.has(arrival(fpid)))
+        owed.push({ type: 'reply', params: { code: ctx.outcome } });
+    }
+    return { snapshot, owed };
+  }
+
+  /**
+   * [P3] Participant notices are written to the outbox with the step that calls for them, and the
+   * open site puts them: the step may be taken by a closed site (the arrival site standing in).
+   */
+  private notice(fpid: string, effect: InboundEffect, s: InboundSnapshot): OutboxEvent[] | undefined {
+    const ctx = s.context;
+    const about = { fpid, participant: ctx.participant ?? '', offerMessageId: ctx.offerMessageId };
+    let notice: Notice;
+    switch (effect.type) {
+      case 'tellStandIn':
+        notice = { ...about, notice: 'standIn' };
+        break;
+      case 'answerLate':
+        notice = { ...about, notice: 'answerLate', decision: effect.params.message };
+        break;
+      case 'notifyReversal':
+        // A participant that never had the payment has nothing to learn of its reversal.
+        if (!ctx.offered) return [];
+        notice = { ...about, notice: 'reversal' };
+        break;
+      default:
+        return undefined;
+    }
+    return [{ topic: NOTICES_TOPIC, key: fpid, payload: notice }];
   }
 
   /** A payment or reversal request from the scheme, with the handle bound to its connection (R1). */
@@ -226,27 +415,38 @@ export class InboundDesk {
     return { taken: true };
   }
 
-  /** Resumes payments left open by a previous run (crash recovery). */
+  /**
+   * Resumes the payments that arrived on this site's connections and were left open by its
+   * previous run (crash recovery). Another site's are its own to resume; the open site offers
+   * those still unoffered (`opened`).
+   */
   async recover(rows: readonly Payment[]): Promise<void> {
     for (const row of rows) {
-      // Held here already (this site was open before and is again): its events carry on as they were.
       if (row.direction !== 'inbound' || this.runtime.has(row.fpid)) continue;
+      const loaded = loadContext(row, STORED);
+      if (loaded.ok && loaded.context.arrivalSite !== this.site) continue;
       const snapshot = this.adopt(row);
       if (snapshot === undefined) continue;
       const state = stateOf(snapshot);
       const now = this.deps.clock.now();
       // The arrival connection did not survive the restart: its reply is lost (R4).
       if (state === 'decided' || state === 'stood-in') await this.runtime.send(row.fpid, { type: 'REPLY_LOST' });
-      else if (state === 'recorded')
-        await this.runtime.send(
-          row.fpid,
-          now < snapshot.context.standInAt ? { type: 'OFFER' } : { type: 'DEADLINE', at: now },
-        );
+      else if (state === 'recorded' && now >= snapshot.context.standInAt)
+        await this.runtime.send(row.fpid, { type: 'DEADLINE', at: now });
+      else if (state === 'recorded') this.offerOrSignal(row.fpid);
     }
   }
 
   stop(): void {
+    this.stopped = true;
+    this.poll?.cancel();
     this.runtime.stop();
+  }
+
+  /** [P3] An unoffered payment: the open site offers it; a closed site tells the open one. */
+  private offerOrSignal(fpid: string): void {
+    if (this.deps.isOpen()) void this.runtime.send(fpid, { type: 'OFFER' });
+    else this.deps.signals.send(OPEN_SITE, 'offer', fpid);
   }
 
   /** Records a payment first seen now; `asPayment` false for one first seen by its reversal. */
@@ -272,6 +472,7 @@ export class InboundDesk {
     const input = {
       fpid,
       arrivalConnection: reply.connectionId,
+      arrivalSite: this.site,
       participant,
       receivedAt: now,
       standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs,
@@ -311,10 +512,12 @@ export class InboundDesk {
       return;
     }
     if (!asPayment) return;
-    // [P3] A closed site records and answers what arrives on its own connections but offers nothing:
-    // undecided, the payment is stood in at its deadline (R6).
-    if (this.deps.isOpen() && this.runtime.snapshot(fpid)?.value === 'recorded')
-      await this.runtime.send(fpid, { type: 'OFFER' });
+    // [P3] A closed site records and answers what arrives on its own connections; the open site
+    // offers it and records the decision, and this site answers once it learns the outcome. Still
+    // undecided at its deadline, the payment is stood in here (R6).
+    if (this.runtime.snapshot(fpid)?.value !== 'recorded') return;
+    if (this.deps.isOpen()) await this.runtime.send(fpid, { type: 'OFFER' });
+    else this.deps.signals.send(OPEN_SITE, 'offer', fpid);
   }
 
   /** True when the payment is held here, loading it from the ledger if needed. */
@@ -355,7 +558,8 @@ export class InboundDesk {
 
   private keep(reply: ReplyHandle): string {
     assert(!reply.replied, `a used reply handle (connection ${reply.connectionId}) kept for another answer`);
-    const id = `h${this.nextHandle++}`;
+    // Named by site: a repeat's handle is kept in the context, which both sites read.
+    const id = `${this.site}/h${this.nextHandle++}`;
     this.handles.set(id, reply);
     return id;
   }
@@ -389,6 +593,11 @@ export class InboundDesk {
       case 'offer':
         return this.offer(fpid, told, ctx.standInAt);
       case 'reply': {
+        if (ctx.arrivalSite !== this.site) {
+          // [R1] Only the arrival site holds the connection the 9210 must go on: it is told, and answers.
+          this.deps.signals.send(ctx.arrivalSite, 'outcome', fpid);
+          return [];
+        }
         // [R1] Only the arrival connection's handle can carry the 9210; none after a restart (R4).
         const h = this.take(arrival(fpid));
         // [R2] Past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse
@@ -405,16 +614,10 @@ export class InboundDesk {
         for (const h of effect.params.handles) this.answer(h, effect.params.code);
         return [];
       case 'tellStandIn':
-        await this.put('stand-in', async () => this.deps.port.standIn(await told()));
-        return [];
       case 'answerLate':
-        await this.put('late decision', async () =>
-          this.deps.port.answerLate({ ...(await told()), decision: effect.params.message }),
-        );
-        return [];
       case 'notifyReversal':
-        if (ctx.offered) await this.put('reversal', async () => this.deps.port.reversal(await told()));
-        return [];
+        // Written to the outbox with their step (`notice`), never performed here.
+        throw new Error(`participant notice ${effect.type} reached perform`);
       case 'replyReversal':
         this.answer(effect.params.handle, ActionCode.accepted);
         return [];
@@ -435,15 +638,6 @@ export class InboundDesk {
       const why = e instanceof Unofferable ? 'cannot be offered' : 'offer could not be put';
       this.deps.log.error({ fpid, err: (e as Error).message }, `inbound payment ${why}; stood in at once`);
       return [{ type: 'OFFER_FAILED' }];
-    }
-  }
-
-  /** A failed put is logged, not retried: the stand-in deadline still answers the scheme. */
-  private async put(what: string, put: () => Promise<void>): Promise<void> {
-    try {
-      await put();
-    } catch (e) {
-      this.deps.log.error({ what, err: (e as Error).message }, 'could not put a message for the participant');
     }
   }
 }

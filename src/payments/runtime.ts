@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Clock, Timer } from '../base/clock.js';
 import { isTransient, retryTransient } from '../base/faults.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { Cause, CommitResult, NewPayment, PaymentPatch, Transition } from '../ledger/transition.js';
+import type { Cause, CommitResult, NewPayment, OutboxEvent, PaymentPatch, Transition } from '../ledger/transition.js';
 import type { Logger } from '../base/log.js';
 import { step, stateOf, type Effect } from './machines/step.js';
 import { storedContext } from './stored-context.js';
@@ -36,7 +36,30 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   settled(snapshot: SnapshotFrom<M>): boolean;
   /** Drops whatever the desk keeps beside the machine for a payment that left memory. */
   forget(fpid: string): void;
+  /**
+   * Effects that are not performed here but written to the outbox with their step, for another
+   * process to deliver (participant notices, which only the open site puts): the rows to write,
+   * `[]` when there is nothing to send, undefined for an effect performed here.
+   */
+  written?(fpid: string, effect: E, snapshot: SnapshotFrom<M>): OutboxEvent[] | undefined;
+  /** A step that wrote such rows has committed: whoever delivers them may be told. */
+  onWritten?(fpid: string): void;
+  /**
+   * Another site may have moved the payment (its commit was refused as a conflict, its event
+   * ignored, or a signal or a poll said so): the ledger's state when it differs from `held`,
+   * with the effects this site owes on learning it. Undefined when there is nothing new.
+   */
+  reload?(fpid: string, held: SnapshotFrom<M>): Promise<Reloaded<M, E> | undefined>;
 }
+
+/** A payment's state as another site committed it, and what this site owes on learning it. */
+export interface Reloaded<M extends AnyStateMachine, E extends Effect> {
+  snapshot: SnapshotFrom<M>;
+  owed: E[];
+}
+
+/** Times an event is applied again after learning the ledger's state (another site's step). */
+const RELOADS_MAX = 3;
 
 export interface LifecycleDeps {
   ledger: LedgerPort;
@@ -130,6 +153,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
   ): Promise<Created> {
     const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined };
     if (this.entries.has(fpid)) return 'duplicate';
+    const { performed, written } = this.split(fpid, effects, snapshot);
     if (this.entries.size >= this.sizeMax) {
       this.deps.log.warn(
         { fpid, direction: this.spec.direction, held: this.entries.size },
@@ -153,7 +177,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         payment,
         patch: this.patch(snapshot),
         cause,
-        outbox: [this.announce(fpid, null, snapshot, event)],
+        outbox: [this.announce(fpid, null, snapshot, event), ...written],
       });
       if (r === undefined) {
         this.entries.delete(fpid);
@@ -167,7 +191,8 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         return;
       }
       entry.committed = stateOf(snapshot);
-      await this.afterCommit(fpid, entry, effects);
+      if (written.length > 0) this.spec.onWritten?.(fpid);
+      await this.afterCommit(fpid, entry, performed);
     })().catch((e: Error) => {
       this.entries.delete(fpid);
       result = isTransient(e) ? 'unavailable' : 'refused';
@@ -218,10 +243,42 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     for (const e of this.entries.values()) e.timer?.cancel();
   }
 
-  private async apply(fpid: string, entry: Entry<M>, event: EventFromLogic<M>, cause: Cause): Promise<Applied> {
+  /** Looks in the ledger for a step another site took on a payment held here, and takes it. */
+  refresh(fpid: string): Promise<void> {
+    const entry = this.entries.get(fpid);
+    if (entry === undefined) return Promise.resolve();
+    const next = entry.chain.then(async () => {
+      await this.learn(fpid, entry, true);
+    });
+    entry.chain = next.catch((e: Error) => {
+      this.deps.log.error({ fpid, err: e.message }, 'learning a step from the ledger failed');
+    });
+    return entry.chain;
+  }
+
+  /** The payments held here whose snapshot `pick` accepts. */
+  held(pick: (snapshot: SnapshotFrom<M>) => boolean): string[] {
+    const fpids: string[] = [];
+    for (const [fpid, e] of this.entries) if (pick(e.snapshot)) fpids.push(fpid);
+    return fpids;
+  }
+
+  private async apply(
+    fpid: string,
+    entry: Entry<M>,
+    event: EventFromLogic<M>,
+    cause: Cause,
+    reloads = 0,
+  ): Promise<Applied> {
     const before = entry.snapshot;
     const { snapshot, effects, changed } = step(this.spec.machine, this.spec.effects, before, event);
-    if (!changed) return 'ignored';
+    // The state held here may be behind the ledger's (another site's step): an event it does not
+    // take may be one the ledger's state takes.
+    if (!changed)
+      return (await this.relearned(fpid, entry, reloads))
+        ? this.reapply(fpid, entry, event, cause, reloads)
+        : 'ignored';
+    const { performed, written } = this.split(fpid, effects, snapshot);
     const fence = this.deps.fence();
     const type = (event as { type: string }).type;
     const name = type.toLowerCase();
@@ -238,10 +295,13 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       fenced: this.spec.fenced(name),
       patch: this.patch(snapshot),
       cause,
-      outbox: [this.announce(fpid, before, snapshot, name)],
+      outbox: [this.announce(fpid, before, snapshot, name), ...written],
     });
     if (r === undefined) return 'uncommitted';
     if (!r.ok) {
+      // Another site moved the payment first: apply the event to the state it left.
+      if (r.reason === 'conflict' && (await this.relearned(fpid, entry, reloads)))
+        return this.reapply(fpid, entry, event, cause, reloads);
       // Nothing leaves the process for a state the ledger did not take.
       this.deps.log.error(
         { fpid, event: name, reason: r.reason, state: r.currentState },
@@ -251,8 +311,53 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     }
     entry.snapshot = snapshot;
     entry.committed = stateOf(snapshot);
-    await this.afterCommit(fpid, entry, effects);
+    if (written.length > 0) this.spec.onWritten?.(fpid);
+    await this.afterCommit(fpid, entry, performed);
     return 'committed';
+  }
+
+  /** True when the ledger held a newer state, now taken here (with what it owes performed). */
+  private async relearned(fpid: string, entry: Entry<M>, reloads: number): Promise<boolean> {
+    if (reloads >= RELOADS_MAX || this.spec.reload === undefined) return false;
+    return this.learn(fpid, entry, false);
+  }
+
+  /** The event again, on the state just learnt; the payment leaves memory after it if settled. */
+  private async reapply(
+    fpid: string,
+    entry: Entry<M>,
+    event: EventFromLogic<M>,
+    cause: Cause,
+    reloads: number,
+  ): Promise<Applied> {
+    const applied = await this.apply(fpid, entry, event, cause, reloads + 1);
+    if (this.spec.settled(entry.snapshot) && this.entries.get(fpid) === entry) this.release(fpid);
+    return applied;
+  }
+
+  /**
+   * Takes the ledger's state of a payment another site moved, then performs what this site owes in
+   * it (an answer on its own connection, say). The effects of the other site's step are that site's.
+   */
+  private async learn(fpid: string, entry: Entry<M>, settle: boolean): Promise<boolean> {
+    const fresh = await this.spec.reload?.(fpid, entry.snapshot);
+    if (fresh === undefined || this.entries.get(fpid) !== entry) return false;
+    entry.snapshot = fresh.snapshot;
+    entry.committed = stateOf(fresh.snapshot);
+    await this.afterCommit(fpid, entry, fresh.owed, settle);
+    return true;
+  }
+
+  /** The step's effects: those performed here after the commit, and the outbox rows written with it. */
+  private split(fpid: string, effects: E[], snapshot: SnapshotFrom<M>): { performed: E[]; written: OutboxEvent[] } {
+    const performed: E[] = [];
+    const written: OutboxEvent[] = [];
+    for (const e of effects) {
+      const rows = this.spec.written?.(fpid, e, snapshot);
+      if (rows === undefined) performed.push(e);
+      else written.push(...rows);
+    }
+    return { performed, written };
   }
 
   /**
@@ -291,7 +396,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     }
   }
 
-  private async afterCommit(fpid: string, entry: Entry<M>, effects: E[]): Promise<void> {
+  private async afterCommit(fpid: string, entry: Entry<M>, effects: E[], settle = true): Promise<void> {
     this.arm(fpid, entry);
     for (const effect of effects) {
       // Durable before effect: paired with the write of `committed` right after each commit.
@@ -302,7 +407,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       const follow = await this.spec.perform(fpid, effect, entry.snapshot);
       for (const ev of follow) await this.apply(fpid, entry, ev, {});
     }
-    if (this.spec.settled(entry.snapshot) && this.entries.get(fpid) === entry) this.release(fpid);
+    if (settle && this.spec.settled(entry.snapshot) && this.entries.get(fpid) === entry) this.release(fpid);
   }
 
   private arm(fpid: string, entry: Entry<M>): void {

@@ -7,12 +7,18 @@ import type { Payment } from '../ledger/transition.js';
  * every commit stores `{ v: CONTEXT_VERSION, ...context }` in the ledger's `context` column, and
  * every load parses it back with the machine's schema.
  *
- * Version 0 is a row written before the version was kept (no `v`). It has the fields of version
- * 1 and is read by the same schema, except that an inbound context may lack `offerMessageId`
- * (its offer's id is then the row's `participant_msg_id`). It is written as version 1 at its next
- * commit; nothing migrates the rows in the database.
+ * Earlier versions are read by the same schema once their reader's `upgrade` has completed them:
+ * - 0, a row written before the version was kept (no `v`): an inbound context may lack
+ *   `offerMessageId` (its offer's id is then the row's `participant_msg_id`);
+ * - 0 and 1: an inbound context lacks `arrivalSite`, from the time one site wrote every step of
+ *   its payments: the row's `site`.
+ * Such a row is written as the current version at its next commit; nothing migrates the rows in
+ * the database.
  */
-export const CONTEXT_VERSION = 1;
+export const CONTEXT_VERSION = 2;
+
+/** The versions before CONTEXT_VERSION that this build still reads. */
+type EarlierVersion = 0 | 1;
 
 export type StoredContext<C> = C & { v: typeof CONTEXT_VERSION };
 
@@ -26,8 +32,8 @@ export interface ContextReader<C> {
   schema: z.ZodType<C>;
   /** The states of the machine: a row in any other cannot be resumed either. */
   states: readonly string[];
-  /** Completes a version 0 context (without `v`) from its row. */
-  fromVersion0?: (context: Record<string, unknown>, row: Payment) => Record<string, unknown>;
+  /** Completes a context of an earlier version from its row. */
+  upgrade?: (context: Record<string, unknown>, row: Payment, from: EarlierVersion) => Record<string, unknown>;
 }
 
 /**
@@ -38,14 +44,15 @@ export function loadContext<C>(row: Payment, reader: ContextReader<C>): Loaded<C
   if (!reader.states.includes(row.state)) return { ok: false, issue: 'state: not a state of its machine' };
   if (row.context === undefined) return { ok: false, issue: 'context: missing' };
   const { v, ...context } = row.context;
-  if (v !== undefined && v !== CONTEXT_VERSION) {
+  const version = v ?? 0;
+  if (version !== 0 && version !== 1 && version !== CONTEXT_VERSION) {
     return {
       ok: false,
-      issue: `v: version ${typeof v === 'number' ? v : `of type ${typeof v}`} is not one this build reads (0, ${CONTEXT_VERSION})`,
+      issue: `v: version ${typeof v === 'number' ? v : `of type ${typeof v}`} is not one this build reads (0-${CONTEXT_VERSION})`,
     };
   }
   const parsed = reader.schema.safeParse(
-    v === undefined && reader.fromVersion0 !== undefined ? reader.fromVersion0(context, row) : context,
+    version !== CONTEXT_VERSION && reader.upgrade !== undefined ? reader.upgrade(context, row, version) : context,
   );
   if (parsed.success) return { ok: true, context: parsed.data };
   return { ok: false, issue: parsed.error.issues.map(describeIssue).join('; ') };

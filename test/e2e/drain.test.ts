@@ -9,6 +9,8 @@ import { stopAfterAll } from '../support/cleanup.js';
 
 const T_IN_MS = 4000;
 const DRAIN_TIMEOUT_MS = 30_000;
+/** Sign-offs, the last answers and the process exit on top of T_in, on a busy machine. */
+const DRAIN_SLACK_MS = 3000;
 
 const cleanup = stopAfterAll();
 
@@ -39,8 +41,8 @@ describe('gateway drain under traffic (R8)', () => {
     await gateway.stop();
     const stopMs = Date.now() - stopAt;
     process.stdout.write(`${JSON.stringify({ drain_under_traffic_stop_ms: stopMs })}\n`);
-    // About T_in (the stand-in of the last payment taken), nowhere near the drain timeout.
-    expect(stopMs).toBeLessThan(DRAIN_TIMEOUT_MS / 2);
+    // At most about T_in (the stand-in of the last payment taken), nowhere near the drain timeout.
+    expect(stopMs).toBeLessThan(T_IN_MS + DRAIN_SLACK_MS);
 
     const report = await sim.report();
     const sessions = await sim.sessions();

@@ -94,8 +94,16 @@ describe('gateway end to end', () => {
       'outbound/reported': outbound,
     });
     expect(await offeredTwice(db.pool)).toBe(0);
-    const outboxed = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
-    const journaled = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM payment_journal');
-    expect(Number(outboxed.rows[0]!.n)).toBe(Number(journaled.rows[0]!.n));
+    // One event in the outbox for each step in the journal, and every participant notice delivered.
+    const count = async (sql: string) => Number((await db.pool.query<{ n: string }>(sql)).rows[0]!.n);
+    expect(await count("SELECT count(*) AS n FROM outbox WHERE topic LIKE 'payments.%'")).toBe(
+      await count('SELECT count(*) AS n FROM payment_journal'),
+    );
+    expect(await count("SELECT count(*) AS n FROM outbox WHERE topic = 'participant.notices'")).toBe(
+      bankReport.stand_in_notices + bankReport.late_answers,
+    );
+    expect(
+      await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND topic = $$participant.notices$$'),
+    ).toBe(0);
   }, 150_000);
 });

@@ -17,7 +17,15 @@ import {
   SORT_CODE,
   startGateway,
 } from '../support/stack.js';
-import { firstReadFromMq, openSite, overlappingEpochs, sitesSignedOn, staleEpochWrites } from '../support/two-sites.js';
+import {
+  arrivalsNotReplied,
+  firstReadFromMq,
+  inboundPaths,
+  openSite,
+  overlappingEpochs,
+  sitesSignedOn,
+  staleEpochWrites,
+} from '../support/two-sites.js';
 
 const cleanup = stopAfterAll();
 
@@ -81,6 +89,12 @@ describe('failover (P3)', () => {
     expect(schemeReport.inbound.answered_in_time + schemeReport.inbound.unanswered).toBe(schemeReport.inbound.sent);
     expect(schemeReport.inbound.reversed).toBe(schemeReport.inbound.unanswered);
     expect(schemeReport.wrong_connection_responses).toBe(0);
+    // What arrived on the surviving site's connections was answered there, whichever site offered
+    // it and whether or not the open site died with it in hand (R1, R2, R6): none left unanswered.
+    expect(await arrivalsNotReplied(db.pool, 'site-b')).toEqual({});
+    const paths = await inboundPaths(db.pool, 'site-b');
+    console.error(JSON.stringify({ site_b_arrivals: paths }));
+    expect(paths.crossSite.replyMs.n).toBeGreaterThan(0);
     // None offered twice.
     expect(bankReport.duplicates_seen).toBe(0);
     expect(await offeredTwice(db.pool)).toBe(0);

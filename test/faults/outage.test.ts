@@ -1,7 +1,8 @@
 /**
  * The closing bar of the fault issues: real processes (scheme simulator, gateway, bank simulator)
- * on RabbitMQ and PostgreSQL, with the gateway's database connections cut for 10 s and its broker
- * connection cut three times under traffic both ways. Afterwards every instruction has exactly one
+ * on RabbitMQ and PostgreSQL, with the gateway's database connections cut for 10 s, the database
+ * server restarted (on the embedded test server) and its broker connection cut three times under
+ * traffic both ways. Afterwards every instruction has exactly one
  * pacs.002, every inbound payment was answered in time, stood in or reversed, and nothing is left
  * open in the ledger or on the backout queue.
  */
@@ -27,7 +28,7 @@ async function backoutDepth(participant: string): Promise<number> {
 }
 
 describe('faults under traffic', () => {
-  it('answers every instruction exactly once and every inbound payment in time, stood in or reversed, through a 10 s database cut and three broker cuts', async () => {
+  it('answers every instruction exactly once and every inbound payment in time, stood in or reversed, through a 10 s database cut, a database restart and three broker cuts', async () => {
     const db: TestDatabase = await startTestDatabase();
     cleanup.push(() => db.stop());
     const dbProxy = await inFrontOf(db.url);
@@ -48,6 +49,8 @@ describe('faults under traffic', () => {
     const outages: Promise<void>[] = [];
     await driveTraffic(sim, bank, 36, { inbound: 5, outbound: 4 }, (t) => {
       if (t === 6) outages.push(dbProxy.outage(10_000));
+      // A real restart as well where the test owns the server: sessions ended by the server, 3 s down.
+      if (t === 17 && db.restart) outages.push(db.restart(3_000));
       if (t === 22 || t === 26 || t === 30) outages.push(mqProxy.outage(1_000));
     });
     await Promise.all(outages);

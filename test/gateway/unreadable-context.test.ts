@@ -113,7 +113,7 @@ beforeAll(async () => {
   const later = outbound();
   await put('unknownVersion', 'outbound', later, 'accepted', (f) => ({
     ...outboundContext(f, ids.unknownVersion, later.trn),
-    v: 2,
+    v: 3,
   }));
 
   // The participant's queues outlive the gateway at a broker: they are there when recovery puts.
@@ -149,7 +149,12 @@ describe('gateway start: stored contexts', () => {
     );
     const row = (key: keyof typeof ids) => rows.rows.find((r) => r.fpid === fpids[key])!;
     expect(row('good').state).toBe('offered');
-    expect(row('legacy')).toMatchObject({ state: 'offered', context: { v: 1, offerMessageId: ids.legacy } });
+    // Versions 0 and 1 are written as the current one: the arrival site is the row's site.
+    expect(row('legacy')).toMatchObject({
+      state: 'offered',
+      context: { v: 2, offerMessageId: ids.legacy, arrivalSite: SITE },
+    });
+    expect(row('good').context).toMatchObject({ v: 2, arrivalSite: SITE });
     expect(row('report').state).toBe('reported');
 
     // The two that do not parse are reported, with the issue, and nothing else is done for them.
@@ -159,7 +164,7 @@ describe('gateway start: stored contexts', () => {
       'standInAt: invalid_type (expected number); context: unrecognized_keys (1 unknown)',
     );
     expect(reported.find((l) => l.fpid === fpids.unknownVersion)!.issue).toMatch(
-      /^v: version 2 is not one this build reads/,
+      /^v: version 3 is not one this build reads/,
     );
     for (const key of ['broken', 'unknownVersion'] as const) {
       expect(row(key).state, key).toBe(key === 'broken' ? 'recorded' : 'accepted');

@@ -77,8 +77,10 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded database', () => {
 
 describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () => {
   const rolesDir = path.join(PROJECT_ROOT, 'var', 'test-pg', `roles-${process.pid}`);
+  const otherDir = path.join(PROJECT_ROOT, 'var', 'test-pg', `roles-other-${process.pid}`);
   afterAll(async () => {
     await rm(rolesDir, { recursive: true, force: true });
+    await rm(otherDir, { recursive: true, force: true });
   });
 
   it('keeps a secret of its own, mode 0600, and the runtime role cannot alter the journal nor the schema', async () => {
@@ -94,6 +96,17 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () =
       expect(secret.owner.length).toBeGreaterThanOrEqual(24);
       expect(new URL(db.url).username).toBe('ledger_runtime');
       expect(decodeURIComponent(new URL(db.url).password)).toBe(secret.runtime);
+      // The superuser's fixed password of old opens nothing: 28P01 invalid_password.
+      const fixed = new URL(db.migrationUrl);
+      fixed.password = 'ledger';
+      const old = new pg.Client(fixed.toString());
+      expect(
+        await old.connect().then(
+          () => 'connected',
+          (e: { code?: string }) => e.code,
+        ),
+      ).toBe('28P01');
+      await old.end().catch(() => {});
 
       const runtime = new pg.Client(db.url);
       await runtime.connect();
@@ -156,5 +169,11 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('embedded ledger roles', () =
     };
     expect(log).not.toContain(secret.owner);
     expect(log).not.toContain(secret.runtime);
+    // Another data directory has a secret of its own.
+    const other = await openDatabase({ name: 'roles-other', dataDir: otherDir }, silentLogger);
+    await other.stop();
+    const otherSecret = JSON.parse(await readFile(path.join(otherDir, 'ledger-secret.json'), 'utf8')) as typeof secret;
+    expect(otherSecret.owner).not.toBe(secret.owner);
+    expect(otherSecret.runtime).not.toBe(secret.runtime);
   });
 });

@@ -86,6 +86,7 @@ describe('effects and stored contexts', () => {
           const input = {
             fpid: 'F',
             arrivalConnection: 'DC1-1',
+            arrivalSite: 'site-a',
             participant,
             receivedAt: 0,
             standInAt: 9_000,

@@ -2,6 +2,7 @@
  * The bounds of the payment desks and the runtime's invariants, with small bounds passed as
  * options and a ledger in memory: what happens at each bound, and that a broken invariant throws.
  */
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../../src/base/assert.js';
 import { TransientFault } from '../../src/base/faults.js';
@@ -31,6 +32,7 @@ function memoryLedger(answer: (t: Transition) => CommitResult = (t) => ({ fpid: 
     get: async () => undefined,
     findByParticipantMsgId: async () => undefined,
     findByParticipantTrn: async () => undefined,
+    statesOf: async () => new Map<string, string>(),
   };
 }
 
@@ -86,6 +88,7 @@ function inboundDesk(
     participants: { owner: () => PARTICIPANT },
     port,
     newOfferMessageId: () => `offer-${serial++}`,
+    signals: { send: () => undefined },
     timing: { tInMs: 10_000, standInMarginMs: 1000 },
     ...limits,
   });
@@ -237,5 +240,51 @@ describe('outbound instructions at their bounds', () => {
     release();
     await expect(first).resolves.toBe('recorded');
     await expect(desk.instruct(PARTICIPANT, instruction(), 'mq-3')).resolves.toBe('recorded');
+  });
+});
+
+describe('a pacs.002 the broker keeps refusing', () => {
+  it('is put again a bounded number of times in a run, then left in the ledger for the next start', async () => {
+    const clock = new ManualClock();
+    const ledger = memoryLedger();
+    let puts = 0;
+    const port = {
+      ...quietPort(),
+      report: async () => {
+        puts += 1;
+        throw new TransientFault('broker unreachable');
+      },
+    };
+    const accepted = { response: { mti: '9210' as const, fields: new Map([[26, '0000']]) }, connection: 'DC1-1#1' };
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    const desk = new OutboundDesk({
+      ledger,
+      clock,
+      log,
+      fence: fixedFence('test'),
+      scheme: { submit: async () => accepted },
+      port,
+      timing: { tOutMs: 15_000, retryMs: 250 },
+    });
+    const { dateSent: _d, institution: _i, ...fields } = basePayment;
+    await expect(
+      desk.instruct(PARTICIPANT, { ...fields, trn: 'OUTREPORTBOUND0001', msgId: 'MRB' }, 'mq-1'),
+    ).resolves.toBe('recorded');
+    const hours = async (n: number) => {
+      for (let s = 0; s < n * 3600; s += 5) {
+        clock.advance(5000);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await hours(1);
+    // The first put and RETRIES_MAX (40) more, backing off from 250 ms to 30 s: then it stops.
+    expect(puts).toBe(41);
+    await hours(1);
+    expect(puts).toBe(41);
+    expect(errors.filter((l) => l.includes('retries exhausted in this run'))).toHaveLength(1);
+    // Nothing pretends it was reported: the last state the ledger holds is still accepted.
+    expect(ledger.commits.map((t) => t.to)).not.toContain('reported');
+    expect(ledger.commits.at(-1)!.to).toBe('accepted');
   });
 });

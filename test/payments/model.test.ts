@@ -177,6 +177,7 @@ class InboundArrives implements Command {
       const { snapshot, effects } = startInbound({
         fpid,
         arrivalConnection: this.conn,
+        arrivalSite: 'site-a',
         participant: this.routed ? 'P1' : null,
         receivedAt: w.now,
         standInAt: w.now + T_IN - MARGIN,

@@ -19,6 +19,12 @@ export interface TestDatabase {
   url: string;
   pool: pg.Pool;
   stop(): Promise<void>;
+  /**
+   * Stops the server as an operator's restart does (fast shutdown: every session ended with 57P01),
+   * keeps it down `downMs`, then starts it on the same data and port. Absent on DATABASE_URL, a
+   * server this process does not own.
+   */
+  restart?: (downMs: number) => Promise<void>;
 }
 
 /**
@@ -28,8 +34,9 @@ export interface TestDatabase {
 export async function startTestDatabase(): Promise<TestDatabase> {
   const id = randomBytes(4).toString('hex');
   const dataDir = path.join(PROJECT_ROOT, 'var', 'test-pg', id);
-  const server = await openDatabase({ name: `test-${id}`, dataDir, port: await freePort() }, silentLogger);
-  const admin = new pg.Client(server.migrationUrl);
+  const options = { name: `test-${id}`, dataDir, port: await freePort() };
+  let server = await openDatabase(options, silentLogger);
+  let admin = new pg.Client(server.migrationUrl);
   await admin.connect();
   const database = `ledger_test_${id}`;
   await admin.query(`CREATE DATABASE ${database}`);
@@ -46,6 +53,18 @@ export async function startTestDatabase(): Promise<TestDatabase> {
       await server.stop();
       if (!process.env.DATABASE_URL) await rm(dataDir, { recursive: true, force: true });
     },
+    ...(process.env.DATABASE_URL
+      ? {}
+      : {
+          async restart(downMs: number) {
+            await admin.end();
+            await server.stop();
+            await new Promise((r) => setTimeout(r, downMs));
+            server = await openDatabase(options, silentLogger);
+            admin = new pg.Client(server.migrationUrl);
+            await admin.connect();
+          },
+        }),
   };
 }
 

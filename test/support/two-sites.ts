@@ -133,3 +133,68 @@ export async function decidedAcrossSites(pool: pg.Pool, from: string, to: string
   );
   return Number(r.rows[0]!.n);
 }
+
+export interface InboundPath {
+  /** Payments that arrived on this site's connections, by the site that offered them (`none`: never offered). */
+  offeredBy: Record<string, number>;
+  /** Of those, answered by a participant's decision, and stood in (0912). */
+  decided: number;
+  stoodIn: number;
+  /** Scheme request to 9210 written (journal `received` to `reply_sent`), ms. */
+  replyMs: { p50: number; p99: number; n: number };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/**
+ * How the inbound payments that arrived on `arrivalSite`'s connections went, from the journal:
+ * who offered them, how they were decided, and the time from their arrival to their 9210, split
+ * into those offered by the arrival site itself and those offered by another (cross-site).
+ */
+export async function inboundPaths(
+  pool: pg.Pool,
+  arrivalSite: string,
+): Promise<{ sameSite: InboundPath; crossSite: InboundPath; unoffered: number }> {
+  const { rows } = await pool.query<{ offered_by: string | null; outcome: string | null; reply_ms: number | null }>(
+    `SELECT o.site AS offered_by, p.outcome,
+            extract(epoch FROM (s.at - r.at)) * 1000 AS reply_ms
+       FROM payment_journal r
+       JOIN payments p ON p.fpid = r.fpid
+       LEFT JOIN payment_journal o ON o.fpid = r.fpid AND o.event = 'offer'
+       LEFT JOIN payment_journal s ON s.fpid = r.fpid AND s.event = 'reply_sent'
+      WHERE r.event = 'received' AND r.site = $1 AND p.direction = 'inbound'`,
+    [arrivalSite],
+  );
+  const path = (pick: (offeredBy: string) => boolean): InboundPath => {
+    const mine = rows.filter((r) => r.offered_by !== null && pick(r.offered_by));
+    const ms = mine
+      .map((r) => r.reply_ms)
+      .filter((v): v is number => v !== null)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const offeredBy: Record<string, number> = {};
+    for (const r of mine) offeredBy[r.offered_by!] = (offeredBy[r.offered_by!] ?? 0) + 1;
+    return {
+      offeredBy,
+      decided: mine.filter((r) => r.outcome !== null && r.outcome !== '0912').length,
+      stoodIn: mine.filter((r) => r.outcome === '0912').length,
+      replyMs: { p50: Math.round(percentile(ms, 50)), p99: Math.round(percentile(ms, 99)), n: ms.length },
+    };
+  };
+  return {
+    sameSite: path((by) => by === arrivalSite),
+    crossSite: path((by) => by !== arrivalSite),
+    unoffered: rows.filter((r) => r.offered_by === null).length,
+  };
+}
+
+/** Inbound payments that arrived on `site`'s connections and did not end answered there (`replied`). */
+export async function arrivalsNotReplied(pool: pg.Pool, site: string): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ state: string; n: string }>(
+    `SELECT p.state, count(*) AS n FROM payment_journal r JOIN payments p ON p.fpid = r.fpid
+      WHERE r.event = 'received' AND r.site = $1 AND p.state <> 'replied' GROUP BY p.state`,
+    [site],
+  );
+  return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+}

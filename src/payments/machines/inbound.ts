@@ -9,6 +9,11 @@ const inboundInputShape = {
   fpid: z.string(),
   /** Connection the 9200 arrived on: the only one its 9210 may go on (R1). */
   arrivalConnection: z.string(),
+  /**
+   * The site holding that connection: only it can answer the 9210 (R1). Another site that moves
+   * the payment (the open site offering it or recording its decision) leaves the answer to it.
+   */
+  arrivalSite: z.string(),
   /** The participant owning the beneficiary sort code, or null when none does. */
   participant: z.string().nullable(),
   receivedAt: z.number(),
