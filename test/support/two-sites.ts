@@ -119,21 +119,6 @@ export async function connectionsNamed(pool: pg.Pool, name: string): Promise<num
   return Number(r.rows[0]!.n);
 }
 
-/**
- * Inbound payments `from` offered whose decision `to` read from MQ and recorded reply-lost: until the
- * arrival site learns the outcome (cross-site inbound, issue 10), it cannot answer them on its
- * connection, so the scheme sees them unanswered.
- */
-export async function decidedAcrossSites(pool: pg.Pool, from: string, to: string): Promise<number> {
-  const r = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM payments p WHERE p.direction = 'inbound' AND p.state = 'reply-lost'
-       AND EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid AND j.event = 'offer' AND j.site = $1)
-       AND EXISTS (SELECT 1 FROM payment_journal j WHERE j.fpid = p.fpid AND j.event = 'decided' AND j.site = $2)`,
-    [from, to],
-  );
-  return Number(r.rows[0]!.n);
-}
-
 export interface InboundPath {
   /** Payments that arrived on this site's connections, by the site that offered them (`none`: never offered). */
   offeredBy: Record<string, number>;
