@@ -33,6 +33,9 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean };
 }
 
+/** The lease's statements run one at a time; a second connection stands by for a lost one. */
+const LEASE_POOL_SIZE = 2;
+
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
@@ -55,6 +58,7 @@ export class Gateway {
     private readonly log: Logger,
     private readonly db: DatabaseHandle,
     private readonly pool: pg.Pool,
+    private readonly leasePool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
     private readonly ownsTransport: boolean,
@@ -93,8 +97,18 @@ export class Gateway {
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
+    // The lease's own connections: a renew never queues behind the ledger's batches.
+    const leasePool = createPool(
+      {
+        url: db.url,
+        max: LEASE_POOL_SIZE,
+        applicationName: `lease ${config.site}`,
+        connectTimeoutMs: config.failover.lease.renewDeadlineMs,
+      },
+      log,
+    );
     const keeper = new LeaseKeeper({
-      lease: new Lease(pool, OPEN_SITE_LEASE, config.site, config.failover.lease),
+      lease: new Lease(leasePool, OPEN_SITE_LEASE, config.site, config.failover.lease),
       timing: config.failover.lease,
       // The renew deadline must hold whatever the wall clock does.
       clock: deps.leaseClock ?? monotonicClock,
@@ -105,6 +119,8 @@ export class Gateway {
           told.gateway?.turn('open', epoch);
         },
         onClose: (reason) => told.gateway?.turn('closed', reason),
+        // A manual move releases the lease once the queues are no longer read.
+        whenClosed: () => told.gateway?.turns ?? Promise.resolve(),
       },
     });
     const fence = keeper.fence;
@@ -151,6 +167,7 @@ export class Gateway {
       log,
       db,
       pool,
+      leasePool,
       ledger,
       transport,
       ownsTransport,
@@ -284,6 +301,7 @@ export class Gateway {
     await this.turns;
     if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
+    await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();
     this.log.info('gateway stopped');
