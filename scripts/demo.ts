@@ -10,6 +10,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/base/clock.js';
 import { createPool } from '../src/ledger/pool.js';
+import { OPEN_SITE_LEASE } from '../src/ledger/ledger.js';
+import { Lease } from '../src/failover/lease.js';
+import { parseLeaseTiming } from '../src/failover/lease-timing.js';
 import { openSiteNow, siteHere, siteProcess, type DemoSite, type SiteSettings } from './demo-sites.js';
 import { openDatabase, PROJECT_ROOT } from '../src/ledger/database.js';
 import { removeEmbedded } from '../src/ledger/embedded.js';
@@ -38,7 +41,7 @@ const log = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
 const LEDGER_DIR = path.join(PROJECT_ROOT, 'var', 'pg', 'demo');
 const SITES = ['site-a', 'site-b'] as const;
 const COMMANDS =
-  'status, stop SITE (in order: the other site opens), kill SITE (SIGKILL, with AMQP_URL), start SITE; SITE is site-a or site-b';
+  'status, move (the open role to the other site), stop SITE (in order: the other site opens), kill SITE (SIGKILL, with AMQP_URL), start SITE; SITE is site-a or site-b';
 
 // A fresh bank simulator knows nothing of a previous run's open payments, so by default the run
 // starts on an empty ledger rather than resume them.
@@ -164,6 +167,15 @@ async function command(line: string): Promise<string> {
   const [verb, site] = line.trim().split(/\s+/);
   if (verb === undefined || verb === '') return '';
   if (verb === 'status') return statusLine();
+  if (verb === 'move' && site === undefined) {
+    // What `npm run failover:move` and the ops console do: mark the lease; its holder steps down.
+    const asked = await new Lease(ledgerPool, OPEN_SITE_LEASE, 'demo', parseLeaseTiming(undefined)).requestMove(
+      'demo-operator',
+    );
+    return asked === undefined
+      ? 'no site holds the open-site lease now: nothing to move'
+      : `asked ${asked.holder} (epoch ${asked.epoch}) to hand the open site over: it stops bridging, releases the lease, and the other site opens`;
+  }
   if (!['stop', 'start', 'kill'].includes(verb) || !SITES.includes(site as (typeof SITES)[number]))
     return `unknown command "${line.trim()}"; commands: ${COMMANDS}`;
   const running = sites.get(site!);

@@ -38,9 +38,10 @@ function startDemo(args = '', env: NodeJS.ProcessEnv = {}): Demo {
   return { child, output: () => out, exited };
 }
 
-async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number): Promise<void> {
+/** Waits for `pattern` in what the demo printed after the first `since` characters. */
+async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number, since = 0): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!pattern.test(demo.output())) {
+  while (!pattern.test(demo.output().slice(since))) {
     if (Date.now() > end || demo.child.exitCode !== null)
       throw new Error(`demo never printed ${pattern}:\n${demo.output()}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -57,6 +58,24 @@ function finalReports(output: string): Reports {
 
 /** Both sites up and signed on, the first one open. */
 const BOTH_READY = /^site-a OPEN \(epoch \d+\) 4\/4 ready.* \| site-b closed 4\/4 ready/m;
+
+/** Types a command into the demo and waits for `answer` in what it prints from then on. */
+async function type(demo: Demo, command: string, answer: RegExp, timeoutMs: number): Promise<void> {
+  const since = demo.output().length;
+  demo.child.stdin!.write(`${command}\n`);
+  await waitFor(demo, answer, timeoutMs, since);
+}
+
+/** Types `command` every second until the demo answers with `answer` (at most 20 s). */
+async function eventuallyTyped(demo: Demo, command: string, answer: RegExp): Promise<void> {
+  const since = demo.output().length;
+  const end = Date.now() + 20_000;
+  while (!answer.test(demo.output().slice(since))) {
+    if (Date.now() > end) throw new Error(`demo never printed ${answer}:\n${demo.output().slice(since)}`);
+    demo.child.stdin!.write(`${command}\n`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 /** Runs the demo for a few seconds (`meanwhile` types into it), stopped by Ctrl-C typed into its terminal. */
 async function runUntilCtrlC(
@@ -95,14 +114,14 @@ async function ledgerInbound(): Promise<number> {
 }
 
 describe('npm start in a terminal', () => {
-  it('moves the open site when an operator stops it and starts it again, then stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
+  it('moves the open site when an operator stops it and starts it again, and back with move, then stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
     const { code, output } = await runUntilCtrlC('', async (demo) => {
-      demo.child.stdin!.write('stop site-a\n');
-      await waitFor(demo, /^site-a stopped$/m, 60_000);
-      demo.child.stdin!.write('status\n');
-      await waitFor(demo, /^site-a stopped \| site-b OPEN \(epoch \d+\) 4\/4 ready/m, 20_000);
-      demo.child.stdin!.write('start site-a\n');
-      await waitFor(demo, /^site-a closed 4\/4 ready.* \| site-b OPEN/m, 60_000);
+      await type(demo, 'stop site-a', /^site-a stopped$/m, 60_000);
+      await type(demo, 'status', /^site-a stopped \| site-b OPEN \(epoch \d+\) 4\/4 ready/m, 20_000);
+      await type(demo, 'start site-a', /^site-a closed 4\/4 ready.* \| site-b OPEN/m, 60_000);
+      // The open role back to site-a, as an operator moves it.
+      await type(demo, 'move', /^asked site-b \(epoch \d+\) to hand the open site over/m, 10_000);
+      await eventuallyTyped(demo, 'status', /^site-a OPEN \(epoch \d+\) 4\/4 ready.* \| site-b closed 4\/4 ready/m);
     });
     expect(output).not.toMatch(STACK_TRACE);
     expect(output).toContain('stopping: the scheme suspends new traffic');
@@ -118,9 +137,8 @@ describe('npm start in a terminal', () => {
     const { code, output } = await runUntilCtrlC(
       '',
       async (demo) => {
-        demo.child.stdin!.write('kill site-a\n');
-        await waitFor(demo, /^site-a killed \(SIGKILL\)/m, 10_000);
-        await waitFor(demo, /^site-a stopped \| site-b OPEN \(epoch \d+\)/m, 30_000);
+        await type(demo, 'kill site-a', /^site-a killed \(SIGKILL\)/m, 10_000);
+        await eventuallyTyped(demo, 'status', /^site-a stopped \| site-b OPEN \(epoch \d+\)/m);
       },
       { AMQP_URL },
       /^site-a OPEN \(epoch \d+\) pid \d+ \| site-b closed pid \d+/m,
