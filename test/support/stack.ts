@@ -5,11 +5,12 @@ import { PROJECT_ROOT } from '../../src/ledger/database.js';
 import { launchScript, launchSimulator, type RunningSimulator } from '../../simulators/launch.js';
 import type { BankReport } from '../../simulators/participant/bank.js';
 import type pg from 'pg';
+import { AMQP_URL, deleteQueues } from './bank-gateway.js';
 import type { Cleanup } from './cleanup.js';
 import { startTestDatabase, type TestDatabase } from './ledger.js';
 import { controlClient, MAC_KEY, startSchemeSim, type Control, type SchemeSim } from './scheme-sim.js';
 
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export { AMQP_URL } from './bank-gateway.js';
 
 /** A participant id no other run uses, so that queues left on the broker never mix runs. */
 export function runParticipantId(): string {
@@ -124,6 +125,8 @@ export async function startSimulators(
   bankOptions: SimulatorOptions,
 ): Promise<Simulators> {
   const participant = runParticipantId();
+  // Last of all, the run's queues go: a broker that keeps every run's quorum queues slows down for all.
+  cleanup.push(() => deleteQueues([participant]));
   const sim = await startSchemeSim(['--sort-codes', SORT_CODE, ...flags(simOptions)]);
   cleanup.push(() => sim.stop());
   const bank = await startBank(['--participant', `${participant}:${SORT_CODE}`, ...flags(bankOptions)]);
