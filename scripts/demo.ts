@@ -120,6 +120,7 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   gateway            site "demo", ledger in embedded PostgreSQL under var/pg/demo (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'}), 2 connections to each DC
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
+  metrics, probes    curl ${gateway.httpUrl ?? ''}/metrics (Prometheus), /healthz, /readyz
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs`);
 
 const schemeControl = `http://${String(scheme.ready.control)}`;

@@ -21,6 +21,8 @@ import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
+import { GatewayMetrics } from '../ops/metrics.js';
+import { startOpsServer, type OpsServer } from '../ops/server.js';
 
 export interface GatewayStatus {
   site: string;
@@ -30,7 +32,7 @@ export interface GatewayStatus {
   suspended: boolean;
   connections: ConnectionStatus[];
   inFlight: { inbound: number; outbound: number };
-  mq: { transport: string; durable: boolean };
+  mq: { transport: string; durable: boolean; bridging: boolean };
 }
 
 /** How often the retention job removes finished payments older than the duplicate window. */
@@ -49,6 +51,8 @@ export class Gateway {
   private retention: Timer | undefined;
   /** Opening and closing, one at a time and in the order the lease keeper told them. */
   private turns: Promise<void> = Promise.resolve();
+  /** `/metrics`, `/healthz`, `/readyz`: bound first, closed last. */
+  private ops: OpsServer | undefined;
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -72,6 +76,9 @@ export class Gateway {
     deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
   ): Promise<Gateway> {
     const { clock, log } = deps;
+    // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
+    const metrics = new GatewayMetrics(config.site);
+    const ops = await startOpsServer(config.http, { metrics, log });
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
     const pool = createPool({ url: db.url, max: config.ledger.poolSize }, log);
@@ -80,11 +87,18 @@ export class Gateway {
       duplicateWindowDays: config.ledger.duplicateWindowDays,
       maxBatch: config.ledger.maxBatch,
       maxInFlight: config.ledger.maxInFlight,
+      onBatch: metrics.ledgerBatch,
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
     const refusals = new RefusalLog(pool, clock);
-    const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
+    const bridge = new ParticipantBridge({
+      transport,
+      participants,
+      clock,
+      log,
+      refusals: metrics.countRefusals(refusals),
+    });
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
@@ -125,6 +139,7 @@ export class Gateway {
       newOfferMessageId: newMessageId,
       signals,
       timing: config.timing,
+      observer: metrics.payments,
     });
     heard.inbound = inbound;
     const scheme = new SchemePool(
@@ -137,9 +152,19 @@ export class Gateway {
           void inbound
             .onRequest(m, reply)
             .catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+        onRefused: metrics.schemeRefusal,
       },
     );
-    const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
+    const outbound = new OutboundDesk({
+      ledger,
+      clock,
+      log,
+      fence,
+      scheme,
+      port: bridge,
+      timing: config.timing,
+      observer: metrics.payments,
+    });
 
     const gateway = new Gateway(
       config,
@@ -157,6 +182,8 @@ export class Gateway {
       notices,
     );
     told.gateway = gateway;
+    gateway.ops = ops;
+    metrics.attach({ status: () => gateway.status(), pool, leaseRole: OPEN_SITE_LEASE, log });
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
     // that it offers what it recovers and the first payments that arrive.
     const attempted = new Promise<void>((resolve) => {
@@ -173,8 +200,15 @@ export class Gateway {
     if (open.length > 0) log.info({ payments: open.length }, 'inbound payments left open in the ledger');
     await inbound.recover(open);
     scheme.start();
+    ops.attach({ status: () => gateway.status(), pool });
     log.info(
-      { site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name, open: keeper.isOpen },
+      {
+        site: config.site,
+        participants: participants.all.map((p) => p.id),
+        mq: transport.name,
+        open: keeper.isOpen,
+        http: ops.url,
+      },
       'gateway started',
     );
     gateway.scheduleRetention(clock);
@@ -249,8 +283,13 @@ export class Gateway {
       suspended: this.scheme.suspended,
       connections: this.scheme.status(),
       inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
-      mq: { transport: this.transport.name, durable: this.transport.durable },
+      mq: { transport: this.transport.name, durable: this.transport.durable, bridging: this.bridge.bridging },
     };
+  }
+
+  /** Where `/metrics`, `/healthz` and `/readyz` are served. */
+  get httpUrl(): string | undefined {
+    return this.ops?.url;
   }
 
   /**
@@ -264,6 +303,7 @@ export class Gateway {
    * - only then the queues stop being read, the desks stop and the ledger closes.
    */
   async stop(): Promise<void> {
+    this.ops?.stopping();
     this.retention?.cancel();
     this.outbound.leaveNewInstructionsForNextRun();
     // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
@@ -280,6 +320,7 @@ export class Gateway {
     await this.signals.stop();
     await this.pool.end();
     await this.db.stop();
+    await this.ops?.close();
     this.log.info('gateway stopped');
   }
 }
