@@ -35,6 +35,13 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean; bridging: boolean };
 }
 
+export interface GatewayDeps {
+  clock: Clock;
+  log: Logger;
+  transport?: MqTransport;
+  leaseClock?: Clock;
+}
+
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
@@ -71,14 +78,25 @@ export class Gateway {
   ) {}
 
   /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
-  static async start(
-    config: GatewayConfig,
-    deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
-  ): Promise<Gateway> {
-    const { clock, log } = deps;
+  static async start(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
     // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
     const metrics = new GatewayMetrics(config.site);
-    const ops = await startOpsServer(config.http, { metrics, log });
+    const ops = await startOpsServer(config.http, { metrics, log: deps.log });
+    try {
+      return await Gateway.build(config, deps, metrics, ops);
+    } catch (e) {
+      await ops.close();
+      throw e;
+    }
+  }
+
+  private static async build(
+    config: GatewayConfig,
+    deps: GatewayDeps,
+    metrics: GatewayMetrics,
+    ops: OpsServer,
+  ): Promise<Gateway> {
+    const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
     const pool = createPool({ url: db.url, max: config.ledger.poolSize }, log);
