@@ -21,6 +21,8 @@ export interface DemoSite {
   stop(): Promise<void>;
   /** SIGKILL, as a crash: only a site in its own process has one. */
   readonly kill: (() => void) | undefined;
+  /** Where it serves /metrics, /healthz and /readyz. */
+  readonly http: string | undefined;
 }
 
 /** What every site of the demo is configured with but its name. */
@@ -29,6 +31,8 @@ export interface SiteSettings {
   participant: { id: string; name: string; sortCodes: string[] };
   mq: { kind: 'in-process' } | { kind: 'amqp'; url: string };
   database: { url: string; migrationUrl: string };
+  /** Each site's HTTP port (/metrics, /healthz, /readyz); a free one for a site not named. */
+  httpPorts: Record<string, number>;
 }
 
 function config(name: string, s: SiteSettings) {
@@ -38,6 +42,7 @@ function config(name: string, s: SiteSettings) {
     participants: [s.participant],
     mq: s.mq,
     database: s.database,
+    http: { port: s.httpPorts[name] ?? 0 },
   };
 }
 
@@ -57,6 +62,7 @@ export async function siteHere(name: string, s: SiteSettings, log: Logger, trans
     },
     stop: () => gateway.stop(),
     kill: undefined,
+    http: gateway.httpUrl,
   };
 }
 
@@ -76,6 +82,7 @@ export async function siteProcess(name: string, s: SiteSettings): Promise<DemoSi
     describe: () => `pid ${running.process.pid ?? '?'}`,
     stop: async () => void (await running.stop()),
     kill: () => running.kill(),
+    http: typeof running.ready.http === 'string' ? running.ready.http : undefined,
   };
 }
 

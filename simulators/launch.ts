@@ -11,6 +11,13 @@ export interface RunningSimulator<Report> {
   stop(): Promise<Report>;
   /** SIGKILL, for crash tests. */
   kill(): void;
+  /** Every line it printed on stdout, and on stderr when launched with `captureStderr`. */
+  output: readonly string[];
+}
+
+export interface LaunchOptions {
+  /** Keep stderr's lines in `output` instead of passing them to this process's stderr (log scans). */
+  captureStderr?: boolean;
 }
 
 const COMPILED = import.meta.url.endsWith('.js');
@@ -27,8 +34,9 @@ export function launchSimulator<Report = Record<string, unknown>>(
   name: 'scheme' | 'participant',
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
 ): Promise<RunningSimulator<Report>> {
-  return launchScript<Report>(`simulators/${name}/main`, args, env);
+  return launchScript<Report>(`simulators/${name}/main`, args, env, options);
 }
 
 /**
@@ -40,6 +48,7 @@ export function launchScript<Report = Record<string, unknown>>(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
 ): Promise<RunningSimulator<Report>> {
   const name = script;
   // SIMULATOR_NODE_ARGS passes flags such as --cpu-prof that NODE_OPTIONS refuses.
@@ -52,12 +61,14 @@ export function launchScript<Report = Record<string, unknown>>(
   const child = spawn(process.execPath, [...nodeArgs, ...main, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', options.captureStderr === true ? 'pipe' : 'inherit'],
     // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops its children in order.
     detached: true,
   });
   running.add(child);
   const lines: string[] = [];
+  const output: string[] = [];
+  if (options.captureStderr === true) createInterface({ input: child.stderr! }).on('line', (l) => output.push(l));
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       running.delete(child);
@@ -69,12 +80,14 @@ export function launchScript<Report = Record<string, unknown>>(
     let ready = false;
     rl.on('line', (line) => {
       lines.push(line);
+      output.push(line);
       if (ready || !line.startsWith('{"ready":true')) return;
       ready = true;
       resolve({
         ready: JSON.parse(line) as Record<string, unknown>,
         process: child,
         kill: () => child.kill('SIGKILL'),
+        output,
         stop: async () => {
           child.kill('SIGTERM');
           const code = await exited;

@@ -6,6 +6,7 @@ import { mqConfigSchema } from '../participant/mq/index.js';
 import { schemeLinkSchema, T_IN_MS, T_OUT_MS } from '../scheme/config.js';
 import { participantSchema } from '../participant/directory.js';
 import { leaseTimingSchema } from '../failover/lease-timing.js';
+import { httpConfigSchema } from '../ops/config.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -49,6 +50,8 @@ export const gatewayConfigSchema = z
       })
       .default({}),
     ledger: ledgerConfigSchema.prefault({}),
+    /** `/metrics`, `/healthz`, `/readyz` (src/ops): loopback, port 9464 unless set. */
+    http: httpConfigSchema,
   })
   .transform((c) => ({
     ...c,

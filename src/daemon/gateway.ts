@@ -21,6 +21,8 @@ import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
+import { GatewayMetrics } from '../ops/metrics.js';
+import { startOpsServer, type OpsServer } from '../ops/server.js';
 
 export interface GatewayStatus {
   site: string;
@@ -30,7 +32,14 @@ export interface GatewayStatus {
   suspended: boolean;
   connections: ConnectionStatus[];
   inFlight: { inbound: number; outbound: number };
-  mq: { transport: string; durable: boolean };
+  mq: { transport: string; durable: boolean; bridging: boolean };
+}
+
+export interface GatewayDeps {
+  clock: Clock;
+  log: Logger;
+  transport?: MqTransport;
+  leaseClock?: Clock;
 }
 
 /** The lease's statements run one at a time; a second connection stands by for a lost one. */
@@ -52,6 +61,8 @@ export class Gateway {
   private retention: Timer | undefined;
   /** Opening and closing, one at a time and in the order the lease keeper told them. */
   private turns: Promise<void> = Promise.resolve();
+  /** `/metrics`, `/healthz`, `/readyz`: bound first, closed last. */
+  private ops: OpsServer | undefined;
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -75,9 +86,23 @@ export class Gateway {
    * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
    * the bank simulator and both sites. A transport given is the giver's to close.
    */
-  static async start(
+  static async start(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
+    // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
+    const metrics = new GatewayMetrics(config.site);
+    const ops = await startOpsServer(config.http, { metrics, log: deps.log });
+    try {
+      return await Gateway.build(config, deps, metrics, ops);
+    } catch (e) {
+      await ops.close();
+      throw e;
+    }
+  }
+
+  private static async build(
     config: GatewayConfig,
-    deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
+    deps: GatewayDeps,
+    metrics: GatewayMetrics,
+    ops: OpsServer,
   ): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
@@ -88,12 +113,19 @@ export class Gateway {
       duplicateWindowDays: config.ledger.duplicateWindowDays,
       maxBatch: config.ledger.maxBatch,
       maxInFlight: config.ledger.maxInFlight,
+      onBatch: metrics.ledgerBatch,
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
     const ownsTransport = deps.transport === undefined;
     const refusals = new RefusalLog(pool, clock);
-    const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
+    const bridge = new ParticipantBridge({
+      transport,
+      participants,
+      clock,
+      log,
+      refusals: metrics.countRefusals(refusals),
+    });
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
@@ -146,6 +178,7 @@ export class Gateway {
       newOfferMessageId: newMessageId,
       signals,
       timing: config.timing,
+      observer: metrics.payments,
     });
     heard.inbound = inbound;
     const scheme = new SchemePool(
@@ -158,9 +191,19 @@ export class Gateway {
           void inbound
             .onRequest(m, reply)
             .catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+        onRefused: metrics.schemeRefusal,
       },
     );
-    const outbound = new OutboundDesk({ ledger, clock, log, fence, scheme, port: bridge, timing: config.timing });
+    const outbound = new OutboundDesk({
+      ledger,
+      clock,
+      log,
+      fence,
+      scheme,
+      port: bridge,
+      timing: config.timing,
+      observer: metrics.payments,
+    });
 
     const gateway = new Gateway(
       config,
@@ -180,6 +223,8 @@ export class Gateway {
       notices,
     );
     told.gateway = gateway;
+    gateway.ops = ops;
+    metrics.attach({ status: () => gateway.status(), pool, leaseRole: OPEN_SITE_LEASE, log });
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
     // that it offers what it recovers and the first payments that arrive.
     const attempted = new Promise<void>((resolve) => {
@@ -196,8 +241,15 @@ export class Gateway {
     if (open.length > 0) log.info({ payments: open.length }, 'inbound payments left open in the ledger');
     await inbound.recover(open);
     scheme.start();
+    ops.attach({ status: () => gateway.status(), pool });
     log.info(
-      { site: config.site, participants: participants.all.map((p) => p.id), mq: transport.name, open: keeper.isOpen },
+      {
+        site: config.site,
+        participants: participants.all.map((p) => p.id),
+        mq: transport.name,
+        open: keeper.isOpen,
+        http: ops.url,
+      },
       'gateway started',
     );
     gateway.scheduleRetention(clock);
@@ -272,8 +324,13 @@ export class Gateway {
       suspended: this.scheme.suspended,
       connections: this.scheme.status(),
       inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
-      mq: { transport: this.transport.name, durable: this.transport.durable },
+      mq: { transport: this.transport.name, durable: this.transport.durable, bridging: this.bridge.bridging },
     };
+  }
+
+  /** Where `/metrics`, `/healthz` and `/readyz` are served. */
+  get httpUrl(): string | undefined {
+    return this.ops?.url;
   }
 
   /**
@@ -287,6 +344,7 @@ export class Gateway {
    * - only then the queues stop being read, the desks stop and the ledger closes.
    */
   async stop(): Promise<void> {
+    this.ops?.stopping();
     this.retention?.cancel();
     this.outbound.leaveNewInstructionsForNextRun();
     // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
@@ -304,6 +362,7 @@ export class Gateway {
     await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();
+    await this.ops?.close();
     this.log.info('gateway stopped');
   }
 }

@@ -25,7 +25,7 @@ try {
 }
 
 // One line for scripts and tests that start the gateway as a process, apart from the logs.
-process.stdout.write(`${JSON.stringify({ ready: true, site: gateway.status().site })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, site: gateway.status().site, http: gateway.httpUrl })}\n`);
 
 /**
  * A terminal's Ctrl-C reaches every process in its foreground group, so under `npm run gateway`

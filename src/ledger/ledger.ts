@@ -27,6 +27,16 @@ export interface LedgerOptions {
   duplicateWindowDays: number;
   /** The fencing lease a write's epoch is checked against. */
   leaseName: string;
+  /** Told of every batch written (metrics): its transitions and how long its statement took. */
+  onBatch?: (batch: BatchWritten) => void;
+}
+
+/** One batch statement, as metrics see it. */
+export interface BatchWritten {
+  transitions: number;
+  /** From sending the statement to its result, retries included. */
+  seconds: number;
+  ok: boolean;
 }
 
 /** The lease whose holder is the open site; fenced writes are checked against its epoch. */
@@ -168,10 +178,15 @@ export class Ledger {
 
   private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
     const query = commitQuery(batch, this.options.leaseName);
+    // A duration, not a time of day: the monotonic clock, apart from the injected one.
+    const started = performance.now();
+    const written = (ok: boolean) =>
+      this.options.onBatch?.({ transitions: batch.length, seconds: (performance.now() - started) / 1000, ok });
     for (let attempt = 1; ; attempt += 1) {
       try {
         // Autocommit: the single statement is the transaction, so it has committed when this returns.
         const { rows } = await this.pool.query<RefusedRow>(query);
+        written(true);
         return commitResults(batch, rows);
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -181,6 +196,7 @@ export class Ledger {
             { code, transitions: batch.length, attempt, transient: error instanceof TransientFault },
             error.message,
           );
+          written(false);
           throw error;
         }
         this.logger.warn({ code, transitions: batch.length, attempt }, 'ledger batch aborted by the server; retrying');

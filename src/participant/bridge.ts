@@ -96,6 +96,11 @@ export class ParticipantBridge implements ParticipantPort {
 
   constructor(private readonly deps: BridgeDeps) {}
 
+  /** Reading the participants' queues (started, not stopped). */
+  get bridging(): boolean {
+    return this.consumers.length > 0;
+  }
+
   /** Declares every participant's queues and starts reading their TO.GATEWAY (only the open site does). */
   async start(handlers: BridgeHandlers): Promise<void> {
     for (const p of this.deps.participants.all) {

@@ -38,6 +38,7 @@ import {
 } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
+import { UNOBSERVED, type InboundAnswerResult, type PaymentObserver } from './observer.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -69,6 +70,8 @@ export interface InboundDeps {
   inMemoryPaymentsMax?: number;
   /** Reply handles kept at most; defaults to REPLY_HANDLES_MAX. */
   replyHandlesMax?: number;
+  /** Told of every step and every answer (metrics); nothing by default. */
+  observer?: PaymentObserver;
 }
 
 /**
@@ -125,6 +128,7 @@ export class InboundDesk {
         machine: inboundMachine,
         effects: inboundEffect,
         direction: 'inbound',
+        connection: (s) => s.context.arrivalConnection,
         context: (s) => s.context,
         // Offering and recording a decision use the participants' queues: the open site's alone.
         fenced: (event) => event === 'offer' || event === 'decided',
@@ -301,6 +305,7 @@ export class InboundDesk {
         'reply handles at their bound; request left unanswered for the scheme to repeat or reverse',
       );
       reply.leaveUnanswered();
+      if (request.mti === '9200') this.answered('unrecorded');
       return;
     }
     if (request.mti === '9420' || request.mti === '9421') {
@@ -476,7 +481,10 @@ export class InboundDesk {
       // Not recorded (refused, the ledger away, memory at its bound), or recorded before in a row that
       // cannot be resumed (reported by `hold`): nothing is kept for it, and the scheme times it out and
       // reverses it (R2, R3). A reversal's handle is its caller's.
-      if (asPayment) reply.leaveUnanswered();
+      if (asPayment) {
+        reply.leaveUnanswered();
+        this.answered('unrecorded');
+      }
       return;
     }
     if (!asPayment) return;
@@ -541,6 +549,22 @@ export class InboundDesk {
     return h;
   }
 
+  /**
+   * Tells the observer what became of a 9210. A closed arrival site answers what the open site
+   * offered and decided: that is the cross-site path (its stand-ins too, which took the same way).
+   */
+  private answered(result: InboundAnswerResult, elapsedMs?: number): void {
+    const path = this.deps.isOpen() ? 'same-site' : 'cross-site';
+    const observer = this.deps.observer ?? UNOBSERVED;
+    if (result !== 'sent' || elapsedMs === undefined) return observer.inboundAnswered({ path, result });
+    observer.inboundAnswered({
+      path,
+      result,
+      seconds: elapsedMs / 1000,
+      marginSeconds: (this.deps.timing.tInMs - elapsedMs) / 1000,
+    });
+  }
+
   private answer(handleId: string, code: ActionCode): void {
     const h = this.take(handleId);
     if (h === undefined) return;
@@ -570,9 +594,11 @@ export class InboundDesk {
         const h = this.take(arrival(fpid));
         // [R2] Past T_in (a step held up by a ledger outage) the scheme has timed it out and will reverse
         // it: no 9210 is written then.
-        const late = this.deps.clock.now() >= ctx.receivedAt + this.deps.timing.tInMs;
+        const now = this.deps.clock.now();
+        const late = now >= ctx.receivedAt + this.deps.timing.tInMs;
         if (late) h?.leaveUnanswered();
         const outcome = h === undefined || late ? 'lost' : h.reply(effect.params.code);
+        this.answered(late ? 'late' : outcome === 'sent' ? 'sent' : 'lost', now - (h?.receivedAt ?? ctx.receivedAt));
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }
       case 'replyRepeat':

@@ -26,6 +26,7 @@ import { PaymentRuntime } from './runtime.js';
 import type { Instructed, Instruction, Participant, ParticipantPort } from './participant-port.js';
 import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
+import type { PaymentObserver } from './observer.js';
 
 export interface OutboundTiming {
   /** R7: how long the scheme has to answer; also the longest an instruction waits to be submitted (R10). */
@@ -51,6 +52,8 @@ export interface OutboundDeps {
   inMemoryPaymentsMax?: number;
   /** Instructions being recorded at once at most; defaults to INSTRUCTIONS_IN_PROGRESS_MAX. */
   instructionsInProgressMax?: number;
+  /** Told of every step and every report (metrics); nothing by default. */
+  observer?: PaymentObserver;
 }
 
 /**
@@ -102,6 +105,7 @@ export class OutboundDesk {
         machine: outboundMachine,
         effects: outboundEffect,
         direction: 'outbound',
+        connection: (s) => s.context.lastConnection,
         context: (s) => s.context,
         // Taking an instruction from MQ and submitting it: the open site's alone, every step.
         fenced: () => true,
@@ -312,6 +316,12 @@ export class OutboundDesk {
             fpid,
             instruction: ctx.instruction,
             code: effect.params.code,
+          });
+          const elapsedMs = this.deps.clock.now() - ctx.instructedAt;
+          this.deps.observer?.outboundReported({
+            seconds: elapsedMs / 1000,
+            inTime: elapsedMs <= this.deps.timing.tOutMs,
+            accepted: effect.params.code === ActionCode.accepted,
           });
           return [{ type: 'REPORTED' }];
         } catch (e) {

@@ -9,6 +9,7 @@ import type { Logger } from '../base/log.js';
 import { step, stateOf, type Effect } from './machines/step.js';
 import { storedContext } from './stored-context.js';
 import type { Fence } from '../failover/fence.js';
+import { UNOBSERVED, type PaymentObserver } from './observer.js';
 
 type LedgerPort = Pick<Ledger, 'commit'>;
 
@@ -18,6 +19,8 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   /** The machine's effect union. */
   effects: z.ZodType<E>;
   direction: 'inbound' | 'outbound';
+  /** The scheme connection a payment is bound to (its arrival, or its last submission), for logs. */
+  connection(snapshot: SnapshotFrom<M>): string | null;
   /** The machine's context: what the ledger keeps (`storedContext`), and the action code decided so far. */
   context(snapshot: SnapshotFrom<M>): object & { outcome?: string | null | undefined };
   /**
@@ -68,6 +71,8 @@ export interface LifecycleDeps {
   fence: () => Fence;
   /** New payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
   inMemoryPaymentsMax?: number;
+  /** Told of every committed step (metrics); nothing by default. */
+  observer?: PaymentObserver;
 }
 
 /**
@@ -191,6 +196,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         return;
       }
       entry.committed = stateOf(snapshot);
+      this.stepped(fpid, event, null, snapshot, fence, cause);
       if (written.length > 0) this.spec.onWritten?.(fpid);
       await this.afterCommit(fpid, entry, performed);
     })().catch((e: Error) => {
@@ -316,9 +322,43 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     }
     entry.snapshot = snapshot;
     entry.committed = stateOf(snapshot);
+    this.stepped(fpid, name, before, snapshot, fence, cause);
     if (written.length > 0) this.spec.onWritten?.(fpid);
     await this.afterCommit(fpid, entry, performed);
     return 'committed';
+  }
+
+  /**
+   * One log line per committed step, and the observer told. Identifiers only: the FPID is the
+   * scheme's public reference; no payment field is logged.
+   */
+  private stepped(
+    fpid: string,
+    event: string,
+    before: SnapshotFrom<M> | null,
+    after: SnapshotFrom<M>,
+    fence: Fence,
+    cause: Cause,
+  ): void {
+    const step = {
+      direction: this.spec.direction,
+      event,
+      from: before === null ? null : stateOf(before),
+      to: stateOf(after),
+    };
+    (this.deps.observer ?? UNOBSERVED).stepCommitted(step);
+    if (!this.deps.log.isLevelEnabled('debug')) return;
+    this.deps.log.debug(
+      {
+        fpid,
+        ...step,
+        state: step.to,
+        site: fence.site,
+        epoch: fence.epoch,
+        connection: cause.connectionId ?? this.spec.connection(after),
+      },
+      'payment step committed',
+    );
   }
 
   /** True when the ledger held a newer state, now taken here (with what it owes performed). */

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { Clock, Timer } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import type { IsoMessage } from './codec.js';
+import type { DecodeError, IsoMessage } from './codec.js';
 import { RequestError } from './errors.js';
 import { networkRequest } from './messages.js';
 import { ActionCode, FunctionCode } from './profile.js';
@@ -63,6 +63,8 @@ export interface ConnectionHandler {
   onRequest(request: IsoMessage, reply: ReplyHandle, connection: SchemeConnection): void;
   onServiceStatus?(status: ServiceStatus, connection: SchemeConnection): void;
   onStateChange?(status: ConnectionStatus): void;
+  /** [R11] A message the wire refused (bad MAC or format), answered 9068 or 9020 when it was a request. */
+  onRefused?(code: DecodeError['code'], connection: SchemeConnection): void;
 }
 
 export interface ConnectionDeps {
@@ -245,6 +247,7 @@ export class SchemeConnection {
           onRequest: (m, reply) => this.onRequest(m, reply),
           onUnmatched: (m) =>
             this.log.warn({ mti: m.mti, stan: m.fields.get(11) }, 'response matches no request in flight; discarded'),
+          onRefused: (e) => this.handler.onRefused?.(e.code, this),
           onClose: (reason) => this.lost(reason),
         },
       );

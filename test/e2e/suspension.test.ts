@@ -32,6 +32,7 @@ describe('suspension (R10)', () => {
       participants: [{ id: '200001', name: 'Bank', sortCodes: ['200000'] }],
       timing: { tOutMs: 3000, retryMs: 100 },
       database: { url: db.url },
+      http: { port: 0 },
     });
     const gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
     cleanup.push(() => gateway.stop());

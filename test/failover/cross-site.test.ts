@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stopAfterAll } from '../support/cleanup.js';
+import { scrape } from '../support/metrics.js';
 import { expectEveryPaymentFinal } from '../support/final-states.js';
 import {
   driveTraffic,
@@ -57,6 +58,20 @@ describe('cross-site inbound (P3, R1, R2, R6)', () => {
     // Decided by the participant, not stood in: the closed site's arrivals are no longer refused 0912.
     expect(closed.crossSite.stoodIn).toBe(0);
     expect(closed.crossSite.decided).toBe(closed.crossSite.replyMs.n);
+    // Each site's /metrics: the closed site's answers go by the cross-site path, the open site's by its own.
+    const [metricsA, metricsB] = await Promise.all([
+      scrape(String(siteA.ready.http)),
+      scrape(String(siteB.ready.http)),
+    ]);
+    expect(metricsB.sum('gateway_inbound_reply_seconds_count', { path: 'cross-site' })).toBe(
+      closed.crossSite.replyMs.n,
+    );
+    expect(metricsB.sum('gateway_inbound_answers_total', { path: 'same-site' })).toBe(0);
+    expect(metricsA.sum('gateway_inbound_reply_seconds_count', { path: 'same-site' })).toBe(open.sameSite.replyMs.n);
+    expect(metricsA.sum('gateway_inbound_answers_total', { path: 'cross-site' })).toBe(0);
+    expect([metricsA.sum('gateway_lease_open'), metricsB.sum('gateway_lease_open')]).toEqual([1, 0]);
+    expect(metricsB.sum('gateway_lease_epoch')).toBe(0);
+    expect(metricsB.sum('gateway_mq_bridging')).toBe(0);
 
     // The open site goes away for good; the closed one stays closed meanwhile (the lease lives on
     // until it expires) and stands in what arrives on its connections, in time.

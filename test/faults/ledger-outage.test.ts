@@ -40,6 +40,7 @@ beforeAll(async () => {
     scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, connectionsPerDc: 1 },
     participants: [{ id: '040004', name: 'Bank', sortCodes: ['040004'] }],
     database: { url: proxy.url },
+    http: { port: 0 },
   });
   gateway = await Gateway.start(config, { clock: systemClock, log: silentLogger, transport });
   // The bank: every offer is accepted at once, every report collected.

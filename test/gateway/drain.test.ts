@@ -59,6 +59,7 @@ beforeAll(async () => {
     participants: [{ id: PARTICIPANT, name: 'Bank', sortCodes: ['040004'] }],
     mq: { kind: 'amqp', url: AMQP_URL },
     database: { url: db.url },
+    http: { port: 0 },
   });
 }, 60_000);
 

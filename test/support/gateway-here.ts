@@ -91,6 +91,8 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
       ...(s.others ?? []).map((o) => ({ name: `Bank ${o.id}`, ...o })),
     ],
     database: { url: db.url },
+    // A free port: several gateways run at once in the tests.
+    http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   });
   const gateway = await startSignedOn(config, transport, s.log);

@@ -1,4 +1,4 @@
-import { launchSimulator, type RunningSimulator } from '../../simulators/launch.js';
+import { launchSimulator, type LaunchOptions, type RunningSimulator } from '../../simulators/launch.js';
 import type { Report, SessionView } from '../../simulators/scheme/report.js';
 
 export const MAC_KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -27,13 +27,17 @@ export function controlClient(address: string): Control {
   };
 }
 
-export async function startSchemeSim(args: string[] = []): Promise<SchemeSim> {
+/** `env` over LOG_LEVEL=warn; `options.captureStderr` keeps its logs in `process.output` (log scans). */
+export async function startSchemeSim(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
+): Promise<SchemeSim> {
   const running = await launchSimulator<Report>(
     'scheme',
     ['--dc1', '127.0.0.1:0', '--dc2', '127.0.0.1:0', '--control', '127.0.0.1:0', '--mac-key', MAC_KEY, ...args],
-    {
-      LOG_LEVEL: 'warn',
-    },
+    { LOG_LEVEL: 'warn', ...env },
+    options,
   );
   const control = controlClient(String(running.ready.control));
   return {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PROJECT_ROOT } from '../../src/ledger/database.js';
-import { launchScript, launchSimulator, type RunningSimulator } from '../../simulators/launch.js';
+import { launchScript, launchSimulator, type LaunchOptions, type RunningSimulator } from '../../simulators/launch.js';
 import type { BankReport } from '../../simulators/participant/bank.js';
 import type pg from 'pg';
 import { AMQP_URL, deleteQueues } from './bank-gateway.js';
@@ -23,11 +23,17 @@ export interface Bank {
   report(): Promise<BankReport>;
 }
 
-export async function startBank(args: string[]): Promise<Bank> {
+/** `env` over LOG_LEVEL=warn; `options.captureStderr` keeps its logs in `process.output` (log scans). */
+export async function startBank(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
+): Promise<Bank> {
   const running = await launchSimulator<BankReport>(
     'participant',
     ['--mq', AMQP_URL, '--control', '127.0.0.1:0', ...args],
-    { LOG_LEVEL: 'warn' },
+    { LOG_LEVEL: 'warn', ...env },
+    options,
   );
   const control = controlClient(String(running.ready.control));
   return { process: running, control, report: () => control<BankReport>('GET', '/report') };
@@ -65,6 +71,8 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     participants: [{ id: s.participant.id, name: 'Test Bank', sortCodes: s.participant.sortCodes }],
     mq: { kind: 'amqp', url: s.mqUrl ?? AMQP_URL },
     database: s.databaseUrl === undefined ? (s.embedded ?? {}) : { url: s.databaseUrl },
+    // A free port: several gateways run at once in the tests; the ready line says which.
+    http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
@@ -75,8 +83,9 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
 export function startGateway(
   configFile: string,
   env: NodeJS.ProcessEnv = {},
+  options: LaunchOptions = {},
 ): Promise<RunningSimulator<Record<string, unknown>>> {
-  return launchScript('src/daemon/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env });
+  return launchScript('src/daemon/main', ['--config', configFile], { LOG_LEVEL: 'warn', ...env }, options);
 }
 
 export async function eventually<T>(
