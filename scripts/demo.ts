@@ -120,6 +120,7 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   gateway            site "demo", ledger in embedded PostgreSQL under var/pg/demo (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'}), 2 connections to each DC
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
+  payment events     ${gateway.status().events.on ? `relayed to Kafka (KAFKA_BROKERS=${process.env.KAFKA_BROKERS ?? ''}), topics payments.inbound and payments.outbound` : 'kept in the outbox: KAFKA_BROKERS=127.0.0.1:9092 npm start relays them (scripts/start-kafka.sh)'}
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs`);
 
 const schemeControl = `http://${String(scheme.ready.control)}`;
@@ -128,10 +129,14 @@ const ticker = setInterval(() => {
     const s = gateway.status();
     const r = (await (await fetch(`${schemeControl}/report`)).json()) as Report;
     const ready = s.connections.filter((c) => c.state === 'ready').length;
+    const lag = await gateway.eventsLag();
+    const events = s.events.on
+      ? `events relayed to Kafka ${s.events.relayed}, outbox lag ${lag.rows} (oldest ${lag.oldestMs} ms)`
+      : `events relay off (KAFKA_BROKERS unset), ${lag.rows} kept in the outbox`;
     console.log(
       `connections ready ${ready}/${s.connections.length} | in flight: inbound ${s.inFlight.inbound}, outbound ${s.inFlight.outbound} | ` +
         `scheme saw inbound ${r.inbound.sent} sent, ${r.inbound.answered_in_time} answered in time (${r.inbound.accepted} accepted), ${r.inbound.reversed} reversed; ` +
-        `outbound ${r.outbound.received} received, ${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses}`,
+        `outbound ${r.outbound.received} received, ${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses} | ${events}`,
     );
   })().catch((e: Error) => log.warn({ err: e.message }, 'status line failed'));
 }, 5000);

@@ -6,6 +6,7 @@ import { mqConfigSchema } from '../participant/mq/index.js';
 import { schemeLinkSchema, T_IN_MS, T_OUT_MS } from '../scheme/config.js';
 import { participantSchema } from '../participant/directory.js';
 import { leaseTimingSchema } from '../failover/lease-timing.js';
+import { eventsConfigSchema } from '../events/config.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -47,6 +48,8 @@ export const gatewayConfigSchema = z
       })
       .default({}),
     ledger: ledgerConfigSchema.prefault({}),
+    /** Payment events to Kafka (src/events/config.ts): off unless brokers are given here or in KAFKA_BROKERS. */
+    events: eventsConfigSchema,
   })
   .transform((c) => ({
     ...c,

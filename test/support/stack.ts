@@ -45,6 +45,8 @@ export interface GatewaySettings {
   timing?: Record<string, number>;
   /** Scheme link settings over the defaults below, e.g. `drainTimeoutMs`. */
   scheme?: Record<string, unknown>;
+  /** The gateway's `events` settings (Kafka brokers, topic prefix); without them KAFKA_BROKERS decides. */
+  events?: Record<string, unknown>;
 }
 
 /** Writes a gateway config for this run and returns its path. */
@@ -65,6 +67,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     mq: { kind: 'amqp', url: s.mqUrl ?? AMQP_URL },
     database: s.databaseUrl === undefined ? (s.embedded ?? {}) : { url: s.databaseUrl },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
+    ...(s.events === undefined ? {} : { events: s.events }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
