@@ -132,10 +132,12 @@ jvm=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto
   -cp "$libs/*")
 
 if [[ ! -f "$data/meta.properties" ]]; then
-  cluster_id="$("${jvm[@]}" kafka.tools.StorageTool random-uuid)"
+  # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   echo "start-kafka: formatting $data with cluster id $cluster_id"
-  "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" --standalone >/dev/null 2>&1 ||
-    "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >/dev/null
+  # The controller quorum is static (controller.quorum.voters), so no --standalone.
+  "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >"$home/format.out" 2>&1 ||
+    { cat "$home/format.out" >&2; exit 1; }
 fi
 
 echo "start-kafka: starting Kafka $version"

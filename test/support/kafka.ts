@@ -24,7 +24,8 @@ export function requiredKafkaBrokers(): string[] {
   return brokers;
 }
 
-const PID_FILE = path.join(PROJECT_ROOT, 'var', 'kafka', 'broker.pid');
+/** Where `scripts/start-kafka.sh` keeps the broker (its `KAFKA_HOME`, which it reads as this process does). */
+const PID_FILE = path.join(process.env.KAFKA_HOME ?? path.join(PROJECT_ROOT, 'var', 'kafka'), 'broker.pid');
 
 /** SIGKILL of the broker `scripts/start-kafka.sh` started (its pid file); refuses a broker it did not start. */
 export async function killBroker(): Promise<void> {
@@ -43,7 +44,7 @@ export async function killBroker(): Promise<void> {
   throw new Error(`broker ${pid} still alive after SIGKILL`);
 }
 
-/** `scripts/start-kafka.sh`: returns once the broker answers again. */
+/** `scripts/start-kafka.sh` (with this process's KAFKA_* settings): returns once the broker answers again. */
 export async function startBroker(): Promise<void> {
   await run('bash', [path.join(PROJECT_ROOT, 'scripts', 'start-kafka.sh')], { timeout: 90_000 });
 }
