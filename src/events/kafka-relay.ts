@@ -29,6 +29,13 @@ const EVENTS_LOCK = 0x45564e54;
 const REQUEST_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 const PRODUCE_RETRIES = 3;
+/**
+ * The longest a claim waits for connecting and the broker's acknowledgement, whatever kafkajs'
+ * retries add up to (a broker that accepts connections and answers nothing): then the batch counts
+ * as not sent, its rows' locks go, and closing or stopping the site waits no longer than this. A
+ * request that still lands later is a duplicate under the same eventIds, in order.
+ */
+const SEND_TIMEOUT_MS = 10_000;
 
 export interface PaymentEventRelayStatus {
   /** Brokers configured: the relay runs while this site is open. */
@@ -50,6 +57,8 @@ export class PaymentEventRelay {
   private readonly relay: OutboxRelay;
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
+  /** Counts producers dropped: a connect that ends after its claim gave up is not kept. */
+  private drops = 0;
   /** Rows from before the event schema (no `schemaVersion`): marked published, never sent. */
   private skipped = 0;
 
@@ -128,11 +137,13 @@ export class PaymentEventRelay {
     }
     if (byTopic.size > 0) {
       try {
-        const producer = await this.connected();
-        await producer.sendBatch({
-          acks: -1,
-          timeout: REQUEST_TIMEOUT_MS,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: this.topic(topic), messages })),
+        await this.within(SEND_TIMEOUT_MS, async () => {
+          const producer = await this.connected();
+          await producer.sendBatch({
+            acks: -1,
+            timeout: REQUEST_TIMEOUT_MS,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: this.topic(topic), messages })),
+          });
         });
       } catch (e) {
         // A producer whose request failed may hold sequence numbers the broker never saw: a new one
@@ -144,6 +155,19 @@ export class PaymentEventRelay {
     return rows.map((r) => r.id);
   }
 
+  /** `run`, or a failure once `ms` have passed (what `run` does after that is ignored). */
+  private within(ms: number, run: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = this.deps.clock.after(ms, () =>
+        reject(new Error(`no acknowledgement from the broker within ${ms} ms`)),
+      );
+      run().then(
+        () => (timer.cancel(), resolve()),
+        (e: unknown) => (timer.cancel(), reject(e instanceof Error ? e : new Error(String(e)))),
+      );
+    });
+  }
+
   private async connected(): Promise<Producer> {
     if (this.producer !== undefined) return this.producer;
     const producer = this.kafka.producer({
@@ -152,8 +176,10 @@ export class PaymentEventRelay {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: PRODUCE_RETRIES, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
+    const drops = this.drops;
     try {
       await producer.connect();
+      if (drops !== this.drops) throw new Error('connected after the claim gave up');
     } catch (e) {
       await producer.disconnect().catch(() => undefined);
       throw e;
@@ -165,6 +191,7 @@ export class PaymentEventRelay {
   private async dropProducer(): Promise<void> {
     const producer = this.producer;
     this.producer = undefined;
+    this.drops += 1;
     await producer?.disconnect().catch(() => undefined);
   }
 }
