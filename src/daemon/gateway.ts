@@ -21,8 +21,6 @@ import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
-import { outboxLag } from '../ledger/outbox.js';
-import { PAYMENT_EVENT_TOPICS } from '../payments/payment-event.js';
 import { kafkaBrokers } from '../events/config.js';
 import { PaymentEventRelay, type PaymentEventRelayStatus } from '../events/kafka-relay.js';
 
@@ -52,6 +50,9 @@ function eventRelay(
   return new PaymentEventRelay(deps, { ...config.events.kafka, brokers });
 }
 
+/** The lease's statements run one at a time; a second connection stands by for a lost one. */
+const LEASE_POOL_SIZE = 2;
+
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
@@ -74,8 +75,10 @@ export class Gateway {
     private readonly log: Logger,
     private readonly db: DatabaseHandle,
     private readonly pool: pg.Pool,
+    private readonly leasePool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
+    private readonly ownsTransport: boolean,
     private readonly scheme: SchemePool,
     private readonly bridge: ParticipantBridge,
     private readonly inbound: InboundDesk,
@@ -86,7 +89,10 @@ export class Gateway {
     private readonly events: PaymentEventRelay | undefined,
   ) {}
 
-  /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
+  /**
+   * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
+   * the bank simulator and both sites. A transport given is the giver's to close.
+   */
   static async start(
     config: GatewayConfig,
     deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
@@ -103,13 +109,24 @@ export class Gateway {
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
+    const ownsTransport = deps.transport === undefined;
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({ transport, participants, clock, log, refusals });
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
+    // The lease's own connections: a renew never queues behind the ledger's batches.
+    const leasePool = createPool(
+      {
+        url: db.url,
+        max: LEASE_POOL_SIZE,
+        applicationName: `lease ${config.site}`,
+        connectTimeoutMs: config.failover.lease.renewDeadlineMs,
+      },
+      log,
+    );
     const keeper = new LeaseKeeper({
-      lease: new Lease(pool, OPEN_SITE_LEASE, config.site, config.failover.lease),
+      lease: new Lease(leasePool, OPEN_SITE_LEASE, config.site, config.failover.lease),
       timing: config.failover.lease,
       // The renew deadline must hold whatever the wall clock does.
       clock: deps.leaseClock ?? monotonicClock,
@@ -120,6 +137,8 @@ export class Gateway {
           told.gateway?.turn('open', epoch);
         },
         onClose: (reason) => told.gateway?.turn('closed', reason),
+        // A manual move releases the lease once the queues are no longer read.
+        whenClosed: () => told.gateway?.turns ?? Promise.resolve(),
       },
     });
     const fence = keeper.fence;
@@ -167,8 +186,10 @@ export class Gateway {
       log,
       db,
       pool,
+      leasePool,
       ledger,
       transport,
+      ownsTransport,
       scheme,
       bridge,
       inbound,
@@ -278,11 +299,6 @@ export class Gateway {
     };
   }
 
-  /** Payment events in the outbox not yet relayed (all of them while the relay is off). */
-  async eventsLag(): Promise<{ rows: number; oldestMs: number }> {
-    return outboxLag(this.pool, Object.values(PAYMENT_EVENT_TOPICS));
-  }
-
   /**
    * Drains and closes, in this order:
    * - instructions read from now on are recorded (their MQ message committed) but not submitted:
@@ -308,8 +324,9 @@ export class Gateway {
     // Released last, so that the other site opens only once this one has stopped writing.
     await this.keeper.stop('stop');
     await this.turns;
-    await this.transport.close();
+    if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
+    await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();
     this.log.info('gateway stopped');
