@@ -1,10 +1,10 @@
 /**
  * The folders are the architecture, and their dependencies point one way (docs/architecture.md).
  * Each layer may import only the layers listed before it:
- *   base -> domain -> scheme -> ledger -> failover -> payments -> participant -> ops -> daemon
+ *   base -> domain -> scheme -> ledger -> failover -> payments -> events -> participant -> ops -> daemon
  * Simulators are the scheme's and the banks' side: they share the codecs, never the gateway's core.
  */
-const LAYERS = ['base', 'domain', 'scheme', 'ledger', 'failover', 'payments', 'participant', 'ops', 'daemon'];
+const LAYERS = ['base', 'domain', 'scheme', 'ledger', 'failover', 'payments', 'events', 'participant', 'ops', 'daemon'];
 
 const upward = LAYERS.map((layer, i) => ({
   name: `${layer}-imports-upward`,

@@ -10,6 +10,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/base/clock.js';
 import { createPool } from '../src/ledger/pool.js';
+import { outboxLag } from '../src/ledger/outbox.js';
+import { eventsConfigSchema, kafkaBrokers } from '../src/events/config.js';
+import { PAYMENT_EVENT_TOPICS } from '../src/payments/payment-event.js';
 import { OPEN_SITE_LEASE } from '../src/ledger/ledger.js';
 import { Lease } from '../src/failover/lease.js';
 import { parseLeaseTiming } from '../src/failover/lease-timing.js';
@@ -138,10 +141,21 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
   metrics, probes    ${SITES.map((site) => `${site} ${sites.get(site)?.http ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
+  payment events     ${kafkaBrokers(eventsConfigSchema.parse(undefined)) === undefined ? 'kept in the outbox: KAFKA_BROKERS=127.0.0.1:9092 npm start relays them to Kafka (bash scripts/start-kafka.sh)' : `relayed to Kafka at ${process.env.KAFKA_BROKERS ?? ''} by the open site, topics payments.inbound and payments.outbound`}
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs
   commands           type one and Enter: ${COMMANDS}`);
 
 const schemeControl = `http://${String(scheme.ready.control)}`;
+/** Payment events relayed to Kafka so far (by either site) and those the outbox still holds, from the ledger. */
+async function eventsPart(): Promise<string> {
+  const { rows } = await ledgerPool.query<{ n: string }>(
+    "SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL AND topic LIKE 'payments.%'",
+  );
+  const lag = await outboxLag(ledgerPool, Object.values(PAYMENT_EVENT_TOPICS));
+  return kafkaBrokers(eventsConfigSchema.parse(undefined)) === undefined
+    ? `events relay off (KAFKA_BROKERS unset): ${lag.rows} kept in the outbox`
+    : `events relayed ${rows[0]?.n ?? 0}, outbox lag ${lag.rows} (oldest ${lag.oldestMs} ms)`;
+}
 /** One line: which site is open (from the ledger's lease), each site's state, what the scheme saw. */
 async function statusLine(): Promise<string> {
   const r = (await (await fetch(`${schemeControl}/report`)).json()) as Report;
@@ -155,7 +169,7 @@ async function statusLine(): Promise<string> {
   return (
     `${parts.join(' | ')} | scheme saw inbound ${r.inbound.sent} sent, ${r.inbound.answered_in_time} answered in time ` +
     `(${r.inbound.accepted} accepted), ${r.inbound.reversed} reversed; outbound ${r.outbound.received} received, ` +
-    `${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses}`
+    `${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses} | ${await eventsPart()}`
   );
 }
 const ticker = setInterval(() => {

@@ -23,6 +23,8 @@ import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
+import { kafkaBrokers } from '../events/config.js';
+import { PaymentEventRelay, type PaymentEventRelayStatus } from '../events/kafka-relay.js';
 
 export interface GatewayStatus {
   site: string;
@@ -33,6 +35,8 @@ export interface GatewayStatus {
   connections: ConnectionStatus[];
   inFlight: { inbound: number; outbound: number };
   mq: { transport: string; durable: boolean; bridging: boolean };
+  /** The relay of payment events to Kafka: off without brokers; runs while this site is open. */
+  events: PaymentEventRelayStatus | { on: false };
 }
 
 export interface GatewayDeps {
@@ -40,6 +44,19 @@ export interface GatewayDeps {
   log: Logger;
   transport?: MqTransport;
   leaseClock?: Clock;
+}
+
+/** The relay of payment events to Kafka when brokers are configured; said once when it is off. */
+function eventRelay(
+  config: GatewayConfig,
+  deps: { pool: pg.Pool; clock: Clock; log: Logger },
+): PaymentEventRelay | undefined {
+  const brokers = kafkaBrokers(config.events);
+  if (brokers === undefined) {
+    deps.log.info('event relay off (no events.kafka.brokers, no KAFKA_BROKERS): the outbox keeps the payment events');
+    return undefined;
+  }
+  return new PaymentEventRelay(deps, { ...config.events.kafka, brokers });
 }
 
 /** The lease's statements run one at a time; a second connection stands by for a lost one. */
@@ -80,6 +97,7 @@ export class Gateway {
     private readonly keeper: LeaseKeeper,
     private readonly signals: SiteSignals,
     private readonly notices: ParticipantNotices,
+    private readonly events: PaymentEventRelay | undefined,
   ) {}
 
   /**
@@ -157,6 +175,7 @@ export class Gateway {
     });
     const fence = keeper.fence;
     const notices = new ParticipantNotices({ pool, ledger, port: bridge, clock, log });
+    const events = eventRelay(config, { pool, clock, log });
     const heard: { inbound?: InboundDesk } = {};
     const signals = new SiteSignals(
       { url: db.url, site: config.site, pool, clock, log },
@@ -221,6 +240,7 @@ export class Gateway {
       keeper,
       signals,
       notices,
+      events,
     );
     told.gateway = gateway;
     gateway.ops = ops;
@@ -290,8 +310,8 @@ export class Gateway {
 
   /**
    * [P3] Open: resume the outbound payments left open (by this site or the one before), read the
-   * queues, offer the inbound payments recorded on any site and not yet offered, and put the
-   * participant notices the outbox holds.
+   * queues, offer the inbound payments recorded on any site and not yet offered, put the
+   * participant notices the outbox holds, and relay its payment events to Kafka.
    */
   private async opened(epoch: number): Promise<void> {
     if (!this.keeper.isOpen) return;
@@ -306,6 +326,7 @@ export class Gateway {
     });
     await this.inbound.opened(open);
     this.notices.start();
+    this.events?.start();
   }
 
   /** [P3] Closed: stop taking new work from MQ at once; the ledger refuses this site's fenced writes. */
@@ -314,6 +335,7 @@ export class Gateway {
       this.log.warn({ site: this.config.site, reason }, 'this site is closed: it stops bridging');
     await this.bridge.stop();
     await this.notices.stop();
+    await this.events?.stop();
   }
 
   status(): GatewayStatus {
@@ -325,6 +347,7 @@ export class Gateway {
       connections: this.scheme.status(),
       inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
       mq: { transport: this.transport.name, durable: this.transport.durable, bridging: this.bridge.bridging },
+      events: this.events?.status() ?? { on: false },
     };
   }
 
@@ -354,6 +377,8 @@ export class Gateway {
     this.inbound.stop();
     this.outbound.stop();
     await this.ledger.drain();
+    // After the last steps were written: what it has not relayed by now the next open site relays.
+    await this.events?.stop();
     // Released last, so that the other site opens only once this one has stopped writing.
     await this.keeper.stop('stop');
     await this.turns;

@@ -528,7 +528,7 @@ export class InboundDesk {
     this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
     this.offers.set(context.offerMessageId, row.fpid);
     const snapshot = resumeInbound(row.state, context);
-    this.runtime.adopt(row.fpid, snapshot);
+    this.runtime.adopt(row.fpid, snapshot, row);
     return this.runtime.snapshot(row.fpid)!;
   }
 

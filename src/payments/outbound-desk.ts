@@ -241,7 +241,7 @@ export class OutboundDesk {
         continue;
       }
       this.payments.set(row.fpid, schemePaymentOf(row));
-      this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context));
+      this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context), row);
       const s = this.runtime.snapshot(row.fpid)!;
       switch (stateOf(s)) {
         case 'recorded':

@@ -1,9 +1,10 @@
 import type pg from 'pg';
-import type { Clock, Timer } from '../base/clock.js';
-import { backoffDelay, isTransient, TRANSIENT_BACKOFF } from '../base/faults.js';
+import type { Clock } from '../base/clock.js';
+import { isTransient } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { deliverOutbox, type OutboxRow } from '../ledger/outbox.js';
+import type { OutboxRow } from '../ledger/outbox.js';
+import { OutboxRelay } from '../ledger/outbox-relay.js';
 import type { ParticipantPort, Told } from './participant-port.js';
 import { schemePaymentOf } from './records.js';
 
@@ -33,13 +34,7 @@ const POLL_MS = 500;
  * derived from the payment, so a participant sees the same message twice, never two notices).
  */
 export class ParticipantNotices {
-  private running = false;
-  private timer: Timer | undefined;
-  /** A claim is in progress; `again` asks it to look once more before it sleeps. */
-  private active = false;
-  private again = false;
-  private busy: Promise<void> = Promise.resolve();
-  private failures = 0;
+  private readonly relay: OutboxRelay;
 
   constructor(
     private readonly deps: {
@@ -49,55 +44,27 @@ export class ParticipantNotices {
       clock: Clock;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.relay = new OutboxRelay(deps, {
+      what: 'participant notices',
+      claim: { topics: [NOTICES_TOPIC], limit: BATCH },
+      pollMs: POLL_MS,
+      deliver: (rows) => this.deliver(rows),
+    });
+  }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.wake();
+    this.relay.start();
   }
 
   /** Stops claiming; resolves once the claim in progress is done. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.timer?.cancel();
-    await this.busy;
+  stop(): Promise<void> {
+    return this.relay.stop();
   }
 
   /** Something was written: deliver now rather than at the next poll. */
   wake(): void {
-    if (!this.running) return;
-    if (this.active) {
-      this.again = true;
-      return;
-    }
-    this.timer?.cancel();
-    this.active = true;
-    this.busy = this.run().finally(() => {
-      this.active = false;
-      // Woken after its last look: look again now rather than at the poll.
-      if (this.again) this.wake();
-    });
-  }
-
-  private async run(): Promise<void> {
-    let delayMs = POLL_MS;
-    try {
-      for (;;) {
-        this.again = false;
-        const n = await deliverOutbox(this.deps.pool, NOTICES_TOPIC, BATCH, (rows) => this.deliver(rows));
-        this.failures = 0;
-        if (!this.running || (n < BATCH && !this.again)) break;
-      }
-    } catch (e) {
-      this.failures += 1;
-      delayMs = backoffDelay(TRANSIENT_BACKOFF, this.failures);
-      this.deps.log.warn(
-        { err: (e as Error).message, transient: isTransient(e), retryInMs: delayMs },
-        'participant notices not delivered; trying again',
-      );
-    }
-    if (this.running) this.timer = this.deps.clock.after(delayMs, () => this.wake());
+    this.relay.wake();
   }
 
   /** Puts each notice; a put that fails transiently stops the batch (the rest stay for the next claim). */

@@ -10,6 +10,7 @@ import { step, stateOf, type Effect } from './machines/step.js';
 import { storedContext } from './stored-context.js';
 import type { Fence } from '../failover/fence.js';
 import { UNOBSERVED, type PaymentObserver } from './observer.js';
+import { paymentEvent, PAYMENT_EVENT_TOPICS, type PaymentFacts } from './payment-event.js';
 
 type LedgerPort = Pick<Ledger, 'commit'>;
 
@@ -91,6 +92,8 @@ interface Entry<M extends AnyStateMachine> {
   timer?: Timer;
   /** The state the ledger last committed for this payment; effects run only for that state. */
   committed: string | undefined;
+  /** What its events carry beside the step: the amount and when it was first recorded. */
+  facts: PaymentFacts;
 }
 
 /**
@@ -156,7 +159,9 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     event: string,
     cause: Cause,
   ): Promise<Created> {
-    const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined };
+    const receivedAtMs = this.deps.clock.now();
+    const facts: PaymentFacts = { amountPence: payment.amountPence, receivedAtMs };
+    const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: undefined, facts };
     if (this.entries.has(fpid)) return 'duplicate';
     const { performed, written } = this.split(fpid, effects, snapshot);
     if (this.entries.size >= this.sizeMax) {
@@ -170,19 +175,22 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     let result: Created = 'created';
     entry.chain = (async () => {
       const fence = this.deps.fence();
-      const r = await this.commitThroughFaults(this.spec.deadline(snapshot), {
+      const taken = {
         fpid,
         from: null,
         to: stateOf(snapshot),
         event,
-        at: this.deps.clock.now(),
+        at: receivedAtMs,
         site: fence.site,
         epoch: fence.epoch,
+      };
+      const r = await this.commitThroughFaults(this.spec.deadline(snapshot), {
+        ...taken,
         fenced: this.spec.fenced(event),
         payment,
         patch: this.patch(snapshot),
         cause,
-        outbox: [this.announce(fpid, null, snapshot, event), ...written],
+        outbox: [this.announce(taken, snapshot, facts), ...written],
       });
       if (r === undefined) {
         this.entries.delete(fpid);
@@ -208,11 +216,15 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     return result;
   }
 
-  /** Takes back a payment from the ledger (recovery, or a repeat for one not in memory). */
-  adopt(fpid: string, snapshot: SnapshotFrom<M>): void {
+  /**
+   * Takes back a payment from the ledger (recovery, or a repeat for one not in memory), with the
+   * amount and first-recorded time its row holds.
+   */
+  adopt(fpid: string, snapshot: SnapshotFrom<M>, row: { amountPence: number; createdAt: number }): void {
     if (!this.entries.has(fpid)) {
       // Read from the ledger: committed by definition.
-      const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: stateOf(snapshot) };
+      const facts = { amountPence: row.amountPence, receivedAtMs: row.createdAt };
+      const entry: Entry<M> = { snapshot, chain: Promise.resolve(), committed: stateOf(snapshot), facts };
       this.entries.set(fpid, entry);
       this.arm(fpid, entry);
     }
@@ -295,7 +307,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     const name = type.toLowerCase();
     // A deadline due while the ledger is away takes over from any other event: it is what acts then.
     const deadline = type === 'DEADLINE' ? undefined : this.spec.deadline(before);
-    const r = await this.commitThroughFaults(deadline, {
+    const taken = {
       fpid,
       from: stateOf(before),
       to: stateOf(snapshot),
@@ -303,10 +315,13 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       at: this.deps.clock.now(),
       site: fence.site,
       epoch: fence.epoch,
+    };
+    const r = await this.commitThroughFaults(deadline, {
+      ...taken,
       fenced: this.spec.fenced(name),
       patch: this.patch(snapshot),
       cause,
-      outbox: [this.announce(fpid, before, snapshot, name), ...written],
+      outbox: [this.announce(taken, snapshot, entry.facts), ...written],
     });
     if (r === undefined) return 'uncommitted';
     if (!r.ok) {
@@ -485,18 +500,23 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     };
   }
 
-  private announce(fpid: string, before: SnapshotFrom<M> | null, after: SnapshotFrom<M>, event: string) {
+  /** The step's event (`payment-event.ts`) on its direction's topic, keyed by FPID: a payment's events stay in order. */
+  private announce(
+    taken: Pick<Transition, 'fpid' | 'from' | 'to' | 'event' | 'at' | 'site' | 'epoch'>,
+    after: SnapshotFrom<M>,
+    facts: PaymentFacts,
+  ): OutboxEvent {
+    const direction = this.spec.direction;
     return {
-      topic: `payments.${this.spec.direction}`,
-      key: fpid,
-      payload: {
-        fpid,
-        direction: this.spec.direction,
-        event,
-        from: before === null ? null : stateOf(before),
-        to: stateOf(after),
+      topic: PAYMENT_EVENT_TOPICS[direction],
+      key: taken.fpid,
+      payload: paymentEvent({
+        ...taken,
+        atMs: taken.at,
+        direction,
         outcome: this.spec.context(after).outcome ?? null,
-      },
+        facts,
+      }),
     };
   }
 }

@@ -52,6 +52,8 @@ export interface GatewaySettings {
   timing?: Record<string, number>;
   /** Scheme link settings over the defaults below, e.g. `drainTimeoutMs`. */
   scheme?: Record<string, unknown>;
+  /** The gateway's `events` settings (Kafka brokers, topic prefix); without them KAFKA_BROKERS decides. */
+  events?: Record<string, unknown>;
 }
 
 /** Writes a gateway config for this run and returns its path. */
@@ -74,6 +76,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     // A free port: several gateways run at once in the tests; the ready line says which.
     http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
+    ...(s.events === undefined ? {} : { events: s.events }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
