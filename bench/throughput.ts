@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- --rate R --seconds S [--mix 2:1] [--find-max] [--overload F]`: end-to-end
+ * throughput and the latency the gateway adds. Everything runs as its own process: PostgreSQL
+ * (embedded, or DATABASE_URL), two gateway sites sharing its ledger, the scheme simulator and the
+ * bank simulator (deciding in 20-300 ms), on the RabbitMQ at AMQP_URL (scripts/start-rabbitmq.sh).
+ * Drives inbound and outbound payments in the mix at the total rate, writes a progress line to
+ * stderr each second, and prints one JSON line (README "Benchmarks"); `npm run bench` runs the
+ * build, as bench:rss does. The simulators record per-payment times (`--timings`), which
+ * bench/flows.ts joins into the gateway's added latency.
+ */
+import { parseArgs } from 'node:util';
+import { T_IN_MS } from '../src/scheme/config.js';
+import { startTestDatabase } from '../test/support/ledger.js';
+import { startTwoSites } from '../test/support/two-sites.js';
+import { Meter, postmasterPid, processGroupProbe, processProbe, type Probe } from './measure.js';
+import { queueDepth } from './queues.js';
+import { lineOf, run, type RunContext } from './run.js';
+import { findMax, overload } from './search.js';
+import { benchCleanup } from './stops.js';
+
+const USAGE = `usage: npm run bench -- [--rate R] [--seconds S] [--mix IN:OUT] [--find-max] [--overload F]
+  --rate R           total payments a second, both directions (default 1000; with --find-max the first step, default 100)
+  --seconds S        length of the run (default 60; with --find-max of each step, default 15)
+  --mix IN:OUT       inbound to outbound payments (default 2:1)
+  --find-max         search the highest rate with p99 added latency <= 100 ms and no deadline miss
+  --overload F       F times the rate (found, or --rate) for --phase-seconds, then half the rate as long
+  --phase-seconds S  length of each overload phase (default 30)
+  --latency-ms A-B   the bank's decision time (default 20-300)
+  --seed N           the bank simulator's seed (default 1)`;
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    mix: { type: 'string', default: '2:1' },
+    'find-max': { type: 'boolean', default: false },
+    overload: { type: 'string' },
+    'phase-seconds': { type: 'string', default: '30' },
+    'latency-ms': { type: 'string', default: '20-300' },
+    seed: { type: 'string', default: '1' },
+    help: { type: 'boolean', default: false },
+  },
+});
+const FIND_MAX = values['find-max'];
+const RATE = Number(values.rate ?? (FIND_MAX ? 100 : 1000));
+const SECONDS = Number(values.seconds ?? (FIND_MAX ? 15 : 60));
+const MIX = /^(\d+):(\d+)$/.exec(values.mix);
+const OVERLOAD = values.overload === undefined ? undefined : Number(values.overload);
+const PHASE_SECONDS = Number(values['phase-seconds']);
+if (
+  values.help ||
+  !(RATE > 0 && SECONDS > 0 && PHASE_SECONDS > 0) ||
+  MIX === null ||
+  Number(MIX[2]) === 0 ||
+  (OVERLOAD !== undefined && !(OVERLOAD > 0))
+) {
+  console.error(USAGE);
+  process.exit(values.help ? 0 : 2);
+}
+const INBOUND_PER_OUTBOUND = Number(MIX[1]) / Number(MIX[2]);
+/**
+ * Rows each simulator keeps (simulators/timings.ts): enough for the longest run at 2,000/s both
+ * phases of --overload 2; a run that outgrows it reports `timings_dropped`.
+ */
+const TIMINGS_CAP = 300_000;
+/** A short run before the measured ones, so that the first is not measuring JIT warm-up. */
+const WARM_UP = { rate: 100, seconds: 10 };
+
+const cleanup = benchCleanup();
+try {
+  const db = await startTestDatabase();
+  cleanup.push(() => db.stop());
+  const { sim, bank, participant, sites } = await startTwoSites(
+    cleanup,
+    db.url,
+    { timings: TIMINGS_CAP },
+    { latencyMs: values['latency-ms'], lateShare: 0, drainMs: 5000, seed: values.seed, timings: TIMINGS_CAP },
+  );
+  const probes = new Map<string, Probe>();
+  for (const [site, g] of sites) probes.set(site, processProbe(g.process.pid!));
+  probes.set('scheme-sim', processProbe(sim.process.process.pid!));
+  probes.set('bank-sim', processProbe(bank.process.process.pid!));
+  if (db.dataDir !== undefined) probes.set('postgres', processGroupProbe(await postmasterPid(db.dataDir)));
+  const meter = new Meter(probes);
+  meter.start();
+  cleanup.push(async () => meter.stop());
+  const names = (bank.process.ready.queues as Record<string, { toGateway: string; fromGateway: string }>)[participant]!;
+  const queues = await queueDepth([names.toGateway, names.fromGateway]);
+  cleanup.push(() => queues.close());
+  const ctx: RunContext = { sim, bank, meter, inboundPerOutbound: INBOUND_PER_OUTBOUND, tInMs: T_IN_MS, queues };
+
+  await run(ctx, [WARM_UP], 'warm-up');
+  const line: Record<string, unknown> = { compiled: import.meta.url.endsWith('.js'), mix: values.mix };
+  let base = RATE;
+  if (FIND_MAX) {
+    const m = await findMax(ctx, RATE, SECONDS);
+    Object.assign(line, { mode: 'find-max', max_rate: m.max_rate, ...m.best, steps: m.steps });
+    base = m.max_rate;
+  } else if (OVERLOAD === undefined) {
+    Object.assign(line, { mode: 'run', ...lineOf(await run(ctx, [{ rate: RATE, seconds: SECONDS }], 'run')) });
+  }
+  if (OVERLOAD !== undefined) {
+    if (!FIND_MAX) line.mode = 'overload';
+    line.overload = base > 0 ? await overload(ctx, base, OVERLOAD, PHASE_SECONDS) : null;
+  }
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+} finally {
+  await cleanup.stopAll();
+}
