@@ -26,6 +26,7 @@ const USAGE = `usage: npm run bench -- [--rate R] [--seconds S] [--mix IN:OUT] [
   --overload F       F times the rate (found, or --rate) for --phase-seconds, then half the rate as long
   --phase-seconds S  length of each overload phase (default 30)
   --latency-ms A-B   the bank's decision time (default 20-300)
+  --warm-up-seconds S  an unmeasured run at 100/s first (default 10; 0: none)
   --seed N           the bank simulator's seed (default 1)`;
 
 const { values } = parseArgs({
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     'phase-seconds': { type: 'string', default: '30' },
     'latency-ms': { type: 'string', default: '20-300' },
     seed: { type: 'string', default: '1' },
+    'warm-up-seconds': { type: 'string', default: '10' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -47,9 +49,10 @@ const SECONDS = Number(values.seconds ?? (FIND_MAX ? 15 : 60));
 const MIX = /^(\d+):(\d+)$/.exec(values.mix);
 const OVERLOAD = values.overload === undefined ? undefined : Number(values.overload);
 const PHASE_SECONDS = Number(values['phase-seconds']);
+const WARM_UP_SECONDS = Number(values['warm-up-seconds']);
 if (
   values.help ||
-  !(RATE > 0 && SECONDS > 0 && PHASE_SECONDS > 0) ||
+  !(RATE > 0 && SECONDS > 0 && PHASE_SECONDS > 0 && WARM_UP_SECONDS >= 0) ||
   MIX === null ||
   Number(MIX[2]) === 0 ||
   (OVERLOAD !== undefined && !(OVERLOAD > 0))
@@ -63,8 +66,8 @@ const INBOUND_PER_OUTBOUND = Number(MIX[1]) / Number(MIX[2]);
  * phases of --overload 2; a run that outgrows it reports `timings_dropped`.
  */
 const TIMINGS_CAP = 300_000;
-/** A short run before the measured ones, so that the first is not measuring JIT warm-up. */
-const WARM_UP = { rate: 100, seconds: 10 };
+/** The rate of the run before the measured ones, so that the first does not measure JIT warm-up. */
+const WARM_UP_RATE = 100;
 
 const cleanup = benchCleanup();
 try {
@@ -89,7 +92,7 @@ try {
   cleanup.push(() => queues.close());
   const ctx: RunContext = { sim, bank, meter, inboundPerOutbound: INBOUND_PER_OUTBOUND, tInMs: T_IN_MS, queues };
 
-  await run(ctx, [WARM_UP], 'warm-up');
+  if (WARM_UP_SECONDS > 0) await run(ctx, [{ rate: WARM_UP_RATE, seconds: WARM_UP_SECONDS }], 'warm-up');
   const line: Record<string, unknown> = { compiled: import.meta.url.endsWith('.js'), mix: values.mix };
   let base = RATE;
   if (FIND_MAX) {
