@@ -17,6 +17,7 @@ export const holds = (p: PhaseResult) => p.deadline_misses === 0 && p.p99_ms !==
 
 export interface Step {
   rate_per_s: number;
+  p50_ms: number | null;
   p99_ms: number | null;
   deadline_misses: number;
   holds: boolean;
@@ -38,9 +39,15 @@ export async function findMax(ctx: RunContext, startRate: number, stepSeconds: n
   const tryRate = async (rate: number): Promise<boolean> => {
     const result = lineOf(await run(ctx, [{ rate, seconds: stepSeconds }], `find-max step ${steps.length + 1}`));
     const ok = holds(result);
-    steps.push({ rate_per_s: rate, p99_ms: result.p99_ms, deadline_misses: result.deadline_misses, holds: ok });
+    steps.push({
+      rate_per_s: rate,
+      p50_ms: result.p50_ms,
+      p99_ms: result.p99_ms,
+      deadline_misses: result.deadline_misses,
+      holds: ok,
+    });
     process.stderr.write(
-      `find-max: ${rate}/s ${ok ? 'holds' : 'does not hold'} (p99 ${result.p99_ms} ms, misses ${result.deadline_misses})\n`,
+      `find-max: ${rate}/s ${ok ? 'holds' : 'does not hold'} (p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, misses ${result.deadline_misses})\n`,
     );
     if (ok) best = result;
     return ok;

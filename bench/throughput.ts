@@ -66,6 +66,8 @@ const INBOUND_PER_OUTBOUND = Number(MIX[1]) / Number(MIX[2]);
  * phases of --overload 2; a run that outgrows it reports `timings_dropped`.
  */
 const TIMINGS_CAP = 300_000;
+/** How long the stack is watched idle first: its CPU without payments, to read a low rate's CPU per payment against. */
+const IDLE_SECONDS = 5;
 /** The rate of the run before the measured ones, so that the first does not measure JIT warm-up. */
 const WARM_UP_RATE = 100;
 
@@ -92,8 +94,17 @@ try {
   cleanup.push(() => queues.close());
   const ctx: RunContext = { sim, bank, meter, inboundPerOutbound: INBOUND_PER_OUTBOUND, tInMs: T_IN_MS, queues };
 
+  const idle = await meter.window();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const idle_cpu_ms_per_s = Object.fromEntries(
+    Object.entries(await idle.end()).map(([name, u]) => [name, Math.round(u.cpu_us / IDLE_SECONDS / 100) / 10]),
+  );
   if (WARM_UP_SECONDS > 0) await run(ctx, [{ rate: WARM_UP_RATE, seconds: WARM_UP_SECONDS }], 'warm-up');
-  const line: Record<string, unknown> = { compiled: import.meta.url.endsWith('.js'), mix: values.mix };
+  const line: Record<string, unknown> = {
+    compiled: import.meta.url.endsWith('.js'),
+    mix: values.mix,
+    idle_cpu_ms_per_s,
+  };
   let base = RATE;
   if (FIND_MAX) {
     const m = await findMax(ctx, RATE, SECONDS);
