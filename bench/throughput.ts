@@ -73,8 +73,11 @@ const WARM_UP_RATE = 100;
 
 const cleanup = benchCleanup();
 try {
+  const say = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  say('starting PostgreSQL');
   const db = await startTestDatabase();
   cleanup.push(() => db.stop());
+  say('starting the simulators and the two gateway sites');
   const { sim, bank, participant, sites } = await startTwoSites(
     cleanup,
     db.url,
@@ -94,6 +97,7 @@ try {
   cleanup.push(() => queues.close());
   const ctx: RunContext = { sim, bank, meter, inboundPerOutbound: INBOUND_PER_OUTBOUND, tInMs: T_IN_MS, queues };
 
+  say('all signed on; watching them idle');
   const idle = await meter.window();
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const idle_cpu_ms_per_s = Object.fromEntries(

@@ -51,7 +51,19 @@ export async function startTwoSites(
     for (const g of sites.values()) await g.stop().catch(() => g.kill());
   });
   const start = async (site: SiteName): Promise<void> => {
-    sites.set(site, await startGateway(configs.get(site)!));
+    let timer: NodeJS.Timeout | undefined;
+    // A gateway that never prints its ready line would hold the caller for ever.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${site} printed no ready line in ${signOnTimeoutMs} ms`)),
+        signOnTimeoutMs,
+      );
+    });
+    try {
+      sites.set(site, await Promise.race([startGateway(configs.get(site)!), late]));
+    } finally {
+      clearTimeout(timer);
+    }
     await sitesSignedOn(sims.sim, sites.size, signOnTimeoutMs);
   };
   for (const site of SITES) await start(site);
