@@ -9,13 +9,9 @@
  * bench/flows.ts joins into the gateway's added latency.
  */
 import { parseArgs } from 'node:util';
-import { T_IN_MS } from '../src/scheme/config.js';
-import { startTestDatabase } from '../test/support/ledger.js';
-import { startTwoSites } from '../test/support/two-sites.js';
-import { Meter, postmasterPid, processGroupProbe, processProbe, type Probe } from './measure.js';
-import { queueDepth } from './queues.js';
-import { lineOf, run, type RunContext } from './run.js';
+import { lineOf, run } from './run.js';
 import { findMax, overload } from './search.js';
+import { startBenchStack } from './stack.js';
 import { benchCleanup } from './stops.js';
 
 const USAGE = `usage: npm run bench -- [--rate R] [--seconds S] [--mix IN:OUT] [--find-max] [--overload F]
@@ -61,42 +57,21 @@ if (
   process.exit(values.help ? 0 : 2);
 }
 const INBOUND_PER_OUTBOUND = Number(MIX[1]) / Number(MIX[2]);
-/**
- * Rows each simulator keeps (simulators/timings.ts): enough for the longest run at 2,000/s both
- * phases of --overload 2; a run that outgrows it reports `timings_dropped`.
- */
-const TIMINGS_CAP = 300_000;
 /** How long the stack is watched idle first: its CPU without payments, to read a low rate's CPU per payment against. */
 const IDLE_SECONDS = 5;
 /** The rate of the run before the measured ones, so that the first does not measure JIT warm-up. */
 const WARM_UP_RATE = 100;
 
+const say = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const cleanup = benchCleanup();
 try {
-  const say = (what: string) => process.stderr.write(`bench: ${what}\n`);
-  say('starting PostgreSQL');
-  const db = await startTestDatabase();
-  cleanup.push(() => db.stop());
-  say('starting the simulators and the two gateway sites');
-  const { sim, bank, participant, sites } = await startTwoSites(
-    cleanup,
-    db.url,
-    { timings: TIMINGS_CAP },
-    { latencyMs: values['latency-ms'], lateShare: 0, drainMs: 5000, seed: values.seed, timings: TIMINGS_CAP },
-  );
-  const probes = new Map<string, Probe>();
-  for (const [site, g] of sites) probes.set(site, processProbe(g.process.pid!));
-  probes.set('scheme-sim', processProbe(sim.process.process.pid!));
-  probes.set('bank-sim', processProbe(bank.process.process.pid!));
-  if (db.dataDir !== undefined) probes.set('postgres', processGroupProbe(await postmasterPid(db.dataDir)));
-  const meter = new Meter(probes);
-  meter.start();
-  cleanup.push(async () => meter.stop());
-  const names = (bank.process.ready.queues as Record<string, { toGateway: string; fromGateway: string }>)[participant]!;
-  const queues = await queueDepth([names.toGateway, names.fromGateway]);
-  cleanup.push(() => queues.close());
-  const ctx: RunContext = { sim, bank, meter, inboundPerOutbound: INBOUND_PER_OUTBOUND, tInMs: T_IN_MS, queues };
-
+  const ctx = await startBenchStack(cleanup, {
+    bankLatencyMs: values['latency-ms'],
+    seed: values.seed,
+    inboundPerOutbound: INBOUND_PER_OUTBOUND,
+    say,
+  });
+  const { meter } = ctx;
   say('all signed on; watching them idle');
   const idle = await meter.window();
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
