@@ -8,17 +8,10 @@
  * reports and the ledger.
  */
 import { parseArgs } from 'node:util';
-import {
-  everyPaymentSettled,
-  gatewayConfig,
-  offeredTwice,
-  startGateway,
-  startSimulators,
-  SORT_CODE,
-  type RunningGateway,
-} from '../test/support/stack.js';
+import { everyPaymentSettled, offeredTwice } from '../test/support/stack.js';
 import { startTestDatabase } from '../test/support/ledger.js';
-import { firstReadFromMq, openSite, sitesSignedOn, staleEpochWrites } from '../test/support/two-sites.js';
+import { firstReadFromMq, openSite, staleEpochWrites, startTwoSites } from '../test/support/two-sites.js';
+import { benchCleanup } from './stops.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,33 +31,18 @@ const FAILOVER_WAIT_MS = 20_000;
 /** Traffic settles between runs, so that each kill finds the open site busy and the closed one ready. */
 const SETTLE_MS = 2_000;
 
-const stops: Array<() => Promise<unknown>> = [];
-const cleanup = { push: (...s: Array<() => Promise<unknown>>) => void stops.push(...s) };
+const cleanup = benchCleanup();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 try {
   const db = await startTestDatabase();
-  stops.push(() => db.stop());
-  const { sim, bank, participant } = await startSimulators(
+  cleanup.push(() => db.stop());
+  const { sim, bank, sites, start } = await startTwoSites(
     cleanup,
+    db.url,
     { reversalRepeatMs: 1000 },
     { latencyMs: '50-500', lateShare: 0, drainMs: 5000, seed: 23 },
   );
-  const configs = new Map<string, string>();
-  for (const site of ['site-a', 'site-b'])
-    configs.set(
-      site,
-      await gatewayConfig(sim, { site, databaseUrl: db.url, participant: { id: participant, sortCodes: [SORT_CODE] } }),
-    );
-  const sites = new Map<string, RunningGateway>();
-  const start = async (site: string) => sites.set(site, await startGateway(configs.get(site)!));
-  stops.push(async () => {
-    for (const g of sites.values()) await g.stop().catch(() => g.kill());
-  });
-  await start('site-a');
-  await sitesSignedOn(sim, 1, 30_000);
-  await start('site-b');
-  await sitesSignedOn(sim, 2, 30_000);
 
   let traffic = true;
   const driving = (async () => {
@@ -82,9 +60,10 @@ try {
     await sleep(SETTLE_MS);
     const before = await openSite(db.pool);
     if (before === undefined) throw new Error(`run ${run}: no site is open`);
-    const other = before.holder === 'site-a' ? 'site-b' : 'site-a';
+    const killed = before.holder === 'site-a' ? 'site-a' : 'site-b';
+    const other = killed === 'site-a' ? 'site-b' : 'site-a';
     const killedAt = Date.now();
-    sites.get(before.holder)!.kill();
+    sites.get(killed)!.kill();
     let firstRead: number | undefined;
     while (firstRead === undefined) {
       if (Date.now() - killedAt > FAILOVER_WAIT_MS) throw new Error(`run ${run}: ${other} did not open`);
@@ -96,8 +75,7 @@ try {
     process.stderr.write(
       `run ${run}/${RUNS}: ${before.holder} killed, ${other} read from MQ after ${firstRead - killedAt} ms\n`,
     );
-    await start(before.holder);
-    await sitesSignedOn(sim, 2, 30_000);
+    await start(killed);
   }
   traffic = false;
   await driving;
@@ -126,5 +104,5 @@ try {
     }),
   );
 } finally {
-  for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  await cleanup.stopAll();
 }

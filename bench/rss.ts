@@ -5,9 +5,10 @@
  * runs the build, as production does; `node --import tsx bench/rss.ts` runs every process from
  * source through tsx, for comparison. Prints one JSON line.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { driveTraffic, everyPaymentSettled, startStack, type Rates } from '../test/support/stack.js';
+import { rssMb } from './measure.js';
+import { benchCleanup } from './stops.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,13 +20,7 @@ const { values } = parseArgs({
 const RATES: Rates = { inbound: Number(values.inbound), outbound: Number(values.outbound) };
 const SECONDS = Number(values.seconds);
 
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024);
-}
-
-const stops: Array<() => Promise<unknown>> = [];
-const cleanup = { push: (...s: Array<() => Promise<unknown>>) => void stops.push(...s) };
+const cleanup = benchCleanup();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 try {
@@ -60,5 +55,5 @@ try {
     })}\n`,
   );
 } finally {
-  for (const stop of stops.reverse()) await stop().catch(() => {});
+  await cleanup.stopAll();
 }

@@ -21,6 +21,7 @@ import {
 } from '../../src/participant/mq/index.js';
 import { businessDate } from '../../src/scheme/messages.js';
 import { ActionCode, PaymentType } from '../../src/scheme/profile.js';
+import { TimingTable } from '../timings.js';
 import type { BankSettings, ParticipantSpec } from './options.js';
 import { decideInbound, type InboundDecision } from './rules.js';
 
@@ -156,6 +157,8 @@ export class ParticipantBanks {
     putFailures: 0,
   };
   private readonly byReason: Record<string, number> = {};
+  /** `--timings N`: per-payment times for benchmarks, N payments at most; off at 0. */
+  readonly timings: TimingTable;
 
   constructor(
     private readonly settings: BankSettings,
@@ -168,6 +171,7 @@ export class ParticipantBanks {
       paced: 0,
     }));
     for (const b of this.banks) this.byId.set(b.spec.id, b);
+    this.timings = new TimingTable(settings.timings);
     // Keeps TRNs unique across runs as well as within one (the gateway and scheme dedup on them).
     this.run = deps.clock.now().toString(36).toUpperCase().slice(-5).padStart(5, '0');
   }
@@ -358,6 +362,7 @@ export class ParticipantBanks {
     };
     // Known before the put: the report may be read before the publisher confirm arrives.
     this.instructions.set(messageId, instruction);
+    this.timings.note(trn, 'outbound', { request_ms: now });
     this.track(
       this.deps.transport.put({ queue: b.queues.toGateway, body, messageId }).then(
         () => {
@@ -423,6 +428,7 @@ export class ParticipantBanks {
       return;
     }
     this.n.inboundOffered++;
+    this.timings.note(p.trn, 'inbound', { request_ms: this.deps.clock.now() });
     // [P1] An offer for a sort code this bank does not own was misrouted: it is rejected 1100.
     const decision = decideInbound(this.settings, b.spec.sortCodes.includes(p.beneficiarySortCode), this.deps.random);
     const offer: Offer = {
@@ -479,6 +485,10 @@ export class ParticipantBanks {
       this.originate(this.bank(o.participant), p);
     const messageId = newMessageId();
     this.decisions.set(messageId, o);
+    this.timings.note(p.trn, 'inbound', {
+      answer_ms: this.deps.clock.now(),
+      outcome: d.reason === undefined ? d.status : `${d.status} ${d.reason}`,
+    });
     const body = buildPacs002({
       msgId: `D${this.run}${(++this.serial).toString(36).toUpperCase().padStart(9, '0')}`,
       createdAt: this.deps.clock.now(),
@@ -526,6 +536,10 @@ export class ParticipantBanks {
         return;
       }
       this.n.reportsReceived++;
+      this.timings.note(instruction.trn, 'outbound', {
+        answer_ms: this.deps.clock.now(),
+        outcome: s.reason === undefined ? s.status : `${s.status} ${s.reason}`,
+      });
       if (s.status === 'ACSC') this.n.reportsAccepted++;
       else {
         this.n.reportsRejected++;

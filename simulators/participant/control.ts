@@ -25,6 +25,8 @@ function routes(banks: ParticipantBanks): Record<string, Route> {
     },
     'POST /pause-decisions': () => ({ changed: banks.pauseDecisions(), paused: true }),
     'POST /resume-decisions': () => ({ changed: banks.resumeDecisions(), paused: false }),
+    'GET /timings': () => banks.timings.view(),
+    'POST /timings/clear': () => ({ cleared: banks.timings.clear() }),
   };
 }
 

@@ -64,6 +64,8 @@ export const bankSettingsSchema = z
     badAccountShare: share.default(0.05),
     drainMs: z.number().int().min(0).default(3_000),
     seed: z.number().int().min(0).max(0xffffffff).optional(),
+    /** Benchmarks: per-payment times for this many payments at most (simulators/timings.ts); 0 records none. */
+    timings: z.number().int().min(0).default(0),
   })
   .superRefine((s, ctx) => {
     // Zod runs this even when an item above failed: look only at what parsed.

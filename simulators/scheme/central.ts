@@ -15,6 +15,7 @@ import { centralSettingsSchema, type CentralSettings, type CentralSettingsInput 
 import { OutboundDesk } from './outbound.js';
 import { buildReport, zeroFaults, zeroInbound, zeroOutbound, type Report, type SessionView } from './report.js';
 import { Session, type Dc } from './session.js';
+import { TimingTable } from '../timings.js';
 
 export interface CentralDeps {
   clock: Clock;
@@ -68,6 +69,8 @@ export class Central {
   private readonly inbound: InboundDesk;
   private readonly outbound: OutboundDesk;
   private readonly generator: PaymentGenerator;
+  /** `--timings N`: per-payment times for benchmarks, N payments at most; off at 0. */
+  readonly timings: TimingTable;
   private timers: Timer[] = [];
   private turn = 0;
   private suspended = false;
@@ -80,11 +83,13 @@ export class Central {
     this.random = deps.random ?? Math.random;
     this.macKey = parseMacKey(this.settings.macKey);
     const s = this.settings;
+    this.timings = new TimingTable(s.timings);
     this.inbound = new InboundDesk({
       tInMs: s.tInMs,
       reversalRepeatMs: s.reversalRepeatMs,
       clock: this.clock,
       counts: this.counts.inbound,
+      timings: this.timings,
       receiver: (prefer, except) => this.receiver(prefer, except),
       stopped: () => this.stopped,
     });
@@ -97,6 +102,7 @@ export class Central {
       random: this.random,
       counts: this.counts.outbound,
       faults: this.counts.faults,
+      timings: this.timings,
       suspended: () => this.suspended,
     });
     this.generator = new PaymentGenerator(s.sortCodes, this.clock, this.random);

@@ -26,6 +26,8 @@ function routes(central: Central): Record<string, Route> {
     },
     'POST /suspend': () => ({ changed: central.suspend() }),
     'POST /resume': () => ({ changed: central.resume() }),
+    'GET /timings': () => central.timings.view(),
+    'POST /timings/clear': () => ({ cleared: central.timings.clear() }),
   };
 }
 

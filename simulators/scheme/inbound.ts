@@ -3,6 +3,7 @@ import type { Fields, IsoMessage } from '../../src/scheme/codec.js';
 import type { RequestError } from '../../src/scheme/errors.js';
 import { fpidOf } from '../../src/scheme/messages.js';
 import { ActionCode } from '../../src/scheme/profile.js';
+import type { TimingTable } from '../timings.js';
 import type { InboundCounts } from './report.js';
 import type { Session } from './session.js';
 
@@ -11,6 +12,8 @@ export interface InboundContext {
   readonly reversalRepeatMs: number;
   readonly clock: Clock;
   readonly counts: InboundCounts;
+  /** `--timings`: the 9200's write and the 9210's read per TRN, for benchmarks. */
+  readonly timings: TimingTable;
   /** A session signed on to receive: `prefer` when it still is, else the next in turn, never `except`. */
   receiver(prefer?: Session, except?: Session): Session | undefined;
   readonly stopped: () => boolean;
@@ -37,6 +40,8 @@ interface InboundPayment {
   readonly carriers: Set<Session>;
   reversalsSent: number;
 }
+
+const trnOf = (p: InboundPayment): string => p.fields.get(31) ?? '';
 
 /**
  * Inbound payments, CI to gateway: the 9200, its deadline (R2), the 9201 when the carrying
@@ -66,6 +71,7 @@ export class InboundDesk {
     };
     this.payments.set(fpid, p);
     this.ctx.counts.sent++;
+    this.ctx.timings.note(trnOf(p), 'inbound', { request_ms: this.ctx.clock.now() });
     this.offer(p, session, '9200');
     return fpid;
   }
@@ -137,6 +143,7 @@ export class InboundDesk {
     this.awaitingReceiver.delete(p);
     this.ctx.counts.answered_in_time++;
     session.counts.inbound_answered++;
+    this.ctx.timings.note(trnOf(p), 'inbound', { answer_ms: this.ctx.clock.now(), outcome: answer.fields.get(26) });
     if (answer.fields.get(26) === ActionCode.accepted) this.ctx.counts.accepted++;
     else this.ctx.counts.rejected++;
   }
@@ -185,6 +192,7 @@ export class InboundDesk {
     p.state = 'reversing';
     p.waitingOn = undefined;
     this.ctx.counts.unanswered++;
+    this.ctx.timings.note(trnOf(p), 'inbound', { timed_out: true });
     this.reverse(p);
   }
 
@@ -230,5 +238,6 @@ export class InboundDesk {
     p.state = 'reversed';
     p.waitingOn = undefined;
     this.ctx.counts.reversed++;
+    this.ctx.timings.note(trnOf(p), 'inbound', { reversed: true });
   }
 }

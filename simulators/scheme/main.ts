@@ -28,6 +28,7 @@ const OPTIONS = {
   suspendEverySec: { flag: 'suspend-every', read: 'number' },
   suspendForSec: { flag: 'suspend-for', read: 'number' },
   control: { flag: 'control', read: 'text' },
+  timings: { flag: 'timings', read: 'number' },
   durationSec: { flag: 'duration', read: 'number' },
 } as const satisfies OptionTable;
 
@@ -38,7 +39,7 @@ const cliSchema = centralSettingsSchema.and(
 const USAGE = `usage: npm run sim:scheme -- --dc1 HOST:PORT --dc2 HOST:PORT --mac-key HEX [options]
   times in milliseconds: --t-in --t-out --heartbeat --reversal-repeat-ms --answer-delay-ms
   periods in seconds:    --duration --drop-every --suspend-every --suspend-for
-  --inbound-rate N/s  --sort-codes A,B  --corrupt-mac-rate P  --control HOST:PORT
+  --inbound-rate N/s  --sort-codes A,B  --corrupt-mac-rate P  --control HOST:PORT  --timings N
   see simulators/scheme/README.md`;
 
 function readOptions(argv: string[]): z.output<typeof cliSchema> {

@@ -28,6 +28,8 @@ export const centralSettingsSchema = z
     dropEverySec: seconds,
     suspendEverySec: seconds,
     suspendForSec: seconds,
+    /** Benchmarks: per-payment times for this many payments at most (simulators/timings.ts); 0 records none. */
+    timings: z.number().int().min(0).default(0),
   })
   .superRefine((s, ctx) => {
     if (s.dc1.length + s.dc2.length === 0)

@@ -3,6 +3,7 @@ import type { IsoMessage } from '../../src/scheme/codec.js';
 import { fpidOf, paymentOf, responseTo } from '../../src/scheme/messages.js';
 import { ActionCode } from '../../src/scheme/profile.js';
 import type { ReplyHandle } from '../../src/scheme/reply.js';
+import type { TimingTable } from '../timings.js';
 import type { FaultCounts, OutboundCounts } from './report.js';
 import { decide, type Decision } from './rules.js';
 import type { Session } from './session.js';
@@ -16,6 +17,8 @@ export interface OutboundContext {
   readonly random: () => number;
   readonly counts: OutboundCounts;
   readonly faults: FaultCounts;
+  /** `--timings`: the payment's first read and its answer's write per TRN, for benchmarks. */
+  readonly timings: TimingTable;
   readonly suspended: () => boolean;
 }
 
@@ -45,6 +48,7 @@ export class OutboundDesk {
       return;
     }
     if (request.mti === '9201') c.repeats++;
+    this.ctx.timings.note(request.fields.get(31) ?? '', 'outbound', { request_ms: this.ctx.clock.now() });
     const fpid = fpidOf(request.fields);
     let decision = this.decided.get(fpid);
     if (decision !== undefined) {
@@ -81,6 +85,10 @@ export class OutboundDesk {
     if (reply.reply(d.action, d.extra) === 'sent') {
       counts.answered++;
       session.counts.outbound_answered++;
+      this.ctx.timings.note(reply.request.fields.get(31) ?? '', 'outbound', {
+        answer_ms: clock.now(),
+        outcome: d.action,
+      });
     }
   }
 }

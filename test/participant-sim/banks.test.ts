@@ -232,6 +232,30 @@ describe('participant simulator: outbound instructions (TO.GATEWAY)', () => {
     });
   });
 
+  it('keeps the times of offers, decisions, instructions and reports by TRN only with --timings', async () => {
+    const { banks, gw, sortCode } = await setUp({ timings: 10 });
+    const before = Date.now();
+    const payment = inboundPayment(sortCode);
+    const offer = await gw.offer(payment);
+    await gw.next('the decision', correlatedTo(offer.messageId));
+    const [trn] = banks.sendOutbound(1);
+    const instruction = await gw.next('the instruction', (m) => m.correlationId === null);
+    await gw.report(instruction, ActionCode.invalidAccount);
+    await waitFor('its report', () => banks.report().reports_received === 1);
+    const [inbound, outbound] = banks.timings.view().rows;
+    expect(inbound).toMatchObject({ trn: payment.trn, direction: 'inbound', outcome: 'ACSC' });
+    expect(inbound!.request_ms).toBeGreaterThanOrEqual(before);
+    // The decision latency is 10-30 ms (setUp).
+    expect(inbound!.answer_ms! - inbound!.request_ms!).toBeGreaterThanOrEqual(10);
+    expect(outbound).toMatchObject({ trn, direction: 'outbound', outcome: `RJCT ${ActionCode.invalidAccount}` });
+    expect(outbound!.answer_ms).toBeGreaterThanOrEqual(outbound!.request_ms!);
+    expect(banks.timings.clear()).toBe(2);
+
+    const { banks: off } = await setUp();
+    off.sendOutbound(1);
+    expect(off.timings.view()).toEqual({ capacity: 0, dropped: 0, rows: [] });
+  });
+
   it('debits only sort codes the participant owns and paces --outbound-rate (P2)', async () => {
     const codes = [randomParticipant(), randomParticipant()];
     const { banks, gw } = await setUp({ outboundRate: 40, badAccountShare: 0.5 }, codes);

@@ -244,6 +244,39 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     });
   });
 
+  it('keeps per-payment times by TRN only with --timings, at most that many, dropping the oldest', async () => {
+    const { ci, dc1 } = await startCentral({ timings: 2 });
+    const c = await client(dc1, signOnSubmit, signOnReceive);
+    const before = Date.now();
+    const [first] = ci.sendInbound(1);
+    (await c.next('9200')).reply.reply(ActionCode.standIn);
+    await eventually(() => ci.report().inbound.answered_in_time === 1, 'one answered');
+    const fields = payment();
+    expect((await c.pay(fields)).fields.get(26)).toBe(ActionCode.accepted);
+    const [inbound, outbound] = ci.timings.view().rows;
+    expect(inbound).toMatchObject({ trn: first!.slice(0, 18), direction: 'inbound', outcome: ActionCode.standIn });
+    expect(inbound!.request_ms).toBeGreaterThanOrEqual(before);
+    expect(inbound!.answer_ms).toBeGreaterThanOrEqual(inbound!.request_ms!);
+    expect(outbound).toMatchObject({ trn: fields.get(31), direction: 'outbound', outcome: ActionCode.accepted });
+    expect(outbound!.answer_ms).toBeGreaterThanOrEqual(outbound!.request_ms!);
+    // A third payment into a table of two drops the oldest row.
+    ci.sendInbound(1);
+    await c.next('9200');
+    const view = ci.timings.view();
+    expect(view).toMatchObject({ capacity: 2, dropped: 1 });
+    expect(view.rows.map((r) => r.direction)).toEqual(['outbound', 'inbound']);
+    expect(ci.timings.clear()).toBe(2);
+    expect(ci.timings.view().rows).toEqual([]);
+    await ci.stop();
+
+    const { ci: off, dc1: at } = await startCentral();
+    const d = await client(at, signOnReceive);
+    off.sendInbound(1);
+    (await d.next('9200')).reply.reply(ActionCode.accepted);
+    await eventually(() => off.report().inbound.answered_in_time === 1, 'answered');
+    expect(off.timings.view()).toEqual({ capacity: 0, dropped: 0, rows: [] });
+  });
+
   it('counts and discards a response on the wrong connection (R1)', async () => {
     const { ci, dc1, dc2 } = await startCentral();
     const a = await client(dc1, signOnReceive);

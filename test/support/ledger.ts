@@ -25,6 +25,8 @@ export interface TestDatabase {
    * server this process does not own.
    */
   restart?: (downMs: number) => Promise<void>;
+  /** The embedded cluster's data directory (its `postmaster.pid` names the server); absent on DATABASE_URL. */
+  dataDir?: string;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function startTestDatabase(): Promise<TestDatabase> {
     ...(process.env.DATABASE_URL
       ? {}
       : {
+          dataDir,
           async restart(downMs: number) {
             await admin.end();
             await server.stop();

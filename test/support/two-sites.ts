@@ -1,7 +1,75 @@
 import type pg from 'pg';
 import { connect } from 'amqplib';
+import type { Cleanup } from './cleanup.js';
 import type { SchemeSim } from './scheme-sim.js';
-import { eventually } from './stack.js';
+import {
+  eventually,
+  gatewayConfig,
+  startGateway,
+  startSimulators,
+  SORT_CODE,
+  type RunningGateway,
+  type SimulatorOptions,
+  type Simulators,
+} from './stack.js';
+
+/** The two sites of the two-site tests and benches. */
+export const SITES = ['site-a', 'site-b'] as const;
+export type SiteName = (typeof SITES)[number];
+
+export interface TwoSites extends Simulators {
+  /** The sites running now, each its own gateway process. */
+  sites: Map<SiteName, RunningGateway>;
+  /** Starts `site` (again, after a kill) on its config and waits until every running site is signed on. */
+  start(site: SiteName): Promise<void>;
+}
+
+/**
+ * The scheme and bank simulators and two gateway sites on one ledger (`databaseUrl`), each site
+ * its own process, started one after the other (site-a opens first) and signed on at both DCs;
+ * everything stopped by `cleanup`.
+ */
+export async function startTwoSites(
+  cleanup: Cleanup,
+  databaseUrl: string,
+  simOptions: SimulatorOptions,
+  bankOptions: SimulatorOptions,
+  signOnTimeoutMs = 30_000,
+): Promise<TwoSites> {
+  const sims = await startSimulators(cleanup, simOptions, bankOptions);
+  const configs = new Map<SiteName, string>();
+  for (const site of SITES)
+    configs.set(
+      site,
+      await gatewayConfig(sims.sim, {
+        site,
+        databaseUrl,
+        participant: { id: sims.participant, sortCodes: [SORT_CODE] },
+      }),
+    );
+  const sites = new Map<SiteName, RunningGateway>();
+  cleanup.push(async () => {
+    for (const g of sites.values()) await g.stop().catch(() => g.kill());
+  });
+  const start = async (site: SiteName): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    // A gateway that never prints its ready line would hold the caller for ever.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${site} printed no ready line in ${signOnTimeoutMs} ms`)),
+        signOnTimeoutMs,
+      );
+    });
+    try {
+      sites.set(site, await Promise.race([startGateway(configs.get(site)!), late]));
+    } finally {
+      clearTimeout(timer);
+    }
+    await sitesSignedOn(sims.sim, sites.size, signOnTimeoutMs);
+  };
+  for (const site of SITES) await start(site);
+  return { ...sims, sites, start };
+}
 
 /** Waits until `sites` gateways hold all their scheme connections (2 a DC each) open, signed on both ways. */
 export async function sitesSignedOn(sim: SchemeSim, sites: number, timeoutMs: number): Promise<void> {
