@@ -385,6 +385,9 @@ export class InboundDesk {
     // Acknowledged only once recorded: until then the transport holds the decision and tries again.
     const applied = await this.runtime.send(fpid, event, { participantMsgId: decision.msgId });
     if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
+    // [P3] Fenced: this site closed meanwhile. Not acknowledged: the broker gives it to the open site.
+    if (applied === 'refused')
+      throw new TransientFault('the decision was refused by the ledger: this site is not open');
     if (applied === 'failed') throw new Error('recording the decision failed');
     return { taken: true };
   }

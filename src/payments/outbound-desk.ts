@@ -98,6 +98,12 @@ export class OutboundDesk {
    * most one entry per message in flight (the consumers' prefetch bounds them).
    */
   private readonly instructing = new Map<string, Promise<unknown>>();
+  /**
+   * Payments held here whose last step was refused because this site had closed (a lease lost
+   * while the database was away, say): nothing moves them until this site opens again and
+   * `recover` takes them up from the state the ledger holds.
+   */
+  private readonly fenced = new Set<string>();
 
   constructor(private readonly deps: OutboundDeps) {
     this.runtime = new PaymentRuntime(
@@ -115,7 +121,9 @@ export class OutboundDesk {
         forget: (fpid) => {
           this.payments.delete(fpid);
           this.retries.delete(fpid);
+          this.fenced.delete(fpid);
         },
+        onFenced: (fpid) => this.fenced.add(fpid),
       },
       deps,
     );
@@ -233,15 +241,21 @@ export class OutboundDesk {
   /** Resumes payments left open by a previous run (crash recovery). */
   async recover(rows: readonly Payment[]): Promise<void> {
     for (const row of rows) {
-      // Held here already (this site was open before and is again): its events carry on as they were.
-      if (row.direction !== 'outbound' || this.runtime.has(row.fpid)) continue;
+      if (row.direction !== 'outbound') continue;
+      // Held here already (this site was open before and is again): its events carry on as they
+      // were, unless its last step was refused while this site was closed: then it starts again.
+      const stalled = this.fenced.delete(row.fpid) && this.runtime.has(row.fpid);
+      if (this.runtime.has(row.fpid) && !stalled) continue;
       const loaded = loadContext(row, STORED);
       if (!loaded.ok) {
         reportUnreadable(this.deps.log, row, loaded.issue);
         continue;
       }
-      this.payments.set(row.fpid, schemePaymentOf(row));
-      this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context), row);
+      // A stalled one is held in its last committed state: the ledger's, since only the open site moves it.
+      if (!stalled) {
+        this.payments.set(row.fpid, schemePaymentOf(row));
+        this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context), row);
+      }
       const s = this.runtime.snapshot(row.fpid)!;
       switch (stateOf(s)) {
         case 'recorded':

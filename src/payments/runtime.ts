@@ -49,6 +49,11 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
   /** A step that wrote such rows has committed: whoever delivers them may be told. */
   onWritten?(fpid: string): void;
   /**
+   * [P3] A step was refused because this site's epoch is no longer the lease's: the event is lost
+   * and the payment waits in its last committed state; the desk takes it up again if it reopens.
+   */
+  onFenced?(fpid: string): void;
+  /**
    * Another site may have moved the payment (its commit was refused as a conflict, its event
    * ignored, or a signal or a poll said so): the ledger's state when it differs from `held`,
    * with the effects this site owes on learning it. Undefined when there is nothing new.
@@ -333,6 +338,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         { fpid, event: name, reason: r.reason, state: r.currentState },
         'transition refused by the ledger; effects dropped',
       );
+      if (r.reason === 'fenced') this.spec.onFenced?.(fpid);
       return 'refused';
     }
     entry.snapshot = snapshot;

@@ -222,6 +222,48 @@ describe('outbound instructions at their bounds', () => {
     return { ...fields, trn: `OUT${String(serial++).padStart(15, '0')}`, msgId: `M${serial}` };
   };
 
+  it('takes up again, when the site reopens, a payment whose step was refused because the site had closed (P3)', async () => {
+    // The first submit is refused as fenced (the lease lost meanwhile); every other step commits.
+    let fenceNext = true;
+    const ledger = memoryLedger((t) => {
+      if (t.event === 'submit' && fenceNext) {
+        fenceNext = false;
+        return { fpid: t.fpid, ok: false, reason: 'fenced', currentState: 'recorded' };
+      }
+      return { fpid: t.fpid, ok: true };
+    });
+    const submitted: string[] = [];
+    const desk = new OutboundDesk({
+      ledger,
+      clock: new ManualClock(),
+      log: silentLogger,
+      fence: fixedFence('test'),
+      scheme: { submit: (m) => (submitted.push(m.mti), new Promise<never>(() => undefined)) },
+      port: quietPort(),
+      timing: { tOutMs: 15_000, retryMs: 250 },
+    });
+    await desk.instruct(PARTICIPANT, instruction(), 'mq-1');
+    await new Promise((r) => setImmediate(r));
+    expect(submitted).toEqual([]);
+    const recorded = ledger.commits[0]!;
+    // Reopened: recovery reads the payment open in the ledger, still held here, and submits it.
+    await desk.recover([
+      {
+        ...recorded.payment!,
+        fpid: recorded.fpid,
+        state: 'recorded',
+        site: 'test',
+        context: recorded.patch!.context!,
+        createdAt: 0,
+        updatedAt: 0,
+        version: 1,
+      },
+    ]);
+    await new Promise((r) => setImmediate(r));
+    expect(submitted).toEqual(['9200']);
+    expect(ledger.commits.filter((t) => t.event === 'submit').length).toBe(2);
+  });
+
   it('refuses an instruction with a transient fault while the payments in memory are at their bound: its MQ message stays queued', async () => {
     const desk = outboundDesk({ inMemoryPaymentsMax: 1 });
     await expect(desk.instruct(PARTICIPANT, instruction(), 'mq-1')).resolves.toBe('recorded');
