@@ -166,4 +166,27 @@ describe('tracing on', () => {
     for (const s of spans) for (const key of Object.keys(s.attributes)) expect(ATTRIBUTE_KEYS).toContain(key);
     expect(collector.refused).toEqual([]);
   });
+
+  it('begins a new trace for an instruction that came without a traceparent', async () => {
+    const messageId = newMessageId();
+    await here.transport.put({
+      queue: QOUT.toGateway,
+      body: FIXTURE.replace('NWBK20261122093015000042', 'MSG-TRACE-2').replace(
+        'TRN00000000000001A',
+        'TRACEOUT0000000002',
+      ),
+      messageId,
+    });
+    await until(() => reports.some((r) => r.correlationId === messageId), 5000, 'the report');
+    const reported = parseTraceparent(reports.find((r) => r.correlationId === messageId)!.traceparent);
+    expect(reported).toBeDefined();
+    await until(
+      () => named(spansOf(reported!.traceId), 'outbound payment').length === 1,
+      5000,
+      'the root span exported',
+    );
+    const spans = spansOf(reported!.traceId);
+    expect(named(spans, 'outbound payment')[0]!.parentSpanId).toBeUndefined();
+    expect(spans.map((s) => s.name).sort()).toEqual(['outbound payment', 'report', 'submit']);
+  });
 });
