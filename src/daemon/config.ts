@@ -8,6 +8,7 @@ import { participantSchema } from '../participant/directory.js';
 import { leaseTimingSchema } from '../failover/lease-timing.js';
 import { httpConfigSchema } from '../ops/config.js';
 import { eventsConfigSchema } from '../events/config.js';
+import { tracingConfigSchema } from './tracing.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -55,6 +56,8 @@ export const gatewayConfigSchema = z
     http: httpConfigSchema,
     /** Payment events to Kafka (src/events/config.ts): off unless brokers are given here or in KAFKA_BROKERS. */
     events: eventsConfigSchema,
+    /** Traces over OTLP (src/daemon/tracing.ts): off unless `otlpUrl` or OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+    tracing: tracingConfigSchema,
   })
   .transform((c) => ({
     ...c,

@@ -1,3 +1,4 @@
+import { startTracing, type Tracing } from './tracing.js';
 import type pg from 'pg';
 import { monotonicClock, type Clock, type Timer } from '../base/clock.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
@@ -80,6 +81,8 @@ export class Gateway {
   private turns: Promise<void> = Promise.resolve();
   /** `/metrics`, `/healthz`, `/readyz`: bound first, closed last. */
   private ops: OpsServer | undefined;
+  /** The OTLP export of traces, when configured: started first, its last spans sent at the very end. */
+  private tracing: Tracing | undefined;
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -108,9 +111,14 @@ export class Gateway {
     // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
     const metrics = new GatewayMetrics(config.site);
     const ops = await startOpsServer(config.http, { metrics, log: deps.log });
+    let tracing: Tracing | undefined;
     try {
-      return await Gateway.build(config, deps, metrics, ops);
+      tracing = await startTracing(config.tracing, config.site, deps.log);
+      const gateway = await Gateway.build(config, deps, metrics, ops);
+      gateway.tracing = tracing;
+      return gateway;
     } catch (e) {
+      await tracing?.stop();
       await ops.close();
       throw e;
     }
@@ -320,7 +328,8 @@ export class Gateway {
     await this.outbound.recover(open);
     if (!this.keeper.isOpen) return;
     await this.bridge.start({
-      instruct: (p, instruction, mqMessageId) => this.outbound.instruct(p, instruction, mqMessageId),
+      instruct: (p, instruction, mqMessageId, traceparent) =>
+        this.outbound.instruct(p, instruction, mqMessageId, traceparent),
       decide: (from, offerMessageId, decision, message) =>
         this.inbound.decideOffer(from, offerMessageId, decision, message),
     });
@@ -388,6 +397,7 @@ export class Gateway {
     await this.pool.end();
     await this.db.stop();
     await this.ops?.close();
+    await this.tracing?.stop();
     this.log.info('gateway stopped');
   }
 }

@@ -37,6 +37,7 @@ const FIELDS: readonly Field[] = [
   ['participant_msg_id', (t) => t.patch?.participantMsgId ?? t.payment?.participantMsgId],
   ['direction', (t) => t.payment?.direction],
   ['participant_id', (t) => t.payment?.participantId],
+  ['traceparent', (t) => t.payment?.traceparent],
   // The payment's attributes, each under its column's name (the payment table).
   ...PAYMENT_ATTRIBUTES.map((a): Field => [a.column, (t) => t.payment?.[a.name]]),
   ['outbox', (t) => (t.outbox?.length ? t.outbox : undefined)],

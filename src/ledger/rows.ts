@@ -27,6 +27,7 @@ export type PaymentRow = AttributeColumns & {
   participant_id: string | null;
   participant_msg_id: string | null;
   arrival_connection: string | null;
+  traceparent: string | null;
   site: string;
   outcome: string | null;
   context: Record<string, unknown> | null;
@@ -82,6 +83,7 @@ export function toPayment(r: PaymentRow): Payment {
     participantId: opt(r.participant_id),
     participantMsgId: opt(r.participant_msg_id),
     arrivalConnection: opt(r.arrival_connection),
+    traceparent: opt(r.traceparent),
     site: r.site,
     outcome: opt(r.outcome),
     context: opt(r.context),

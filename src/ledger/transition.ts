@@ -22,6 +22,8 @@ export type NewPayment = AttributesOf<StoredValues> & {
   participantId?: string;
   participantMsgId?: string;
   arrivalConnection?: string;
+  /** The W3C traceparent of the payment's trace (src/base/tracing.ts); written on create only. */
+  traceparent?: string;
 };
 
 /** Fields a transition may change. `null` clears a timestamp; an absent key leaves it alone. */

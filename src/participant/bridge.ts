@@ -51,8 +51,16 @@ const UNANSWERABLE =
 
 /** What the bridge hands to the payment lifecycle, and what it asks of it. */
 export interface BridgeHandlers {
-  /** A validated pacs.008 from a participant; resolves once recorded. */
-  instruct(participant: ParticipantConfig, instruction: Instruction, mqMessageId: string): Promise<Instructed>;
+  /**
+   * A validated pacs.008 from a participant; resolves once recorded. `traceparent` is its message's
+   * property of that name, unchecked (the participant's trace, if it sent one).
+   */
+  instruct(
+    participant: ParticipantConfig,
+    instruction: Instruction,
+    mqMessageId: string,
+    traceparent?: string,
+  ): Promise<Instructed>;
   /**
    * `from`'s pacs.002 naming the payment offered under `offerMessageId` (its correlation id) and the
    * TRN `trn` (its OrgnlTxId); resolves once its effect is recorded, or with why it was refused.
@@ -61,7 +69,7 @@ export interface BridgeHandlers {
     from: ParticipantConfig,
     offerMessageId: string,
     decision: Decision,
-    message: { mqMessageId: string; msgId: string; trn: string },
+    message: { mqMessageId: string; msgId: string; trn: string; traceparent?: string },
   ): Promise<DecisionOutcome>;
 }
 
@@ -127,6 +135,7 @@ export class ParticipantBridge implements ParticipantPort {
       messageId: o.offerMessageId,
       // [P5] The offer expires at the stand-in deadline (R6).
       expiryMs: Math.max(1, o.expiresAt - this.deps.clock.now()),
+      ...(o.traceparent === undefined ? {} : { traceparent: o.traceparent }),
     });
   }
 
@@ -206,6 +215,7 @@ export class ParticipantBridge implements ParticipantPort {
       }),
       messageId: mqIdFor('report', i.mqMessageId),
       correlationId: i.mqMessageId,
+      ...(r.traceparent === undefined ? {} : { traceparent: r.traceparent }),
     });
   }
 
@@ -256,7 +266,7 @@ export class ParticipantBridge implements ParticipantPort {
       // `instruct` reject with a TransientFault: the transport holds
       // the message and tries again. Not recorded otherwise (fenced): left on the queue to come
       // again. Refused (answered RJCT already): kept on the backout queue for the participant's operators.
-      const outcome = await handlers.instruct(participant, i, m.messageId);
+      const outcome = await handlers.instruct(participant, i, m.messageId, m.traceparent);
       return outcome === 'failed' ? 'rollback' : outcome === 'rejected' ? 'backout' : 'commit';
     }
     if (kind === 'pacs.002') return this.onDecision(participant, m, handlers);
@@ -299,6 +309,7 @@ export class ParticipantBridge implements ParticipantPort {
       mqMessageId: m.messageId,
       msgId: s.msgId,
       trn: s.originalTrn,
+      ...(m.traceparent === undefined ? {} : { traceparent: m.traceparent }),
     });
     if (outcome.taken) return 'commit';
     // The participant is told only `answer`: whether a payment exists that was offered to someone else is not its business.

@@ -39,6 +39,7 @@ import {
 import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 import { UNOBSERVED, type InboundAnswerResult, type PaymentObserver } from './observer.js';
+import { PaymentTraces } from './traces.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -120,9 +121,12 @@ export class InboundDesk {
   private readonly offers = new Map<string, string>();
   private nextHandle = 0;
   private readonly poll: CrossSitePoll;
+  /** The trace of each payment held here: entries paired with `payments`, ended in `forget`. */
+  private readonly traces: PaymentTraces;
 
   constructor(private readonly deps: InboundDeps) {
     this.site = deps.fence().site;
+    this.traces = new PaymentTraces('inbound', this.site);
     this.runtime = new PaymentRuntime(
       {
         machine: inboundMachine,
@@ -137,6 +141,7 @@ export class InboundDesk {
         standInAt: (s) => s.context.standInAt,
         settled: (s) => this.owesNothing(s),
         forget: (fpid) => {
+          this.traces.end(fpid);
           const held = this.payments.get(fpid);
           this.payments.delete(fpid);
           if (held === undefined) return;
@@ -349,7 +354,7 @@ export class InboundDesk {
     from: Participant,
     offerMessageId: string,
     d: Decision,
-    decision: { mqMessageId: string; msgId: string; trn: string },
+    decision: { mqMessageId: string; msgId: string; trn: string; traceparent?: string },
   ): Promise<DecisionOutcome> {
     const fpid =
       this.offers.get(offerMessageId) ?? (await this.deps.ledger.findByParticipantMsgId(offerMessageId))?.fpid;
@@ -383,7 +388,13 @@ export class InboundDesk {
       message: decision.mqMessageId,
     };
     // Acknowledged only once recorded: until then the transport holds the decision and tries again.
-    const applied = await this.runtime.send(fpid, event, { participantMsgId: decision.msgId });
+    // Its span is in the payment's trace, linked to the participant's (its message's traceparent).
+    const applied = await this.traces.run(
+      fpid,
+      'decision',
+      () => this.runtime.send(fpid, event, { participantMsgId: decision.msgId }),
+      [decision.traceparent],
+    );
     if (applied === 'uncommitted') throw new TransientFault('the decision could not be recorded');
     // [P3] Fenced: this site closed meanwhile. Not acknowledged: the broker gives it to the open site.
     if (applied === 'refused')
@@ -417,6 +428,7 @@ export class InboundDesk {
   stop(): void {
     this.poll.stop();
     this.runtime.stop();
+    this.traces.endAll();
   }
 
   /** [P3] An unoffered payment: the open site offers it; a closed site tells the open one. */
@@ -439,6 +451,8 @@ export class InboundDesk {
       return;
     }
     const payment = paymentOf(request.fields);
+    // Its trace begins as it is recorded; the ledger keeps the traceparent for any site or run that takes it up.
+    const traceparent = this.traces.begin(fpid);
     // [P1] The payment goes to the participant owning its beneficiary sort code (field 95).
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
     const now = this.deps.clock.now();
@@ -466,8 +480,10 @@ export class InboundDesk {
       participantId: participant,
       arrivalConnection: reply.connectionId,
       participantMsgId: offerMessageId,
+      traceparent,
     });
     const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', cause);
+    if (created !== 'created' && !this.runtime.has(fpid)) this.traces.end(fpid);
     if (created !== 'created') {
       // Not recorded by this arrival: what it kept beside the machine goes, unless the payment is
       // held meanwhile under the same offer (never: the offer id is random per arrival).
@@ -530,6 +546,7 @@ export class InboundDesk {
     const context = loaded.context;
     this.payments.set(row.fpid, { payment: schemePaymentOf(row), offerMessageId: context.offerMessageId });
     this.offers.set(context.offerMessageId, row.fpid);
+    this.traces.resume(row.fpid, row.traceparent);
     const snapshot = resumeInbound(row.state, context);
     this.runtime.adopt(row.fpid, snapshot, row);
     return this.runtime.snapshot(row.fpid)!;
@@ -600,7 +617,10 @@ export class InboundDesk {
         const now = this.deps.clock.now();
         const late = now >= ctx.receivedAt + this.deps.timing.tInMs;
         if (late) h?.leaveUnanswered();
+        const span = this.traces.start(fpid, 'reply');
         const outcome = h === undefined || late ? 'lost' : h.reply(effect.params.code);
+        span.setAttributes({ 'fps.action_code': effect.params.code, 'fps.reply': late ? 'late' : outcome });
+        span.end();
         this.answered(late ? 'late' : outcome === 'sent' ? 'sent' : 'lost', now - (h?.receivedAt ?? ctx.receivedAt));
         return [{ type: outcome === 'sent' ? 'REPLY_SENT' : 'REPLY_LOST' }];
       }
@@ -629,7 +649,10 @@ export class InboundDesk {
    */
   private async offer(fpid: string, told: () => Promise<Told>, expiresAt: number): Promise<InboundEvent[]> {
     try {
-      await this.deps.port.offer({ ...(await told()), expiresAt });
+      const offer = { ...(await told()), expiresAt };
+      await this.traces.run(fpid, 'offer', (traceparent) =>
+        this.deps.port.offer(traceparent === undefined ? offer : { ...offer, traceparent }),
+      );
       return [];
     } catch (e) {
       const why = e instanceof Unofferable ? 'cannot be offered' : 'offer could not be put';

@@ -27,6 +27,8 @@ import type { Instructed, Instruction, Participant, ParticipantPort } from './pa
 import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 import type { PaymentObserver } from './observer.js';
+import { failed, PaymentTraces } from './traces.js';
+import { parseTraceparent } from '../base/tracing.js';
 
 export interface OutboundTiming {
   /** R7: how long the scheme has to answer; also the longest an instruction waits to be submitted (R10). */
@@ -104,8 +106,11 @@ export class OutboundDesk {
    * `recover` takes them up from the state the ledger holds.
    */
   private readonly fenced = new Set<string>();
+  /** The trace of each payment held here: entries paired with `payments`, ended in `forget`. */
+  private readonly traces: PaymentTraces;
 
   constructor(private readonly deps: OutboundDeps) {
+    this.traces = new PaymentTraces('outbound', deps.fence().site);
     this.runtime = new PaymentRuntime(
       {
         machine: outboundMachine,
@@ -119,6 +124,7 @@ export class OutboundDesk {
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),
         forget: (fpid) => {
+          this.traces.end(fpid);
           this.payments.delete(fpid);
           this.retries.delete(fpid);
           this.fenced.delete(fpid);
@@ -135,16 +141,22 @@ export class OutboundDesk {
 
   /**
    * A participant's validated pacs.008. Resolves once the instruction is durably recorded (or known
-   * already), which is when its MQ message may be removed.
+   * already), which is when its MQ message may be removed. `traceparent`, the participant's trace
+   * context on its message, is the parent of the payment's trace.
    */
-  async instruct(participant: Participant, instruction: Instruction, mqMessageId: string): Promise<Instructed> {
+  async instruct(
+    participant: Participant,
+    instruction: Instruction,
+    mqMessageId: string,
+    traceparent?: string,
+  ): Promise<Instructed> {
     const key = `${participant.id}/${instruction.trn}`;
     const max = this.deps.instructionsInProgressMax ?? INSTRUCTIONS_IN_PROGRESS_MAX;
     if (!this.instructing.has(key) && this.instructing.size >= max)
       throw new TransientFault(`${max} instructions are being recorded already`);
     const run = (this.instructing.get(key) ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => this.instructOnce(participant, instruction, mqMessageId));
+      .then(() => this.instructOnce(participant, instruction, mqMessageId, traceparent));
     this.instructing.set(key, run);
     try {
       return await run;
@@ -157,6 +169,7 @@ export class OutboundDesk {
     participant: Participant,
     instruction: Instruction,
     mqMessageId: string,
+    traceparent: string | undefined,
   ): Promise<Instructed> {
     const reportTo: ReportTo = {
       msgId: instruction.msgId,
@@ -171,17 +184,18 @@ export class OutboundDesk {
         reportTo,
         ActionCode.invalidAccount,
         'debtor agent sort code not owned by the sender',
+        traceparent,
       );
       return 'rejected';
     }
     if (instruction.amountPence > Math.min(PAYMENT_LIMIT_PENCE, participant.maxAmountPence ?? PAYMENT_LIMIT_PENCE)) {
-      await this.refuse(participant.id, reportTo, ActionCode.overLimit, 'amount over the payment limit');
+      await this.refuse(participant.id, reportTo, ActionCode.overLimit, 'amount over the payment limit', traceparent);
       return 'rejected';
     }
     // [R7] Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
     // instruction reusing the TRN would be a second payment under one name, and is refused.
     const existing = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
-    if (existing !== undefined) return this.known(participant, existing, reportTo);
+    if (existing !== undefined) return this.known(participant, existing, reportTo, traceparent);
     const now = this.deps.clock.now();
     const { msgId: _msgId, ...fields } = instruction;
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
@@ -197,12 +211,16 @@ export class OutboundDesk {
     const record = newPayment('outbound', payment, {
       participantId: participant.id,
       participantMsgId: instruction.msgId,
+      traceparent: this.traces.begin(fpid, traceparent),
     });
     const created = await this.runtime.create(fpid, snapshot, effects, record, 'instructed', {
       participantMsgId: instruction.msgId,
     });
-    // Not recorded by this call: its fields go unless the payment is held (recorded meanwhile).
-    if (created !== 'created' && !this.runtime.has(fpid)) this.payments.delete(fpid);
+    // Not recorded by this call: its fields and trace go unless the payment is held (recorded meanwhile).
+    if (created !== 'created' && !this.runtime.has(fpid)) {
+      this.payments.delete(fpid);
+      this.traces.end(fpid);
+    }
     switch (created) {
       case 'created':
         if (this.submitNew) this.trySubmit(fpid);
@@ -214,7 +232,7 @@ export class OutboundDesk {
       case 'duplicate': {
         // Recorded meanwhile under this FPID: the same instruction again, or another reusing its TRN.
         const row = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
-        if (row !== undefined) return this.known(participant, row, reportTo);
+        if (row !== undefined) return this.known(participant, row, reportTo, traceparent);
         return 'failed';
       }
       default:
@@ -228,9 +246,15 @@ export class OutboundDesk {
    * if no one holds it;
    * another instruction reusing the TRN would be a second payment under one name, and is refused.
    */
-  private async known(participant: Participant, row: Payment, reportTo: ReportTo): Promise<Instructed> {
+  private async known(
+    participant: Participant,
+    row: Payment,
+    reportTo: ReportTo,
+    traceparent: string | undefined,
+  ): Promise<Instructed> {
     if (row.participantMsgId !== reportTo.msgId) {
-      await this.refuse(participant.id, reportTo, ActionCode.formatError, 'TRN already used by another instruction');
+      const why = 'TRN already used by another instruction';
+      await this.refuse(participant.id, reportTo, ActionCode.formatError, why, traceparent);
       return 'rejected';
     }
     if (!this.runtime.has(row.fpid) && !(OUTBOUND_SETTLED as readonly string[]).includes(row.state))
@@ -254,6 +278,7 @@ export class OutboundDesk {
       // A stalled one is held in its last committed state: the ledger's, since only the open site moves it.
       if (!stalled) {
         this.payments.set(row.fpid, schemePaymentOf(row));
+        this.traces.resume(row.fpid, row.traceparent);
         this.runtime.adopt(row.fpid, resumeOutbound(row.state, loaded.context), row);
       }
       const s = this.runtime.snapshot(row.fpid)!;
@@ -283,6 +308,7 @@ export class OutboundDesk {
 
   stop(): void {
     this.runtime.stop();
+    this.traces.endAll();
   }
 
   private trySubmit(fpid: string): void {
@@ -325,12 +351,10 @@ export class OutboundDesk {
         return [];
       case 'report':
         try {
-          await this.deps.port.report({
-            participant: ctx.participant,
-            fpid,
-            instruction: ctx.instruction,
-            code: effect.params.code,
-          });
+          const report = { participant: ctx.participant, fpid, instruction: ctx.instruction, code: effect.params.code };
+          await this.traces.run(fpid, 'report', (traceparent) =>
+            this.deps.port.report(traceparent === undefined ? report : { ...report, traceparent }),
+          );
           const elapsedMs = this.deps.clock.now() - ctx.instructedAt;
           this.deps.observer?.outboundReported({
             seconds: elapsedMs / 1000,
@@ -358,9 +382,14 @@ export class OutboundDesk {
   private send(fpid: string, mti: Mti, avoid?: string): void {
     const payment = this.payments.get(fpid)!;
     const options: SubmitOptions = avoid === undefined || avoid === '' ? {} : { avoid };
+    // The request's span, from the 9200 or 9201 written to its answer or the lack of one.
+    const span = this.traces.start(fpid, 'submit');
+    span.setAttribute('fps.mti', mti);
     this.deps.scheme.submit({ mti, fields: paymentFields(payment) }, options).then(
       async ({ response, connection }) => {
         const code = response.fields.get(26) as ActionCode;
+        span.setAttributes({ 'fps.action_code': code, 'fps.connection': connection });
+        span.end();
         await this.runtime.send(
           fpid,
           { type: 'RESPONSE', code, connection },
@@ -373,6 +402,8 @@ export class OutboundDesk {
       },
       (e: unknown) => {
         const code = e instanceof RequestError ? e.code : 'closed';
+        failed(span, e);
+        span.end();
         if (NOT_WRITTEN.has(code)) {
           if (mti === '9200') void this.runtime.send(fpid, { type: 'NOT_SENT' }).then(() => this.submitLater(fpid));
           else this.retryLater(fpid);
@@ -386,8 +417,16 @@ export class OutboundDesk {
     );
   }
 
-  private async refuse(participant: string, instruction: ReportTo, code: ActionCode, why: string): Promise<void> {
+  /** An instruction refused before it is a payment: its report carries on the participant's trace, if any. */
+  private async refuse(
+    participant: string,
+    instruction: ReportTo,
+    code: ActionCode,
+    why: string,
+    traceparent: string | undefined,
+  ): Promise<void> {
     this.deps.log.warn({ participant, participantMsgId: instruction.msgId, code, why }, 'instruction refused');
-    await this.deps.port.report({ participant, fpid: '', instruction, code });
+    const valid = parseTraceparent(traceparent) === undefined ? {} : { traceparent: traceparent! };
+    await this.deps.port.report({ participant, fpid: '', instruction, code, ...valid });
   }
 }

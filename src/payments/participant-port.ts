@@ -62,6 +62,8 @@ export interface Told {
 export interface Offer extends Told {
   /** R6: the stand-in deadline; the MQ message expires then. */
   expiresAt: number;
+  /** The offer's span in the payment's trace: sent as the message's `traceparent` property. */
+  traceparent?: string;
 }
 
 /** The pacs.002 that answers a participant's instruction (its outbound payment). */
@@ -70,6 +72,8 @@ export interface Report {
   fpid: string;
   instruction: { msgId: string; mqMessageId: string; trn: string; endToEndRef?: string };
   code: ActionCode;
+  /** The report's span in the payment's trace: sent as the message's `traceparent` property. */
+  traceparent?: string;
 }
 
 /**

@@ -6,12 +6,18 @@ import type { PaymentType } from '../domain/codes.js';
 export function newPayment(
   direction: Direction,
   p: PaymentAttributes,
-  extra: { participantId?: string | null; arrivalConnection?: string; participantMsgId?: string },
+  extra: {
+    participantId?: string | null;
+    arrivalConnection?: string;
+    participantMsgId?: string;
+    traceparent?: string | undefined;
+  },
 ): NewPayment {
   const r: NewPayment = { ...attributesFrom<StoredValues>((a) => p[a.name]), direction };
   if (extra.participantId !== undefined && extra.participantId !== null) r.participantId = extra.participantId;
   if (extra.arrivalConnection !== undefined) r.arrivalConnection = extra.arrivalConnection;
   if (extra.participantMsgId !== undefined) r.participantMsgId = extra.participantMsgId;
+  if (extra.traceparent !== undefined) r.traceparent = extra.traceparent;
   return r;
 }
 

@@ -22,6 +22,7 @@ transportContract('in-process', {
     return { queue: q.toGateway, backout: q.backout };
   },
   concurrentHandlers: true,
+  carriesTraceparent: true,
 });
 
 describe('in-process transport', () => {
@@ -62,6 +63,7 @@ transportContract('amqp', {
   connect: () => AmqpTransport.connect({ url: AMQP_URL }, log),
   queues: amqpQueues,
   concurrentHandlers: true,
+  carriesTraceparent: true,
 });
 
 describe('amqp transport', () => {
@@ -263,5 +265,6 @@ if (
       return { queue: q.toGateway, backout: q.backout };
     },
     concurrentHandlers: false,
+    carriesTraceparent: false,
   });
 }

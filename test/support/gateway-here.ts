@@ -78,6 +78,8 @@ export interface GatewayHereSettings {
   /** A transport prepared by the test (queues declared before the start, as a broker's would be). */
   transport?: InProcessTransport;
   log?: Logger;
+  /** The gateway's `tracing` settings (src/daemon/tracing.ts); off by default. */
+  tracing?: Record<string, unknown>;
 }
 
 export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> {
@@ -94,6 +96,7 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
     // A free port: several gateways run at once in the tests.
     http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
+    ...(s.tracing === undefined ? {} : { tracing: s.tracing }),
   });
   const gateway = await startSignedOn(config, transport, s.log);
   const fromGateway: IncomingMessage[] = [];

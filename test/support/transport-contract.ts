@@ -12,7 +12,11 @@ export interface ContractTarget {
   queues(t: MqTransport): Promise<{ queue: string; backout: string }>;
   /** False on IBM MQ: a unit of work spans a connection, so a consumer handles one message at a time. */
   concurrentHandlers: boolean;
+  /** False on IBM MQ until it carries message properties (docs/architecture.md, Tracing). */
+  carriesTraceparent: boolean;
 }
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 const BODY = '<Document><Cdtr><Nm>Zoë Béatrice Ångström</Nm></Cdtr></Document>';
 
@@ -86,6 +90,23 @@ export function transportContract(name: string, target: ContractTarget): void {
       await until(() => r.seen.length === 1, 10_000, 'delivery');
       await r.stop();
       expect(r.seen[0]).toEqual({ queue, body: BODY, messageId, correlationId, deliveryCount: 0 });
+    });
+
+    it.runIf(target.carriesTraceparent)('round-trips a traceparent message property', async () => {
+      const messageId = newMessageId();
+      await t.put({ queue, body: BODY, messageId, traceparent: TRACEPARENT });
+      await t.put({ queue, body: BODY, messageId: newMessageId() });
+      const r = await record(t, queue, options);
+      await until(() => r.seen.length === 2, 10_000, 'two deliveries');
+      await r.stop();
+      expect(r.seen.map((m) => m.traceparent)).toEqual([TRACEPARENT, undefined]);
+      expect(r.seen[1]).not.toHaveProperty('traceparent');
+    });
+
+    it('rejects a put with a malformed traceparent', async () => {
+      await expect(
+        t.put({ queue, body: BODY, messageId: newMessageId(), traceparent: '00-not-a-trace-01' }),
+      ).rejects.toThrow(/traceparent/);
     });
 
     it('delivers a message put without correlation id with correlationId null', async () => {

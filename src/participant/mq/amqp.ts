@@ -122,6 +122,7 @@ export class AmqpTransport implements MqTransport {
       messageId: m.messageId,
       ...(m.correlationId === undefined ? {} : { correlationId: m.correlationId }),
       ...(m.expiryMs === undefined ? {} : { expiration: String(m.expiryMs) }),
+      ...(m.traceparent === undefined ? {} : { headers: { traceparent: m.traceparent } }),
     });
     this.log.debug(logFields(m), 'message put');
   }
@@ -341,7 +342,11 @@ class AmqpConsumer {
           await this.transport.publish(this.options.backoutQueue, msg.content, {
             messageId: message.messageId,
             ...(message.correlationId === null ? {} : { correlationId: message.correlationId }),
-            headers: { 'x-backout-from': this.queue, 'x-backout-delivery-count': message.deliveryCount },
+            headers: {
+              'x-backout-from': this.queue,
+              'x-backout-delivery-count': message.deliveryCount,
+              ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
+            },
           });
           ch.ack(msg);
         },
@@ -357,6 +362,7 @@ class AmqpConsumer {
 
 function toIncoming(queue: string, msg: ConsumeMessage): IncomingMessage {
   const count: unknown = msg.properties.headers?.['x-delivery-count'];
+  const traceparent: unknown = msg.properties.headers?.['traceparent'];
   return {
     queue,
     body: msg.content.toString('utf8'),
@@ -364,6 +370,7 @@ function toIncoming(queue: string, msg: ConsumeMessage): IncomingMessage {
     correlationId: typeof msg.properties.correlationId === 'string' ? msg.properties.correlationId : null,
     // Quorum queues count deliveries; a classic queue only says whether there was an earlier one.
     deliveryCount: typeof count === 'number' ? count : msg.fields.redelivered ? 1 : 0,
+    ...(typeof traceparent === 'string' ? { traceparent } : {}),
   };
 }
 

@@ -84,6 +84,9 @@ export class IbmMqTransport implements MqTransport {
     md.CodedCharSetId = CCSID_UTF8;
     // MQ counts expiry in tenths of a second; round up so a short ttl never becomes "unlimited" (0 is invalid).
     if (m.expiryMs !== undefined) md.Expiry = Math.ceil(m.expiryMs / 100);
+    // Not carried yet: `m.traceparent` needs a message handle (MQCRTMH, MQSETMP, MQPMO.OriginalMsgHandle,
+    // and MQGMO.MsgHandle with MQINQMP on get), which no queue manager here can test. The payment is
+    // traced all the same; only the bank's side of the trace is not joined (docs/architecture.md, Tracing).
     const pmo = new mq.MQPMO();
     pmo.Options = MQC.MQPMO_NO_SYNCPOINT | MQC.MQPMO_FAIL_IF_QUIESCING;
     try {

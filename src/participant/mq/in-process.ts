@@ -19,6 +19,8 @@ interface Stored {
   /** Epoch ms after which the message is discarded, or null for never. */
   expiresAt: number | null;
   deliveryCount: number;
+  /** Message properties beside the headers, as a broker keeps them: `traceparent` only, so far. */
+  properties?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -71,6 +73,7 @@ export class InProcessTransport implements MqTransport {
       correlationId: m.correlationId ?? null,
       expiresAt: m.expiryMs === undefined ? null : this.clock.now() + m.expiryMs,
       deliveryCount: 0,
+      properties: m.traceparent === undefined ? {} : { traceparent: m.traceparent },
     });
   }
 
@@ -168,6 +171,7 @@ class InProcessConsumer {
       messageId: s.messageId,
       correlationId: s.correlationId,
       deliveryCount: s.deliveryCount,
+      ...(s.properties?.['traceparent'] === undefined ? {} : { traceparent: s.properties['traceparent'] }),
     };
     return settle(
       {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseTraceparent } from '../../base/tracing.js';
 
 /**
  * The one interface the gateway sees of a participant's MQ link (participant-mq.md §1–2). Each
@@ -15,6 +16,8 @@ export interface OutgoingMessage {
   correlationId?: string;
   /** Time to live; the broker discards the message once it has passed. */
   expiryMs?: number;
+  /** The W3C trace context of the payment it is about, as a message property (AMQP header, MQ property). */
+  traceparent?: string;
 }
 
 export interface IncomingMessage {
@@ -24,6 +27,8 @@ export interface IncomingMessage {
   correlationId: string | null;
   /** Earlier deliveries of this message: 0 on the first. */
   deliveryCount: number;
+  /** The `traceparent` property it carried, if any (not checked: a parse of it decides). */
+  traceparent?: string;
 }
 
 /**
@@ -94,6 +99,9 @@ export function checkOutgoing(m: OutgoingMessage): void {
   }
   if (m.expiryMs !== undefined && !(Number.isInteger(m.expiryMs) && m.expiryMs > 0)) {
     throw new Error(`put to ${m.queue}: expiryMs must be a positive integer, got ${m.expiryMs}`);
+  }
+  if (m.traceparent !== undefined && parseTraceparent(m.traceparent) === undefined) {
+    throw new Error(`put to ${m.queue}: traceparent must be a W3C traceparent, got ${JSON.stringify(m.traceparent)}`);
   }
 }
 
