@@ -1,16 +1,20 @@
 /**
  * npm start: the whole gateway on this machine. The scheme simulator runs as its own process; the
- * gateway (one site, embedded PostgreSQL) and the bank simulator run here. With AMQP_URL set the
+ * gateway's two sites (sharing one embedded PostgreSQL) and the bank simulator run here. With AMQP_URL set the
  * participant link is RabbitMQ and the bank simulator its own process too; otherwise both share an
  * in-process MQ broker (not durable, for the demo only). Ctrl-C stops everything in order. Each run
  * starts on an empty ledger unless `--keep-ledger` is given.
  */
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/base/clock.js';
-import { parseGatewayConfig } from '../src/daemon/config.js';
-import { Gateway } from '../src/daemon/gateway.js';
-import { PROJECT_ROOT } from '../src/ledger/database.js';
+import { createPool } from '../src/ledger/pool.js';
+import { OPEN_SITE_LEASE } from '../src/ledger/ledger.js';
+import { Lease } from '../src/failover/lease.js';
+import { parseLeaseTiming } from '../src/failover/lease-timing.js';
+import { openSiteNow, siteHere, siteProcess, type DemoSite, type SiteSettings } from './demo-sites.js';
+import { openDatabase, PROJECT_ROOT } from '../src/ledger/database.js';
 import { removeEmbedded } from '../src/ledger/embedded.js';
 import { createLogger } from '../src/base/log.js';
 import { InProcessTransport } from '../src/participant/mq/in-process.js';
@@ -35,6 +39,9 @@ const BANK = { id: '200001', sortCodes: ['200000', '200001'] };
 const amqpUrl = process.env.AMQP_URL || undefined;
 const log = createLogger('demo', process.env.LOG_LEVEL ?? 'warn');
 const LEDGER_DIR = path.join(PROJECT_ROOT, 'var', 'pg', 'demo');
+const SITES = ['site-a', 'site-b'] as const;
+const COMMANDS =
+  'status, move (the open role to the other site), stop SITE (in order: the other site opens), kill SITE (SIGKILL, with AMQP_URL), start SITE; SITE is site-a or site-b';
 
 // A fresh bank simulator knows nothing of a previous run's open payments, so by default the run
 // starts on an empty ledger rather than resume them.
@@ -63,19 +70,26 @@ const scheme = await launchSimulator<Report>(
   ],
   { LOG_LEVEL: 'warn' },
 );
-const config = parseGatewayConfig({
-  site: 'demo',
-  scheme: { dc1: [scheme.ready.dc1], dc2: [scheme.ready.dc2], macKey: MAC_KEY },
-  participants: [{ id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes }],
-  mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
-  database: { dataDir: LEDGER_DIR },
-});
+// Both sites share one ledger, as they would one replicated cluster: the launcher starts it and
+// both reach it by URL (migrations as its owner, the sites as the runtime role).
+const db = await openDatabase({ name: 'demo', dataDir: LEDGER_DIR, url: '' }, log);
+const ledgerPool = createPool({ url: db.migrationUrl, max: 1 }, log);
+// The in-process broker cannot span processes: without a real one both sites run in this process.
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
-const gateway = await Gateway.start(config, {
-  clock: systemClock,
-  log,
-  ...(transport === undefined ? {} : { transport }),
-});
+const settings: SiteSettings = {
+  scheme: { dc1: String(scheme.ready.dc1), dc2: String(scheme.ready.dc2), macKey: MAC_KEY },
+  participant: { id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes },
+  mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
+  database: { url: db.url, migrationUrl: db.migrationUrl },
+};
+const startSite = (site: string) =>
+  transport === undefined ? siteProcess(site, settings) : siteHere(site, settings, log, transport);
+/** The two sites by name; a site stopped or killed is absent until started again. */
+const sites = new Map<string, DemoSite>();
+/** Sites an operator asked to stop, until they have. */
+const stopping = new Set<string>();
+// The first site up opens; the second stays closed while the first renews the lease.
+for (const site of SITES) sites.set(site, await startSite(site));
 
 const bankArgs = [
   '--participant',
@@ -117,43 +131,113 @@ await banks?.start();
 
 console.log(`FPS gateway demo running (Ctrl-C to stop).
   scheme simulator   DC1 ${String(scheme.ready.dc1)}, DC2 ${String(scheme.ready.dc2)}; its report: curl http://${String(scheme.ready.control)}/report
-  gateway            site "demo", ledger in embedded PostgreSQL under var/pg/demo (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'}), 2 connections to each DC
+  gateway            two sites, ${SITES.join(' and ')}, ${transport === undefined ? 'each its own process' : 'both in this process (the in-process broker cannot span processes)'}, each with 2 connections to each DC; one is open and bridges MQ
+  ledger             embedded PostgreSQL under var/pg/demo, shared by both sites (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'})
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
-  metrics, probes    curl ${gateway.httpUrl ?? ''}/metrics (Prometheus), /healthz, /readyz
-  logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs`);
+  metrics, probes    ${[...sites.values()].map((s) => `${s.name} ${s.httpUrl ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
+  logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs
+  commands           type one and Enter: ${COMMANDS}`);
 
 const schemeControl = `http://${String(scheme.ready.control)}`;
+/** One line: which site is open (from the ledger's lease), each site's state, what the scheme saw. */
+async function statusLine(): Promise<string> {
+  const r = (await (await fetch(`${schemeControl}/report`)).json()) as Report;
+  const open = await openSiteNow(ledgerPool);
+  const parts = SITES.map((site) => {
+    if (stopping.has(site)) return `${site} stopping`;
+    const s = sites.get(site);
+    if (s === undefined) return `${site} stopped`;
+    return `${site} ${open?.holder === site ? `OPEN (epoch ${open.epoch})` : 'closed'} ${s.describe()}`;
+  });
+  return (
+    `${parts.join(' | ')} | scheme saw inbound ${r.inbound.sent} sent, ${r.inbound.answered_in_time} answered in time ` +
+    `(${r.inbound.accepted} accepted), ${r.inbound.reversed} reversed; outbound ${r.outbound.received} received, ` +
+    `${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses}`
+  );
+}
 const ticker = setInterval(() => {
-  void (async () => {
-    const s = gateway.status();
-    const r = (await (await fetch(`${schemeControl}/report`)).json()) as Report;
-    const ready = s.connections.filter((c) => c.state === 'ready').length;
-    console.log(
-      `connections ready ${ready}/${s.connections.length} | in flight: inbound ${s.inFlight.inbound}, outbound ${s.inFlight.outbound} | ` +
-        `scheme saw inbound ${r.inbound.sent} sent, ${r.inbound.answered_in_time} answered in time (${r.inbound.accepted} accepted), ${r.inbound.reversed} reversed; ` +
-        `outbound ${r.outbound.received} received, ${r.outbound.accepted} accepted | wrong-connection answers ${r.wrong_connection_responses}`,
-    );
-  })().catch((e: Error) => log.warn({ err: e.message }, 'status line failed'));
+  statusLine().then(
+    (line) => console.log(line),
+    (e: Error) => log.warn({ err: e.message }, 'status line failed'),
+  );
 }, 5000);
 
-let stopping = false;
+/** What an operator types, one command a line; the demo's console (the ops console is the real one). */
+async function command(line: string): Promise<string> {
+  const [verb, site] = line.trim().split(/\s+/);
+  if (verb === undefined || verb === '') return '';
+  if (verb === 'status') return statusLine();
+  if (verb === 'move' && site === undefined) {
+    // What `npm run failover:move` and the ops console do: mark the lease; its holder steps down.
+    const asked = await new Lease(ledgerPool, OPEN_SITE_LEASE, 'demo', parseLeaseTiming(undefined)).requestMove(
+      'demo-operator',
+    );
+    return asked === undefined
+      ? 'no site holds the open-site lease now: nothing to move'
+      : `asked ${asked.holder} (epoch ${asked.epoch}) to hand the open site over: it stops bridging, releases the lease, and the other site opens`;
+  }
+  if (!['stop', 'start', 'kill'].includes(verb) || !SITES.includes(site as (typeof SITES)[number]))
+    return `unknown command "${line.trim()}"; commands: ${COMMANDS}`;
+  const running = sites.get(site!);
+  if (verb === 'start') {
+    if (running !== undefined) return `${site} is already running`;
+    sites.set(site!, await startSite(site!));
+    return `${site} started; it stays closed while the other site holds the lease`;
+  }
+  if (running === undefined) return `${site} is not running`;
+  if (verb === 'kill') {
+    if (running.kill === undefined)
+      return 'kill needs each site in its own process: run the demo with AMQP_URL set (RabbitMQ)';
+    running.kill();
+    sites.delete(site!);
+    return `${site} killed (SIGKILL); the other site opens when its lease expires, in about 2 s`;
+  }
+  console.log(`${site} stopping: it drains its connections (R8) and releases the lease if it holds it`);
+  stopping.add(site!);
+  await running.stop();
+  stopping.delete(site!);
+  sites.delete(site!);
+  return `${site} stopped`;
+}
+let commands: Promise<void> = Promise.resolve();
+const input = createInterface({ input: process.stdin, terminal: false });
+input.on('line', (line) => {
+  commands = commands
+    .then(() => command(line))
+    .then(
+      (said) => {
+        if (said !== '') console.log(said);
+      },
+      (e: Error) => console.log(`command failed: ${e.message}`),
+    );
+});
+
+let exiting = false;
 async function stop(): Promise<void> {
   clearInterval(ticker);
   console.log(
-    'stopping: the scheme suspends new traffic, then the bank simulator, the gateway (drain and sign-off) and the scheme simulator',
+    'stopping: the scheme suspends new traffic, then the bank simulator, both gateway sites (drain and sign-off), the ledger and the scheme simulator',
   );
   // 971 SUSPENDED: no new inbound payments, and the gateway holds new outbound ones (R10).
   await fetch(`${schemeControl}/suspend`, { method: 'POST' });
   const bankReport = banks === undefined ? await bankProcess?.stop() : (await banks.stop(), banks.report());
-  await gateway.stop();
+  input.close();
+  await commands;
+  // The closed site first, so that the open one does not hand its lease to a site that is stopping.
+  const open = (await openSiteNow(ledgerPool))?.holder;
+  const running = [...sites.values()].sort((x, y) => Number(x.name === open) - Number(y.name === open));
+  for (const site of running) await site.stop();
+  await transport?.close();
+  await ledgerPool.end();
+  await db.stop();
   const schemeReport = await scheme.stop();
   console.log(JSON.stringify({ scheme: schemeReport, bank: bankReport }));
 }
 // Once, however many signals come: a terminal's Ctrl-C reaches npm and tsx too, and both pass it on.
 const once = () => {
-  if (stopping) return;
-  stopping = true;
+  if (exiting) return;
+  exiting = true;
   stop().then(
     () => process.exit(0),
     (e: Error) => {

@@ -43,6 +43,8 @@ export const gatewayConfigSchema = z
       .object({
         /** A PostgreSQL server to use; when absent (and DATABASE_URL unset) an embedded one starts. */
         url: z.string().optional(),
+        /** With `url`: the schema owner's, for migrations (else DATABASE_MIGRATION_URL, else `url`). */
+        migrationUrl: z.string().optional(),
         dataDir: z.string().optional(),
         port: z.number().int().min(1).max(65535).optional(),
       })

@@ -35,6 +35,9 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean; bridging: boolean };
 }
 
+/** The lease's statements run one at a time; a second connection stands by for a lost one. */
+const LEASE_POOL_SIZE = 2;
+
 /** How often the retention job removes finished payments older than the duplicate window. */
 const RETENTION_EVERY_MS = 3_600_000;
 
@@ -59,8 +62,10 @@ export class Gateway {
     private readonly log: Logger,
     private readonly db: DatabaseHandle,
     private readonly pool: pg.Pool,
+    private readonly leasePool: pg.Pool,
     private readonly ledger: Ledger,
     private readonly transport: MqTransport,
+    private readonly ownsTransport: boolean,
     private readonly scheme: SchemePool,
     private readonly bridge: ParticipantBridge,
     private readonly inbound: InboundDesk,
@@ -70,7 +75,10 @@ export class Gateway {
     private readonly notices: ParticipantNotices,
   ) {}
 
-  /** `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with the bank simulator. */
+  /**
+   * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
+   * the bank simulator and both sites. A transport given is the giver's to close.
+   */
   static async start(
     config: GatewayConfig,
     deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
@@ -91,6 +99,7 @@ export class Gateway {
     });
     const participants = new ParticipantDirectory(config.participants);
     const transport = deps.transport ?? (await createTransport(config.mq, log));
+    const ownsTransport = deps.transport === undefined;
     const refusals = new RefusalLog(pool, clock);
     const bridge = new ParticipantBridge({
       transport,
@@ -102,8 +111,18 @@ export class Gateway {
     // The keeper tells the gateway, which is made after it.
     const told: { gateway?: Gateway } = {};
     let firstOpen: (() => void) | undefined;
+    // The lease's own connections: a renew never queues behind the ledger's batches.
+    const leasePool = createPool(
+      {
+        url: db.url,
+        max: LEASE_POOL_SIZE,
+        applicationName: `lease ${config.site}`,
+        connectTimeoutMs: config.failover.lease.renewDeadlineMs,
+      },
+      log,
+    );
     const keeper = new LeaseKeeper({
-      lease: new Lease(pool, OPEN_SITE_LEASE, config.site, config.failover.lease),
+      lease: new Lease(leasePool, OPEN_SITE_LEASE, config.site, config.failover.lease),
       timing: config.failover.lease,
       // The renew deadline must hold whatever the wall clock does.
       clock: deps.leaseClock ?? monotonicClock,
@@ -114,6 +133,8 @@ export class Gateway {
           told.gateway?.turn('open', epoch);
         },
         onClose: (reason) => told.gateway?.turn('closed', reason),
+        // A manual move releases the lease once the queues are no longer read.
+        whenClosed: () => told.gateway?.turns ?? Promise.resolve(),
       },
     });
     const fence = keeper.fence;
@@ -171,8 +192,10 @@ export class Gateway {
       log,
       db,
       pool,
+      leasePool,
       ledger,
       transport,
+      ownsTransport,
       scheme,
       bridge,
       inbound,
@@ -316,8 +339,9 @@ export class Gateway {
     // Released last, so that the other site opens only once this one has stopped writing.
     await this.keeper.stop('stop');
     await this.turns;
-    await this.transport.close();
+    if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
+    await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();
     await this.ops?.close();

@@ -1,14 +1,15 @@
 import type { Clock, Timer } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 import type { Fence } from './fence.js';
-import type { LeaseStatements, ReleaseReason } from './lease.js';
+import type { LeaseStatements, MoveRequest, ReleaseReason } from './lease.js';
 import type { LeaseTiming } from './lease-timing.js';
 
 /**
  * Why a site stopped being open: the lease was found not ours (`lost`), a renew failed, the renew
- * deadline passed without a successful renew, or the keeper was stopped.
+ * deadline passed without a successful renew, an operator moved the open site (`moved`), or the
+ * keeper was stopped.
  */
-export type CloseReason = 'lost' | 'renew-failed' | 'renew-deadline' | 'stopped';
+export type CloseReason = 'lost' | 'renew-failed' | 'renew-deadline' | 'moved' | 'stopped';
 
 /** Told of every change between open and closed, in order, never twice the same way running. */
 export interface LeaseListener {
@@ -16,6 +17,11 @@ export interface LeaseListener {
   onOpen(epoch: number): void;
   /** This site is closed: stop bridging at once. */
   onClose(reason: CloseReason): void;
+  /**
+   * Resolves once the site has stopped bridging after the last `onClose`, what it took while open
+   * finished. A manual move waits for it (until the renew deadline at most) before it releases.
+   */
+  whenClosed?(): Promise<void>;
 }
 
 export interface LeaseKeeperDeps {
@@ -46,6 +52,10 @@ export class LeaseKeeper {
   private holding: Holding | undefined;
   /** An epoch the database holds for this site that it did not open under (won too late, or while stopping). */
   private unopened: number | undefined;
+  /** The epoch a site stepping down for a manual move still writes under, until it has released it. */
+  private leaving: number | undefined;
+  /** After a manual move, no acquire before this (clock ms): the other site is to take the lease. */
+  private holdOffUntil = -Infinity;
   private running = false;
   private next: Timer | undefined;
   private step: Promise<void> | undefined;
@@ -58,7 +68,10 @@ export class LeaseKeeper {
   }
 
   /** Who writes, for the desks: this site, under its epoch while open and `NO_EPOCH` while closed. */
-  readonly fence = (): Fence => ({ site: this.deps.lease.site, epoch: this.holding?.epoch ?? NO_EPOCH });
+  readonly fence = (): Fence => ({
+    site: this.deps.lease.site,
+    epoch: this.holding?.epoch ?? this.leaving ?? NO_EPOCH,
+  });
 
   /** Starts the loop (closed, contending); refused while it runs or stops, so that there is never a second. */
   start(): void {
@@ -104,6 +117,7 @@ export class LeaseKeeper {
   }
 
   private async acquire(startedAt: number): Promise<void> {
+    if (startedAt < this.holdOffUntil) return;
     let tenure;
     try {
       tenure = await this.deps.lease.tryAcquire();
@@ -138,8 +152,56 @@ export class LeaseKeeper {
     if (this.holding !== held) return;
     if (!renewed) return this.close('lost');
     if (this.pastDeadline(startedAt)) return this.close('renew-deadline');
+    if (renewed.move) return this.stepDown(held, startedAt, renewed.move);
     held.deadline.cancel();
     held.deadline = this.armDeadline(startedAt);
+  }
+
+  /**
+   * An operator moved the open site: close (the gateway stops taking new work from MQ), let what
+   * the site took finish under its epoch until it has stopped bridging or the renew deadline has
+   * come (the lease is still ours: the renew just made holds it `leaseMs` from `startedAt`), then
+   * write under it no more, release it, saying `manual`, and try no acquire for `leaseMs`, so that
+   * the other site takes it. With no other site, this one takes it again after that.
+   */
+  private async stepDown(held: Holding, startedAt: number, move: MoveRequest): Promise<void> {
+    this.deps.log.warn({ epoch: held.epoch, by: move.by }, 'open site moved by an operator: stepping down');
+    this.leaving = held.epoch;
+    this.close('moved');
+    await this.closedOrDeadline(startedAt);
+    // Nothing more under the epoch: from here the ledger refuses this site's fenced writes.
+    this.leaving = undefined;
+    try {
+      if (!(await this.deps.lease.release(held.epoch, 'manual')))
+        this.deps.log.warn({ epoch: held.epoch }, 'lease was no longer ours to release');
+    } catch (err) {
+      this.deps.log.warn({ epoch: held.epoch, err: (err as Error).message }, 'lease release failed');
+    }
+    this.holdOffUntil = this.deps.clock.now() + this.deps.timing.leaseMs;
+  }
+
+  private closedOrDeadline(startedAt: number): Promise<void> {
+    const wait = startedAt + this.deps.timing.renewDeadlineMs - this.deps.clock.now();
+    return new Promise<void>((resolve) => {
+      const timer = this.deps.clock.after(wait, () => {
+        this.deps.log.warn('site still bridging at its renew deadline: releasing the lease all the same');
+        resolve();
+      });
+      const done = () => {
+        timer.cancel();
+        resolve();
+      };
+      let closed: Promise<void>;
+      try {
+        closed = this.deps.listener.whenClosed?.() ?? Promise.resolve();
+      } catch (err) {
+        closed = Promise.reject(err as Error);
+      }
+      closed.then(done, (err: Error) => {
+        this.deps.log.error({ err: err.message }, 'lease listener failed to close');
+        done();
+      });
+    });
   }
 
   private pastDeadline(startedAt: number): boolean {

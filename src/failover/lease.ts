@@ -28,14 +28,38 @@ export interface LeaseState {
   acquiredAtMs: number;
   renewedAtMs: number;
   releasedAtMs: number | undefined;
+  /** A move asked of the current tenure that its holder has not yet acted on. */
+  moveRequested: MoveRequest | undefined;
   dbNowMs: number;
+}
+
+/** An operator's request that the holder hand the open site to the other site (`requestMove`). */
+export interface MoveRequest {
+  by: string;
+  /** When it was made, by the database's clock. */
+  atMs: number;
+}
+
+/** A successful renew; `move` when an operator has asked the holder to step down. */
+export interface Renewal {
+  move: MoveRequest | undefined;
+}
+
+/** What `requestMove` marked: the tenure asked to end, the one live when it was made. */
+export interface MoveRequested {
+  role: string;
+  holder: string;
+  epoch: number;
+  by: string;
+  atMs: number;
 }
 
 /** The three statements a `LeaseKeeper` needs; `Lease` is the real one. */
 export interface LeaseStatements {
   readonly site: string;
   tryAcquire(): Promise<Tenure | undefined>;
-  renew(epoch: number): Promise<boolean>;
+  /** Undefined once the tenure of `epoch` is not ours or has expired. */
+  renew(epoch: number): Promise<Renewal | undefined>;
   release(epoch: number, reason: ReleaseReason): Promise<boolean>;
 }
 
@@ -46,6 +70,8 @@ const millis = (param: string): string => `${param}::bigint * interval '1 millis
  * Acquire: insert the row (epoch 1) or take it over when it has expired or is already this site's,
  * bumping the epoch either way, and record the change in the same statement. Row locks make
  * contenders take turns: the first wins, the rest find a live lease held by another and get no row.
+ * A move request survives only the holder taking its own unreleased lease again (`resume`): the
+ * resumed tenure then steps down at its first renew.
  */
 const ACQUIRE = `
 WITH acquired AS (
@@ -60,6 +86,8 @@ WITH acquired AS (
     released_at = NULL,
     release_reason = NULL,
     previous_holder = l.holder,
+    move_requested_at = CASE WHEN l.holder = EXCLUDED.holder AND l.released_at IS NULL THEN l.move_requested_at END,
+    move_requested_by = CASE WHEN l.holder = EXCLUDED.holder AND l.released_at IS NULL THEN l.move_requested_by END,
     acquire_reason = CASE
       WHEN l.released_at IS NOT NULL THEN l.release_reason
       WHEN l.expires_at <= now() THEN 'expiry'
@@ -73,25 +101,37 @@ WITH acquired AS (
 )
 SELECT epoch, expires_at, acquire_reason FROM acquired`;
 
-/** Renew: only the holder of this epoch, while the lease lives; an expired lease is acquired anew. */
+/**
+ * Renew: only the holder of this epoch, while the lease lives; an expired lease is acquired anew.
+ * It returns an operator's move request, so that the holder learns of it within a renew period.
+ */
 const RENEW = `
 UPDATE site_lease SET expires_at = now() + ${millis('$4')}, renewed_at = now()
 WHERE name = $1 AND holder = $2 AND epoch = $3 AND released_at IS NULL AND expires_at > now()
-RETURNING epoch`;
+RETURNING move_requested_at, move_requested_by`;
 
-/** Release: expire the lease now and say why, recorded in the same statement; the epoch is kept. */
+/** Move: mark the live tenure, whoever holds it, for its holder to hand over (see the keeper). */
+const REQUEST_MOVE = `
+UPDATE site_lease SET move_requested_at = now(), move_requested_by = $2
+WHERE name = $1 AND released_at IS NULL AND expires_at > now()
+RETURNING holder, epoch, move_requested_at`;
+
+/**
+ * Release: expire the lease now and say why, recorded in the same statement (with the operator who
+ * asked, for a manual move); the epoch is kept.
+ */
 const RELEASE = `
 WITH released AS (
   UPDATE site_lease SET expires_at = least(expires_at, now()), released_at = now(), release_reason = $4
   WHERE name = $1 AND holder = $2 AND epoch = $3 AND released_at IS NULL
-  RETURNING name, holder, epoch
+  RETURNING name, holder, epoch, move_requested_by
 )
-INSERT INTO lease_changes (role, old_holder, new_holder, old_epoch, new_epoch, at, reason)
-SELECT name, holder, NULL, epoch, epoch, now(), $4 FROM released
+INSERT INTO lease_changes (role, old_holder, new_holder, old_epoch, new_epoch, at, reason, requested_by)
+SELECT name, holder, NULL, epoch, epoch, now(), $4, CASE WHEN $4 = 'manual' THEN move_requested_by END FROM released
 RETURNING new_epoch`;
 
 const CURRENT = `
-SELECT holder, epoch, expires_at, acquired_at, renewed_at, released_at, now() AS db_now,
+SELECT holder, epoch, expires_at, acquired_at, renewed_at, released_at, move_requested_at, move_requested_by, now() AS db_now,
   released_at IS NULL AND expires_at > now() AS live
 FROM site_lease WHERE name = $1`;
 
@@ -101,7 +141,18 @@ interface TenureRow {
   acquire_reason: AcquireReason;
 }
 
-interface StateRow {
+interface RenewalRow {
+  move_requested_at: Date | null;
+  move_requested_by: string | null;
+}
+
+interface MoveRow {
+  holder: string;
+  epoch: string;
+  move_requested_at: Date;
+}
+
+interface StateRow extends RenewalRow {
   holder: string;
   epoch: string;
   expires_at: Date;
@@ -132,10 +183,35 @@ export class Lease implements LeaseStatements {
     return row && { epoch: Number(row.epoch), expiresAtMs: row.expires_at.getTime(), reason: row.acquire_reason };
   }
 
-  /** Extends this site's tenure of `epoch` by `leaseMs` from now; false once it is not ours or has expired. */
-  async renew(epoch: number): Promise<boolean> {
-    const { rowCount } = await this.query('renew', RENEW, [this.role, this.site, epoch, this.timing.leaseMs]);
-    return rowCount === 1;
+  /**
+   * Extends this site's tenure of `epoch` by `leaseMs` from now, saying whether an operator asked
+   * for a move; undefined once it is not ours or has expired.
+   */
+  async renew(epoch: number): Promise<Renewal | undefined> {
+    const { rows } = await this.query<RenewalRow>('renew', RENEW, [this.role, this.site, epoch, this.timing.leaseMs]);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { move: moveOf(row) };
+  }
+
+  /**
+   * Asks the holder of the live lease, on behalf of `by` (an operator), to hand the open site to
+   * the other site: one statement that marks the row; the holder sees it on its next renew, stops
+   * bridging, releases with reason `manual` and holds off a lease period (`LeaseKeeper`). Undefined
+   * when no site holds the lease. Asking again before the holder has stepped down marks it again.
+   */
+  async requestMove(by: string): Promise<MoveRequested | undefined> {
+    const { rows } = await this.query<MoveRow>('move request', REQUEST_MOVE, [this.role, by]);
+    const row = rows[0];
+    return (
+      row && {
+        role: this.role,
+        holder: row.holder,
+        epoch: Number(row.epoch),
+        by,
+        atMs: row.move_requested_at.getTime(),
+      }
+    );
   }
 
   /** Lets go of this site's tenure of `epoch` at once, recording why; false if it was not ours to release. */
@@ -157,6 +233,7 @@ export class Lease implements LeaseStatements {
         acquiredAtMs: row.acquired_at.getTime(),
         renewedAtMs: row.renewed_at.getTime(),
         releasedAtMs: row.released_at?.getTime(),
+        moveRequested: row.released_at === null ? moveOf(row) : undefined,
         dbNowMs: row.db_now.getTime(),
       }
     );
@@ -174,4 +251,9 @@ export class Lease implements LeaseStatements {
       throw ledgerError(`${this.role} lease ${what} by ${this.site} failed`, err);
     }
   }
+}
+
+function moveOf(row: RenewalRow): MoveRequest | undefined {
+  const { move_requested_at: at, move_requested_by: by } = row;
+  return at === null || by === null ? undefined : { by, atMs: at.getTime() };
 }

@@ -9,6 +9,8 @@ export interface DatabaseOptions {
   name: string;
   /** A server to use instead of starting one; defaults to the `DATABASE_URL` environment variable. */
   url?: string;
+  /** With `url`: the schema owner's URL, for migrations; defaults to `DATABASE_MIGRATION_URL`, then `url`. */
+  migrationUrl?: string;
   dataDir?: string;
   /** The embedded server's port; a free one when absent. */
   port?: number;
@@ -36,7 +38,12 @@ export const PROJECT_ROOT = path.resolve(
  */
 export async function openDatabase(options: DatabaseOptions, logger: Logger): Promise<DatabaseHandle> {
   const url = options.url ?? process.env.DATABASE_URL;
-  if (url) return { url, migrationUrl: process.env.DATABASE_MIGRATION_URL ?? url, stop: async () => {} };
+  if (url)
+    return {
+      url,
+      migrationUrl: options.migrationUrl ?? process.env.DATABASE_MIGRATION_URL ?? url,
+      stop: async () => {},
+    };
   const dataDir = path.resolve(options.dataDir ?? path.join(PROJECT_ROOT, 'var', 'pg', options.name));
   const server = await startEmbedded(dataDir, options.port, logger);
   const at = (role: string, password: string) =>

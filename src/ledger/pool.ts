@@ -5,6 +5,10 @@ export interface PoolOptions {
   url: string;
   /** Connections; the ledger needs one per batch in flight plus a few for reads. */
   max: number;
+  /** Shown in `pg_stat_activity`, so that an operator can tell the pools apart. */
+  applicationName?: string;
+  /** How long a query waits for a connection; 5 s unless said (the lease's own is its renew deadline). */
+  connectTimeoutMs?: number;
 }
 
 /** How long a query waits for a connection before it fails (and is retried by its caller). */
@@ -19,7 +23,8 @@ export function createPool(options: PoolOptions, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
   });
   pool.on('error', (err) =>
     logger.warn({ code: (err as { code?: string }).code }, `idle ledger connection lost: ${err.message}`),

@@ -22,7 +22,7 @@ import { fpidOf, paymentOf, type SchemePayment } from '../scheme/messages.js';
 import { ActionCode } from '../scheme/profile.js';
 import type { ReplyHandle } from '../scheme/reply.js';
 import type { Fence } from '../failover/fence.js';
-import type { Timer } from '../base/clock.js';
+import { CrossSitePoll } from './cross-site-poll.js';
 import type { OutboxEvent } from '../ledger/transition.js';
 import { OPEN_SITE, type SignalKind, type SignalSender } from '../ledger/site-signals.js';
 import { IN_MEMORY_PAYMENTS_MAX, PaymentRuntime, type Applied, type Reloaded } from './runtime.js';
@@ -63,7 +63,7 @@ export interface InboundDeps {
   timing: InboundTiming;
   /**
    * How often payments that wait on another site are looked up in the ledger: the fallback for a
-   * signal lost. Defaults to CROSS_SITE_POLL_MS.
+   * signal lost. Defaults to CROSS_SITE_POLL_MS (`cross-site-poll.ts`).
    */
   crossSitePollMs?: number;
   /** New inbound payments held in memory at most; defaults to IN_MEMORY_PAYMENTS_MAX. */
@@ -88,15 +88,6 @@ export const REPLY_HANDLES_MAX = 2 * IN_MEMORY_PAYMENTS_MAX;
 const NOT_OFFERED_TO_YOU = 'no payment was offered to this participant under this correlation id';
 
 const arrival = (fpid: string) => `arrival:${fpid}`;
-
-/**
- * The fallback for a lost cross-site signal: payments waiting on another site are looked up in the
- * ledger this often, so a lost signal costs at most this much of the stand-in margin.
- */
-export const CROSS_SITE_POLL_MS = 250;
-
-/** FPIDs looked up in one poll query. */
-const POLL_CHUNK = 1_000;
 
 /** The states in which an inbound payment waits for a participant's decision or the stand-in. */
 const UNDECIDED: readonly string[] = ['recorded', 'offered'];
@@ -128,8 +119,7 @@ export class InboundDesk {
   /** Offer message id (the MQ correlation id a decision comes back with) to FPID, for payments held here. */
   private readonly offers = new Map<string, string>();
   private nextHandle = 0;
-  private poll: Timer | undefined;
-  private stopped = false;
+  private readonly poll: CrossSitePoll;
 
   constructor(private readonly deps: InboundDeps) {
     this.site = deps.fence().site;
@@ -160,7 +150,24 @@ export class InboundDesk {
       },
       deps,
     );
-    this.schedulePoll();
+    // [P3] The fallback for lost signals: the undecided payments held here that another site may move
+    // (all of them while this site is closed; another site's always) are looked up in the ledger.
+    // Those it moved are taken up; this site's still unoffered are signalled to the open site again.
+    this.poll = new CrossSitePoll(
+      { ledger: deps.ledger, clock: deps.clock, log: deps.log, everyMs: deps.crossSitePollMs },
+      {
+        watched: () => {
+          const open = this.deps.isOpen();
+          return this.runtime.heldStates(
+            (s) => UNDECIDED.includes(stateOf(s)) && (!open || s.context.arrivalSite !== this.site),
+          );
+        },
+        moved: (fpid) => void this.runtime.refresh(fpid),
+        unmoved: (fpid, state) => {
+          if (state === 'recorded' && !this.deps.isOpen()) this.deps.signals.send(OPEN_SITE, 'offer', fpid);
+        },
+      },
+    );
   }
 
   get inFlight(): number {
@@ -227,44 +234,6 @@ export class InboundDesk {
     } catch (e) {
       // The arrival site stands it in at its deadline; its next poll signals it again meanwhile.
       this.deps.log.warn({ fpid, err: (e as Error).message }, 'payment recorded by another site not offered');
-    }
-  }
-
-  /**
-   * The fallback for lost signals: payments held here undecided that another site may move (all
-   * of them while this site is closed; another site's always) are looked up in the ledger. Those it
-   * moved are taken up; this site's still unoffered are signalled to the open site again.
-   */
-  private schedulePoll(): void {
-    const every = this.deps.crossSitePollMs ?? CROSS_SITE_POLL_MS;
-    this.poll = this.deps.clock.after(every, () => {
-      void this.pollOnce().finally(() => {
-        if (!this.stopped) this.schedulePoll();
-      });
-    });
-  }
-
-  private async pollOnce(): Promise<void> {
-    const open = this.deps.isOpen();
-    const held = this.runtime.held(
-      (s) => UNDECIDED.includes(stateOf(s)) && (!open || s.context.arrivalSite !== this.site),
-    );
-    for (let i = 0; i < held.length; i += POLL_CHUNK) {
-      const chunk = held.slice(i, i + POLL_CHUNK);
-      let states: Map<string, string>;
-      try {
-        states = await this.deps.ledger.statesOf(chunk);
-      } catch (e) {
-        this.deps.log.warn({ err: (e as Error).message }, 'cross-site poll failed; trying again');
-        return;
-      }
-      for (const fpid of chunk) {
-        const mine = this.runtime.snapshot(fpid);
-        const state = states.get(fpid);
-        if (mine === undefined || state === undefined) continue;
-        if (state !== stateOf(mine)) void this.runtime.refresh(fpid);
-        else if (state === 'recorded' && !open) this.deps.signals.send(OPEN_SITE, 'offer', fpid);
-      }
     }
   }
 
@@ -443,8 +412,7 @@ export class InboundDesk {
   }
 
   stop(): void {
-    this.stopped = true;
-    this.poll?.cancel();
+    this.poll.stop();
     this.runtime.stop();
   }
 

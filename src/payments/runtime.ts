@@ -264,9 +264,14 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
 
   /** The payments held here whose snapshot `pick` accepts. */
   held(pick: (snapshot: SnapshotFrom<M>) => boolean): string[] {
-    const fpids: string[] = [];
-    for (const [fpid, e] of this.entries) if (pick(e.snapshot)) fpids.push(fpid);
-    return fpids;
+    return [...this.heldStates(pick).keys()];
+  }
+
+  /** The payments held here whose snapshot `pick` accepts, with the state each is held in. */
+  heldStates(pick: (snapshot: SnapshotFrom<M>) => boolean): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const [fpid, e] of this.entries) if (pick(e.snapshot)) held.set(fpid, stateOf(e.snapshot));
+    return held;
   }
 
   private async apply(

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { openDatabase, PROJECT_ROOT } from '../../src/ledger/database.js';
+import { AMQP_URL } from '../support/stack.js';
 
 interface Demo {
   child: ChildProcess;
@@ -16,14 +17,18 @@ interface Demo {
 }
 
 /** `npm start <args>` on a pseudo-terminal; what is written to `child.stdin` is typed into it. */
-function startDemo(args = ''): Demo {
+function startDemo(args = '', env: NodeJS.ProcessEnv = {}): Demo {
   // `exec`: npm is the terminal's foreground process, as under an interactive shell. Without it a
   // non-interactive sh (dash, when SHELL is unset as in CI) waits in the foreground group and dies
   // of the Ctrl-C itself, so script(1) reports 130 whatever the demo does.
   const child = spawn('script', ['-qefc', `exec npm start${args === '' ? '' : ` -- ${args}`}`, '/dev/null'], {
     cwd: PROJECT_ROOT,
     // The demo's own embedded ledger and in-process broker, whatever the suite runs on.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AMQP_URL')), DATABASE_URL: '' },
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AMQP_URL')),
+      DATABASE_URL: '',
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -33,9 +38,10 @@ function startDemo(args = ''): Demo {
   return { child, output: () => out, exited };
 }
 
-async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number): Promise<void> {
+/** Waits for `pattern` in what the demo printed after the first `since` characters. */
+async function waitFor(demo: Demo, pattern: RegExp, timeoutMs: number, since = 0): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!pattern.test(demo.output())) {
+  while (!pattern.test(demo.output().slice(since))) {
     if (Date.now() > end || demo.child.exitCode !== null)
       throw new Error(`demo never printed ${pattern}:\n${demo.output()}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -50,11 +56,38 @@ function finalReports(output: string): Reports {
   return JSON.parse(line) as Reports;
 }
 
-/** Runs the demo for a few seconds, stopped by Ctrl-C typed into its terminal. */
-async function runUntilCtrlC(args = ''): Promise<{ code: number | null; output: string }> {
-  const demo = startDemo(args);
+/** Both sites up and signed on, the first one open. */
+const BOTH_READY = /^site-a OPEN \(epoch \d+\) 4\/4 ready.* \| site-b closed 4\/4 ready/m;
+
+/** Types a command into the demo and waits for `answer` in what it prints from then on. */
+async function type(demo: Demo, command: string, answer: RegExp, timeoutMs: number): Promise<void> {
+  const since = demo.output().length;
+  demo.child.stdin!.write(`${command}\n`);
+  await waitFor(demo, answer, timeoutMs, since);
+}
+
+/** Types `command` every second until the demo answers with `answer` (at most 20 s). */
+async function eventuallyTyped(demo: Demo, command: string, answer: RegExp): Promise<void> {
+  const since = demo.output().length;
+  const end = Date.now() + 20_000;
+  while (!answer.test(demo.output().slice(since))) {
+    if (Date.now() > end) throw new Error(`demo never printed ${answer}:\n${demo.output().slice(since)}`);
+    demo.child.stdin!.write(`${command}\n`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Runs the demo for a few seconds (`meanwhile` types into it), stopped by Ctrl-C typed into its terminal. */
+async function runUntilCtrlC(
+  args = '',
+  meanwhile: (demo: Demo) => Promise<void> = async () => {},
+  env: NodeJS.ProcessEnv = {},
+  ready = BOTH_READY,
+): Promise<{ code: number | null; output: string }> {
+  const demo = startDemo(args, env);
   try {
-    await waitFor(demo, /^connections ready 4\/4/m, 90_000);
+    await waitFor(demo, ready, 90_000);
+    await meanwhile(demo);
     demo.child.stdin!.write('\x03');
     return { code: await demo.exited, output: demo.output() };
   } finally {
@@ -81,13 +114,38 @@ async function ledgerInbound(): Promise<number> {
 }
 
 describe('npm start in a terminal', () => {
-  it('stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
-    const { code, output } = await runUntilCtrlC();
+  it('moves the open site when an operator stops it and starts it again, and back with move, then stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
+    const { code, output } = await runUntilCtrlC('', async (demo) => {
+      await type(demo, 'stop site-a', /^site-a stopped$/m, 60_000);
+      await type(demo, 'status', /^site-a stopped \| site-b OPEN \(epoch \d+\) 4\/4 ready/m, 20_000);
+      await type(demo, 'start site-a', /^site-a closed 4\/4 ready.* \| site-b OPEN/m, 60_000);
+      // The open role back to site-a, as an operator moves it.
+      await type(demo, 'move', /^asked site-b \(epoch \d+\) to hand the open site over/m, 10_000);
+      await eventuallyTyped(demo, 'status', /^site-a OPEN \(epoch \d+\) 4\/4 ready.* \| site-b closed 4\/4 ready/m);
+    });
     expect(output).not.toMatch(STACK_TRACE);
     expect(output).toContain('stopping: the scheme suspends new traffic');
     const reports = finalReports(output);
     expect(reports.scheme.inbound.sent).toBeGreaterThan(0);
+    // Every inbound payment answered in time on its arrival connection, through the move.
+    expect(reports.scheme).toMatchObject({ wrong_connection_responses: 0, inbound: { reversed: 0, unanswered: 0 } });
     expect(reports.bank).toHaveProperty('participants');
+    expect(code).toBe(0);
+  }, 150_000);
+
+  it('runs each site as its own process on RabbitMQ, and opens the other site when the open one is killed (P3)', async () => {
+    const { code, output } = await runUntilCtrlC(
+      '',
+      async (demo) => {
+        await type(demo, 'kill site-a', /^site-a killed \(SIGKILL\)/m, 10_000);
+        await eventuallyTyped(demo, 'status', /^site-a stopped \| site-b OPEN \(epoch \d+\)/m);
+      },
+      { AMQP_URL },
+      /^site-a OPEN \(epoch \d+\) pid \d+ \| site-b closed pid \d+/m,
+    );
+    expect(output).toContain('each its own process');
+    expect(output).not.toMatch(STACK_TRACE);
+    expect(finalReports(output).scheme.inbound.sent).toBeGreaterThan(0);
     expect(code).toBe(0);
   }, 150_000);
 

@@ -123,6 +123,45 @@ describe('open-site failover between two sites', () => {
     ]);
   });
 
+  it("moves the open site at an operator's request seen on the holder's renew: it closes, releases saying manual and holds off, the other opens", async () => {
+    const a = await startSite('site-a', SHORT);
+    await until(() => a.keeper.isOpen, 5_000, 'site-a open');
+    const b = await startSite('site-b', SHORT);
+    await sleep(2 * SHORT.renewPeriodMs);
+    const askedAt = performance.now();
+    expect(await observer.requestMove('alice')).toMatchObject({ holder: 'site-a', epoch: 1, by: 'alice' });
+    await until(() => b.keeper.isOpen, 5_000, 'site-b open');
+    // Seen within a renew period, handed over within the next of the other site's attempts.
+    expect(b.events[0]!.at - askedAt).toBeLessThan(2 * SHORT.renewPeriodMs + 200);
+    expect(a.events[1]!.at).toBeLessThan(b.events[0]!.at);
+    expect(a.seen()).toEqual([1, 'moved']);
+    expect(b.seen()).toEqual([2]);
+    // The site moved away holds off, then stays closed while the other renews.
+    await sleep(2 * SHORT.leaseMs);
+    expect(a.seen()).toEqual([1, 'moved']);
+    expect(await history()).toEqual([
+      { old_holder: null, new_holder: 'site-a', old_epoch: null, new_epoch: 1, reason: 'start' },
+      { old_holder: 'site-a', new_holder: null, old_epoch: 1, new_epoch: 1, reason: 'manual' },
+      { old_holder: 'site-a', new_holder: 'site-b', old_epoch: 1, new_epoch: 2, reason: 'manual' },
+    ]);
+  });
+
+  it('gives a lone site moved by an operator its lease back after the hold-off of a lease period', async () => {
+    const a = await startSite('site-a', SHORT);
+    await until(() => a.keeper.isOpen, 5_000, 'site-a open');
+    await observer.requestMove('alice');
+    await until(() => a.seen().length === 3, 5_000, 'site-a open again');
+    expect(a.events[2]!.at - a.events[1]!.at).toBeGreaterThanOrEqual(SHORT.leaseMs);
+    // The request was for the tenure that ended: the new one keeps the lease.
+    await sleep(3 * SHORT.renewPeriodMs);
+    expect(a.seen()).toEqual([1, 'moved', 2]);
+    expect((await history()).map((h) => [h.new_holder, h.reason])).toEqual([
+      ['site-a', 'start'],
+      [null, 'manual'],
+      ['site-a', 'manual'],
+    ]);
+  });
+
   it('opens the other site within 3 s of losing the open one, which closed before its lease expired (default timing, 5 runs)', async () => {
     const failoverMs: number[] = [];
     for (let run = 1; run <= 5; run += 1) {

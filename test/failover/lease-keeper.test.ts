@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
-import type { LeaseStatements, ReleaseReason, Tenure } from '../../src/failover/lease.js';
+import type { LeaseStatements, ReleaseReason, Renewal, Tenure } from '../../src/failover/lease.js';
 import { LeaseKeeper, NO_EPOCH, type CloseReason } from '../../src/failover/lease-keeper.js';
 import { DEFAULT_LEASE_TIMING, parseLeaseTiming } from '../../src/failover/lease-timing.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -15,7 +15,7 @@ class ScriptedLease implements LeaseStatements {
   tryAcquire(): Promise<Tenure | undefined> {
     return this.call('acquire');
   }
-  renew(epoch: number): Promise<boolean> {
+  renew(epoch: number): Promise<Renewal | undefined> {
     return this.call(`renew ${epoch}`);
   }
   release(epoch: number, reason: ReleaseReason): Promise<boolean> {
@@ -43,8 +43,10 @@ class ScriptedLease implements LeaseStatements {
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
 const tenure = (epoch: number): Tenure => ({ epoch, expiresAtMs: 0, reason: 'start' });
+const RENEWED: Renewal = { move: undefined };
+const moveBy = (by: string): Renewal => ({ move: { by, atMs: 0 } });
 
-function keeperOver(lease = new ScriptedLease()) {
+function keeperOver(lease = new ScriptedLease(), whenClosed?: () => Promise<void>) {
   const clock = new ManualClock();
   const events: Array<number | CloseReason> = [];
   const keeper = new LeaseKeeper({
@@ -52,12 +54,16 @@ function keeperOver(lease = new ScriptedLease()) {
     timing: parseLeaseTiming({}),
     clock,
     log: silentLogger,
-    listener: { onOpen: (epoch) => events.push(epoch), onClose: (reason) => events.push(reason) },
+    listener: {
+      onOpen: (epoch) => events.push(epoch),
+      onClose: (reason) => events.push(reason),
+      ...(whenClosed === undefined ? {} : { whenClosed }),
+    },
   });
   return { lease, clock, events, keeper };
 }
 
-const { renewPeriodMs, renewDeadlineMs } = DEFAULT_LEASE_TIMING;
+const { leaseMs, renewPeriodMs, renewDeadlineMs } = DEFAULT_LEASE_TIMING;
 
 describe('lease keeper', () => {
   it('opens on an acquire, renews every renew period, and writes under its epoch only while open', async () => {
@@ -69,7 +75,7 @@ describe('lease keeper', () => {
     expect(keeper.fence()).toEqual({ site: 'site-a', epoch: 3 });
     for (let i = 0; i < 3; i += 1) {
       clock.advance(renewPeriodMs);
-      await lease.answer(true);
+      await lease.answer(RENEWED);
     }
     expect(lease.calls).toEqual(['acquire', 'renew 3', 'renew 3', 'renew 3']);
     expect(events).toEqual([3]);
@@ -80,14 +86,14 @@ describe('lease keeper', () => {
     keeper.start();
     await lease.answer(tenure(1));
     clock.advance(renewPeriodMs);
-    await lease.answer(true); // started at renewPeriodMs: the deadline is renewPeriodMs + renewDeadlineMs
+    await lease.answer(RENEWED); // started at renewPeriodMs: the deadline is renewPeriodMs + renewDeadlineMs
     clock.advance(renewPeriodMs); // this renew hangs
     clock.advance(renewDeadlineMs - renewPeriodMs - 1);
     expect(keeper.isOpen).toBe(true);
     clock.advance(1);
     expect(events).toEqual([1, 'renew-deadline']);
     expect(keeper.fence().epoch).toBe(NO_EPOCH);
-    await lease.answer(true);
+    await lease.answer(RENEWED);
     expect(events).toEqual([1, 'renew-deadline']);
     // Closed, it contends again at once, and opens under the new epoch it wins.
     clock.advance(0);
@@ -106,7 +112,7 @@ describe('lease keeper', () => {
     clock.advance(renewPeriodMs);
     await lease.answer(tenure(2));
     clock.advance(renewPeriodMs);
-    await lease.answer(false);
+    await lease.answer(undefined);
     expect(events).toEqual([1, 'renew-failed', 2, 'lost']);
   });
 
@@ -130,7 +136,7 @@ describe('lease keeper', () => {
     clock.advance(renewPeriodMs);
     const stopped = keeper.stop('manual');
     expect(() => keeper.start()).toThrow(/already running/);
-    await lease.answer(true); // the renew in flight finishes first
+    await lease.answer(RENEWED); // the renew in flight finishes first
     expect(events).toEqual([1, 'stopped']);
     expect(lease.calls.at(-1)).toBe('release 1 manual');
     await lease.answer(true);
@@ -139,6 +145,59 @@ describe('lease keeper', () => {
     expect(lease.calls.at(-1)).toBe('release 1 manual');
     keeper.start();
     expect(lease.calls.at(-1)).toBe('acquire');
+  });
+
+  it('steps down when a renew returns a move request: closes, lets the site finish under its epoch, releases saying manual, then holds off a lease period', async () => {
+    let bridgeStopped: () => void = () => {};
+    const { lease, clock, events, keeper } = keeperOver(undefined, () => new Promise<void>((r) => (bridgeStopped = r)));
+    keeper.start();
+    await lease.answer(tenure(4));
+    clock.advance(renewPeriodMs);
+    await lease.answer(moveBy('alice'));
+    // Closed at once: no new work; what was taken still commits under epoch 4, the lease still ours.
+    expect(events).toEqual([4, 'moved']);
+    expect(keeper.isOpen).toBe(false);
+    expect(keeper.fence().epoch).toBe(4);
+    clock.advance(renewPeriodMs);
+    expect(lease.calls).toEqual(['acquire', 'renew 4']);
+    bridgeStopped();
+    await settle();
+    expect(lease.calls.at(-1)).toBe('release 4 manual');
+    expect(keeper.fence().epoch).toBe(NO_EPOCH);
+    await lease.answer(true);
+    const releasedAt = clock.now();
+    // No acquire for a lease period, so that the other site takes the lease; then it contends again.
+    while (clock.now() < releasedAt + leaseMs) {
+      clock.advance(renewPeriodMs);
+      await settle();
+    }
+    expect(lease.calls).toHaveLength(3);
+    clock.advance(0); // the attempt due at the end of the hold-off
+    expect(lease.calls.at(-1)).toBe('acquire');
+    await lease.answer(tenure(6));
+    expect(events).toEqual([4, 'moved', 6]);
+    await settle();
+  });
+
+  it('releases at the renew deadline a site that has not stopped bridging by then', async () => {
+    const { lease, clock, events, keeper } = keeperOver(undefined, () => new Promise<void>(() => {}));
+    keeper.start();
+    await lease.answer(tenure(1));
+    clock.advance(renewPeriodMs);
+    const renewStartedAt = clock.now();
+    await lease.answer(moveBy('bob'));
+    expect(events).toEqual([1, 'moved']);
+    clock.advance(renewStartedAt + renewDeadlineMs - clock.now() - 1);
+    expect(lease.calls.at(-1)).toBe('renew 1');
+    expect(keeper.fence().epoch).toBe(1);
+    clock.advance(1);
+    await settle();
+    expect(lease.calls.at(-1)).toBe('release 1 manual');
+    expect(keeper.fence().epoch).toBe(NO_EPOCH);
+    await lease.answer(false); // the other site may have taken it meanwhile: nothing changes here
+    const stopped = keeper.stop();
+    await stopped;
+    expect(lease.calls).toHaveLength(3);
   });
 
   it('never runs a second loop nor two statements at once, and a failing listener stops nothing', async () => {
@@ -164,7 +223,7 @@ describe('lease keeper', () => {
     for (let i = 0; i < 20; i += 1) {
       clock.advance(renewPeriodMs / 2); // timers fire while the statement is still in flight
       clock.advance(renewPeriodMs / 2);
-      await lease.answer(true);
+      await lease.answer(RENEWED);
     }
     expect(opened).toEqual([1]);
     expect(lease.calls).toHaveLength(21);

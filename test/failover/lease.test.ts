@@ -64,7 +64,7 @@ describe('the open-site lease', () => {
     await sleep(timing.leaseMs + 50);
     expect((await lease('site-b').current())?.live).toBe(false);
     expect(await lease('site-b').tryAcquire()).toMatchObject({ epoch: 2, reason: 'expiry' });
-    expect(await lease('site-a').renew(1)).toBe(false);
+    expect(await lease('site-a').renew(1)).toBeUndefined();
     expect((await history())[1]).toEqual({
       old_holder: 'site-a',
       new_holder: 'site-b',
@@ -77,15 +77,15 @@ describe('the open-site lease', () => {
   it('renews only for the holder of the current epoch while the lease lives', async () => {
     const { epoch } = (await lease('site-a').tryAcquire())!;
     const before = (await lease('site-a').current())!;
-    expect(await lease('site-b').renew(epoch)).toBe(false);
-    expect(await lease('site-a').renew(epoch + 1)).toBe(false);
-    expect(await lease('site-a').renew(epoch)).toBe(true);
+    expect(await lease('site-b').renew(epoch)).toBeUndefined();
+    expect(await lease('site-a').renew(epoch + 1)).toBeUndefined();
+    expect(await lease('site-a').renew(epoch)).toEqual({ move: undefined });
     const after = (await lease('site-a').current())!;
     expect(after.expiresAtMs).toBeGreaterThan(before.expiresAtMs);
     expect(after.epoch).toBe(epoch);
     await sleep(timing.leaseMs + 50);
     // An expired lease is acquired anew, never renewed: the holder may have closed meanwhile.
-    expect(await lease('site-a').renew(epoch)).toBe(false);
+    expect(await lease('site-a').renew(epoch)).toBeUndefined();
     expect(await history()).toHaveLength(1);
   });
 
@@ -94,7 +94,7 @@ describe('the open-site lease', () => {
     expect(await lease('site-b').release(epoch, 'manual')).toBe(false);
     expect(await lease('site-a').release(epoch, 'manual')).toBe(true);
     expect(await lease('site-a').release(epoch, 'manual')).toBe(false);
-    expect(await lease('site-a').renew(epoch)).toBe(false);
+    expect(await lease('site-a').renew(epoch)).toBeUndefined();
     expect((await lease('site-b').current())?.live).toBe(false);
     expect(await lease('site-b').tryAcquire()).toMatchObject({ epoch: 2, reason: 'manual' });
     expect(await history()).toEqual([
@@ -102,6 +102,37 @@ describe('the open-site lease', () => {
       { old_holder: 'site-a', new_holder: null, old_epoch: 1, new_epoch: 1, reason: 'manual' },
       { old_holder: 'site-a', new_holder: 'site-b', old_epoch: 1, new_epoch: 2, reason: 'manual' },
     ]);
+  });
+
+  it('marks a move on the live lease only, returns it to the holder at its renew, names the operator on the manual release and clears it on a new holder', async () => {
+    expect(await lease('ops').requestMove('alice')).toBeUndefined();
+    const { epoch } = (await lease('site-a').tryAcquire())!;
+    const asked = await lease('ops').requestMove('alice');
+    expect(asked).toMatchObject({ role: ROLE, holder: 'site-a', epoch, by: 'alice' });
+    expect((await lease('site-a').current())?.moveRequested).toEqual({ by: 'alice', atMs: asked!.atMs });
+    expect(await lease('site-a').renew(epoch)).toEqual({ move: { by: 'alice', atMs: asked!.atMs } });
+    // The holder taking its own lease again (a restart) still owes the move.
+    const resumed = (await lease('site-a').tryAcquire())!;
+    expect((await lease('site-a').renew(resumed.epoch))?.move?.by).toBe('alice');
+    expect(await lease('site-a').release(resumed.epoch, 'manual')).toBe(true);
+    expect((await lease('site-a').current())?.moveRequested).toBeUndefined();
+    // Released: nothing live to move.
+    expect(await lease('ops').requestMove('bob')).toBeUndefined();
+    const b = (await lease('site-b').tryAcquire())!;
+    expect(b).toMatchObject({ epoch: resumed.epoch + 1, reason: 'manual' });
+    expect(await lease('site-b').renew(b.epoch)).toEqual({ move: undefined });
+    const { rows } = await db.pool.query<{ reason: string; requested_by: string | null }>(
+      'SELECT reason, requested_by FROM lease_changes WHERE role = $1 ORDER BY id',
+      [ROLE],
+    );
+    expect(rows).toEqual([
+      { reason: 'start', requested_by: null },
+      { reason: 'resume', requested_by: null },
+      { reason: 'manual', requested_by: 'alice' },
+      { reason: 'manual', requested_by: null },
+    ]);
+    await sleep(timing.leaseMs + 50);
+    expect(await lease('ops').requestMove('carol')).toBeUndefined();
   });
 
   it('gives exactly one of many parallel contenders the lease, empty or expired', async () => {

@@ -6,6 +6,7 @@ import { createTransport } from '../../src/participant/mq/factory.js';
 import { InProcessTransport } from '../../src/participant/mq/in-process.js';
 import { newMessageId, type IncomingMessage, type MqTransport } from '../../src/participant/mq/port.js';
 import { participantQueues } from '../../src/participant/mq/queues.js';
+import { sleep } from '../support/lease.js';
 import { until } from '../support/tcp.js';
 import { drain, transportContract } from '../support/transport-contract.js';
 import { CuttableProxy, inFrontOf } from '../support/transport-proxy.js';
@@ -117,6 +118,81 @@ describe('amqp transport', () => {
       await viaProxy.close();
       await direct.close();
       await proxy.close();
+    }
+  });
+
+  /** Consumes `queue` on `t`, recording what it is handed (committed at once) under `seen`. */
+  const reader = (t: MqTransport, queue: string, backout: string, seen: string[]) =>
+    t.consume(queue, async (m) => (seen.push(m.messageId), 'commit'), {
+      prefetch: 5,
+      backoutThreshold: 3,
+      backoutQueue: backout,
+    });
+  const putSome = async (t: MqTransport, queue: string, n: number): Promise<string[]> => {
+    const ids = Array.from({ length: n }, () => newMessageId());
+    for (const messageId of ids) await t.put({ queue, body: 'pacs.008', messageId });
+    return ids;
+  };
+
+  it('lets one of two sites consuming a TO.GATEWAY queue read it; when that one stops or goes, the other takes over (P3)', async () => {
+    const siteA = await AmqpTransport.connect({ url: AMQP_URL }, log);
+    const siteB = await AmqpTransport.connect({ url: AMQP_URL }, log);
+    const other = await AmqpTransport.connect({ url: AMQP_URL }, log);
+    try {
+      const { queue, backout } = await amqpQueues(siteA);
+      await siteB.ensureQueues([queue, backout]); // the same declaration: nothing refused
+      const a: string[] = [];
+      const b: string[] = [];
+      const a2: string[] = [];
+      const readerA = await reader(siteA, queue, backout, a);
+      await reader(siteB, queue, backout, b);
+      const first = await putSome(other, queue, 10);
+      await until(() => a.length === 10, 10_000, 'site A to read all ten');
+      await sleep(200);
+      expect([a, b]).toEqual([first, []]);
+      // A stops reading (closes): B, waiting, is handed the queue.
+      await readerA.stop();
+      const second = await putSome(other, queue, 10);
+      await until(() => b.length === 10, 10_000, 'site B to read all ten');
+      expect(b).toEqual(second);
+      // A reads again and waits; B's connection goes: A takes over.
+      await reader(siteA, queue, backout, a2);
+      const third = await putSome(other, queue, 3);
+      await until(() => b.length === 13, 10_000, 'site B still the one reading');
+      await siteB.close();
+      const fourth = await putSome(other, queue, 3);
+      await until(() => a2.length === 3, 10_000, 'site A to take over');
+      expect([b.slice(10), a2]).toEqual([third, fourth]);
+    } finally {
+      await Promise.all([siteA.close(), siteB.close(), other.close()]);
+    }
+  });
+
+  it('uses a TO.GATEWAY queue declared before single active consumer as it is, rather than failing to declare it', async () => {
+    const queue = `FPS.${run}.${++serial}.TO.GATEWAY`;
+    const backout = `${queue}.BACKOUT`;
+    created.push(queue, backout);
+    const legacy = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+    const model = await connect(AMQP_URL);
+    try {
+      await (await model.createChannel()).assertQueue(queue, legacy);
+      const t = await AmqpTransport.connect({ url: AMQP_URL }, log);
+      try {
+        // RabbitMQ refuses the new arguments (PRECONDITION_FAILED); the transport goes on with the queue.
+        await t.ensureQueues([queue, backout]);
+        const seen: string[] = [];
+        const c = await reader(t, queue, backout, seen);
+        const ids = await putSome(t, queue, 3);
+        await until(() => seen.length === 3, 10_000, 'the three messages');
+        expect(seen).toEqual(ids);
+        await c.stop();
+      } finally {
+        await t.close();
+      }
+      // Its arguments are still the old ones: declaring it with them is no error.
+      await expect((await model.createChannel()).assertQueue(queue, legacy)).resolves.toMatchObject({ queue });
+    } finally {
+      await model.close();
     }
   });
 

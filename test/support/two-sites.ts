@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { connect } from 'amqplib';
 import type { SchemeSim } from './scheme-sim.js';
 import { eventually } from './stack.js';
 
@@ -59,6 +60,62 @@ export async function overlappingEpochs(pool: pg.Pool): Promise<number> {
        SELECT epoch, min(at) AS first, max(at) AS last FROM payment_journal WHERE fenced GROUP BY epoch)
      SELECT count(*) AS n FROM spans a JOIN spans b ON b.epoch > a.epoch AND b.first < a.last`,
   );
+  return Number(r.rows[0]!.n);
+}
+
+export interface ConsumerWatch {
+  /** The most consumers the queue had at any sample. */
+  readonly max: number;
+  readonly samples: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Samples how many consumers `queue` has on the broker every `everyMs` (RabbitMQ counts a waiting
+ * single-active consumer too): at most one while no two sites read MQ at once. A sample that
+ * fails (the queue not yet declared) is skipped.
+ */
+export async function watchConsumers(url: string, queue: string, everyMs = 50): Promise<ConsumerWatch> {
+  const model = await connect(url);
+  model.on('error', () => undefined);
+  let max = 0;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const ch = await model.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        const { consumerCount } = await ch.checkQueue(queue);
+        max = Math.max(max, consumerCount);
+        samples += 1;
+        await ch.close();
+      } catch {
+        // not declared yet: its channel is closed by the broker
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    get max() {
+      return max;
+    },
+    get samples() {
+      return samples;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      await model.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Connections `application_name` names, as the server sees them now. */
+export async function connectionsNamed(pool: pg.Pool, name: string): Promise<number> {
+  const r = await pool.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [
+    name,
+  ]);
   return Number(r.rows[0]!.n);
 }
 

@@ -19,6 +19,7 @@ import {
   type OutgoingMessage,
   registered,
 } from './port.js';
+import { readByOneSite } from './queues.js';
 import { settle } from './settle.js';
 
 export interface AmqpOptions {
@@ -35,6 +36,20 @@ const DEFAULTS = { confirmTimeoutMs: 10_000, reconnectMinMs: 200, reconnectMaxMs
 
 /** Quorum queues survive a node loss and count deliveries in `x-delivery-count`, which MQ calls BackoutCount. */
 const QUEUE_ARGS = { 'x-queue-type': 'quorum' };
+
+/**
+ * [P3] A queue the gateway reads (`TO.GATEWAY`) is declared single active consumer: the broker
+ * delivers to one consumer at a time and hands over to the next when it cancels or its connection
+ * goes, so two sites never read it at once whatever the lease says.
+ */
+export function queueArguments(queue: string): Record<string, unknown> {
+  return readByOneSite(queue) ? { ...QUEUE_ARGS, 'x-single-active-consumer': true } : QUEUE_ARGS;
+}
+
+/** RabbitMQ's reply when a queue exists with other arguments. */
+const PRECONDITION_FAILED = 406;
+
+const codeOf = (err: unknown): unknown => (err as { code?: unknown } | undefined)?.code;
 
 interface Link {
   model: ChannelModel;
@@ -72,12 +87,32 @@ export class AmqpTransport implements MqTransport {
     return t;
   }
 
+  /**
+   * Declares each queue durable, with `queueArguments`. A queue that already exists with other
+   * arguments (RabbitMQ cannot change them: PRECONDITION_FAILED), such as a TO.GATEWAY declared
+   * before single active consumer, is used as it is, with a warning: the lease alone then keeps
+   * one site reading it (an exclusive consume is no help: quorum queues do not enforce it). A failed
+   * declare closes its channel, so each queue gets a channel of its own.
+   */
   async ensureQueues(queues: readonly string[]): Promise<void> {
-    const ch = await this.live('ensureQueues').model.createChannel();
-    try {
-      for (const q of queues) await ch.assertQueue(q, { durable: true, arguments: QUEUE_ARGS });
-    } finally {
-      await ch.close().catch(() => undefined);
+    const { model } = this.live('ensureQueues');
+    for (const q of queues) {
+      const ch = await model.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        await ch.assertQueue(q, { durable: true, arguments: queueArguments(q) });
+      } catch (err) {
+        if (codeOf(err) !== PRECONDITION_FAILED) throw err;
+        await this.checkQueues(model, [q]);
+        this.log.warn(
+          { queue: q, err: (err as Error).message },
+          readByOneSite(q)
+            ? 'AMQP queue exists without single active consumer: used as it is, the lease alone keeps one site reading it; recreate it (emptied) to have the broker enforce one consumer'
+            : 'AMQP queue exists with other arguments: used as it is',
+        );
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
     }
   }
 

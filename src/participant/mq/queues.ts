@@ -7,10 +7,17 @@ export interface ParticipantQueues {
   backout: string;
 }
 
+const TO_GATEWAY = '.TO.GATEWAY';
+
+/** A queue only the open site reads: a participant's `TO.GATEWAY`. */
+export function readByOneSite(queue: string): boolean {
+  return queue.endsWith(TO_GATEWAY);
+}
+
 export function participantQueues(participantId: string): ParticipantQueues {
   if (!/^\d{6}$/.test(participantId))
     throw new Error(`participant id must be 6 digits, got ${JSON.stringify(participantId)}`);
-  const toGateway = `FPS.${participantId}.TO.GATEWAY`;
+  const toGateway = `FPS.${participantId}${TO_GATEWAY}`;
   return { toGateway, fromGateway: `FPS.${participantId}.FROM.GATEWAY`, backout: `${toGateway}.BACKOUT` };
 }
 

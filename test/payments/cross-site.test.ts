@@ -1,0 +1,199 @@
+/**
+ * Cross-site inbound at the desks (P3, R1, R5, R6): two inbound desks, one per site, on one real
+ * ledger, with signals between them through a bus the test can make lose messages. Site A is
+ * closed and receives the scheme's requests; site B is open, offers and takes the decisions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/base/clock.js';
+import { silentLogger } from '../../src/base/log.js';
+import { fixedFence } from '../../src/failover/fence.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { OPEN_SITE, type SignalKind } from '../../src/ledger/site-signals.js';
+import { INBOUND_SETTLED } from '../../src/payments/machines/inbound.js';
+import { InboundDesk } from '../../src/payments/inbound-desk.js';
+import type { Offer, Participant, ParticipantPort } from '../../src/payments/participant-port.js';
+import type { IsoMessage } from '../../src/scheme/codec.js';
+import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
+import { ActionCode } from '../../src/scheme/profile.js';
+import { ReplyHandle, type ReplyChannel } from '../../src/scheme/reply.js';
+import { basePayment } from '../support/iso20022-arbitraries.js';
+import { startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
+import { eventually } from '../support/stack.js';
+import { until } from '../support/tcp.js';
+
+const PARTICIPANT: Participant = { id: '200001', sortCodes: [basePayment.beneficiarySortCode] };
+const TIMING = { tInMs: 3_000, standInMarginMs: 1_000 };
+
+/** Signals between the desks; `lose(kind, n)` drops the next n of a kind, as a listener reconnecting would. */
+function signalBus() {
+  const desks = new Map<string, { desk: InboundDesk; open: boolean }>();
+  const losing = new Map<SignalKind, number>();
+  return {
+    desks,
+    lose: (kind: SignalKind, n: number) => losing.set(kind, n),
+    sender: {
+      send: (to: string, kind: SignalKind, fpid: string) => {
+        const left = losing.get(kind) ?? 0;
+        if (left > 0) return void losing.set(kind, left - 1);
+        setImmediate(() => {
+          for (const [site, d] of desks) if (site === to || (to === OPEN_SITE && d.open)) d.desk.onSignal(kind, [fpid]);
+        });
+      },
+    },
+  };
+}
+
+/** A scheme connection of one site that records what is written on it. */
+function connection(id: string): ReplyChannel & { written: string[] } {
+  const c = {
+    id,
+    open: true,
+    written: [] as string[],
+    respond: (_r: IsoMessage, action: string) => (c.written.push(action), true),
+  };
+  return c;
+}
+
+let serial = 0;
+function payment(mti: IsoMessage['mti'], trn = `XS${String(serial++).padStart(16, '0')}`): IsoMessage {
+  return {
+    mti,
+    fields: paymentFields({ ...basePayment, trn, dateSent: businessDate(Date.now()), institution: '999999' }).set(
+      11,
+      String(serial).padStart(6, '0'),
+    ),
+  };
+}
+
+let db: TestDatabase;
+let ledger: Ledger;
+
+beforeAll(async () => {
+  db = await startMigratedDatabase();
+  ledger = new Ledger(db.pool, systemClock, silentLogger, { finalStates: [...INBOUND_SETTLED] });
+}, 60_000);
+afterAll(async () => db?.stop());
+
+function twoSites() {
+  const bus = signalBus();
+  const offers: Offer[] = [];
+  const port: ParticipantPort = {
+    offer: async (o) => void offers.push(o),
+    standIn: async () => undefined,
+    answerLate: async () => undefined,
+    reversal: async () => undefined,
+    report: async () => undefined,
+  };
+  const desk = (site: string, open: boolean) => {
+    const d = new InboundDesk({
+      ledger,
+      clock: systemClock,
+      log: silentLogger,
+      fence: fixedFence(site),
+      isOpen: () => open,
+      participants: { owner: () => PARTICIPANT },
+      port,
+      newOfferMessageId: () => `offer-${site}-${serial++}`.padEnd(48, '0'),
+      signals: bus.sender,
+      timing: TIMING,
+      crossSitePollMs: 50,
+    });
+    bus.desks.set(site, { desk: d, open });
+    return d;
+  };
+  const a = desk('site-a', false);
+  const b = desk('site-b', true);
+  const channels = { a: connection('DC1-1'), b: connection('DC1-1') };
+  const arrive = async (site: 'a' | 'b', m: IsoMessage) =>
+    (site === 'a' ? a : b).onRequest(m, new ReplyHandle(channels[site], m, Date.now(), () => undefined));
+  const offerOf = async (fpid: string) => {
+    await until(() => offers.some((o) => o.fpid === fpid), 5_000, `the offer of ${fpid}`);
+    return offers.find((o) => o.fpid === fpid)!;
+  };
+  const decide = async (o: Offer, accept: boolean) =>
+    b.decideOffer(
+      PARTICIPANT,
+      o.offerMessageId,
+      { accept, code: accept ? ActionCode.accepted : ActionCode.invalidAccount },
+      { mqMessageId: `decision-${serial++}`, msgId: `MSG${serial}`, trn: o.payment.trn },
+    );
+  const stop = () => {
+    a.stop();
+    b.stop();
+  };
+  return { bus, a, b, channels, arrive, offerOf, decide, stop };
+}
+
+const journal = async (fpid: string) => (await ledger.journal(fpid)).map((j) => `${j.event}@${j.site}`);
+
+describe('cross-site inbound at the desks (P3)', () => {
+  it('has the open site offer what the closed one recorded and the arrival site answer the decision, through lost signals (P3, R1)', async () => {
+    const s = twoSites();
+    try {
+      // The first offer signal and the first outcome signal are lost: the closed site's poll makes both good.
+      s.bus.lose('offer', 1);
+      s.bus.lose('outcome', 1);
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('a', m);
+      const offer = await s.offerOf(fpid);
+      expect(await s.decide(offer, false)).toEqual({ taken: true });
+      await until(() => s.channels.a.written.length > 0, 5_000, 'the 9210 on the arrival connection');
+      expect(s.channels.a.written).toEqual([ActionCode.invalidAccount]);
+      expect(s.channels.b.written).toEqual([]);
+      await eventually(
+        () => ledger.get(fpid),
+        (row) => row?.state === 'replied',
+        5_000,
+        'replied',
+      );
+      expect(await journal(fpid)).toEqual(['received@site-a', 'offer@site-b', 'decided@site-b', 'reply_sent@site-a']);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('answers a repeat that arrived on the open site and the arrival on the closed one, each on its own connection, once (P3, R5)', async () => {
+    const s = twoSites();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('a', m);
+      const offer = await s.offerOf(fpid);
+      await s.arrive('b', { ...m, mti: '9201' });
+      await s.decide(offer, true);
+      await until(() => s.channels.a.written.length + s.channels.b.written.length === 2, 5_000, 'both answers');
+      expect(s.channels.a.written).toEqual([ActionCode.accepted]);
+      expect(s.channels.b.written).toEqual([ActionCode.accepted]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(s.channels.a.written.length + s.channels.b.written.length).toBe(2);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('gives one outcome when the arrival site stands in as the open site records a decision: the decision is late, answered 0912 (P3, R6)', async () => {
+    const s = twoSites();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('a', m);
+      const offer = await s.offerOf(fpid);
+      // The arrival site stands in at T_in - margin; the open site still holds the payment as offered.
+      await until(() => s.channels.a.written.length > 0, 5_000, 'the stand-in');
+      expect(s.channels.a.written).toEqual([ActionCode.standIn]);
+      expect(await s.decide(offer, true)).toEqual({ taken: true });
+      const row = await ledger.get(fpid);
+      expect(row).toMatchObject({ state: 'replied', outcome: ActionCode.standIn });
+      // The notices the open site will put: the stand-in (written by the closed site) and the late answer.
+      const notices = await db.pool.query<{ notice: string }>(
+        "SELECT payload->>'notice' AS notice FROM outbox WHERE topic = 'participant.notices' AND key = $1 ORDER BY id",
+        [fpid],
+      );
+      expect(notices.rows.map((r) => r.notice)).toEqual(['standIn', 'answerLate']);
+      expect(s.channels.b.written).toEqual([]);
+    } finally {
+      s.stop();
+    }
+  });
+});
