@@ -7,6 +7,7 @@ import { schemeLinkSchema, T_IN_MS, T_OUT_MS } from '../scheme/config.js';
 import { participantSchema } from '../participant/directory.js';
 import { leaseTimingSchema } from '../failover/lease-timing.js';
 import { httpConfigSchema } from '../ops/config.js';
+import { consoleConfigSchema } from '../ops/console/index.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -52,6 +53,8 @@ export const gatewayConfigSchema = z
     ledger: ledgerConfigSchema.prefault({}),
     /** `/metrics`, `/healthz`, `/readyz` (src/ops): loopback, port 9464 unless set. */
     http: httpConfigSchema,
+    /** The ops console on the same server (src/ops/console); absent, none is served. */
+    console: consoleConfigSchema.optional(),
   })
   .transform((c) => ({
     ...c,

@@ -23,6 +23,7 @@ import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
+import { prepareConsole, type ConsoleSite, type PreparedConsole } from '../ops/console/index.js';
 
 export interface GatewayStatus {
   site: string;
@@ -56,6 +57,8 @@ export class Gateway {
   private turns: Promise<void> = Promise.resolve();
   /** `/metrics`, `/healthz`, `/readyz`: bound first, closed last. */
   private ops: OpsServer | undefined;
+  /** The ops console on the same server, when configured. */
+  private opsConsole: PreparedConsole | undefined;
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -86,7 +89,9 @@ export class Gateway {
     const { clock, log } = deps;
     // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
     const metrics = new GatewayMetrics(config.site);
-    const ops = await startOpsServer(config.http, { metrics, log });
+    const opsConsole =
+      config.console === undefined ? undefined : await prepareConsole(config.console, { siteName: config.site, log });
+    const ops = await startOpsServer(config.http, { metrics, log, ...opsConsole?.server });
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
     const pool = createPool({ url: db.url, max: config.ledger.poolSize }, log);
@@ -224,6 +229,8 @@ export class Gateway {
     await inbound.recover(open);
     scheme.start();
     ops.attach({ status: () => gateway.status(), pool });
+    gateway.opsConsole = opsConsole;
+    opsConsole?.attach(gateway.consoleSite());
     log.info(
       {
         site: config.site,
@@ -310,6 +317,38 @@ export class Gateway {
     };
   }
 
+  /** What the ops console reads of this site and asks of it. */
+  private consoleSite(): ConsoleSite {
+    const byTarget = (t: { connection: string } | { dc: string }) => (c: { id: string; dc: string }) =>
+      'connection' in t ? c.id === t.connection : c.dc === t.dc;
+    const named = (t: { connection: string } | { dc: string }) =>
+      'connection' in t ? `connection ${t.connection}` : `DC ${t.dc}`;
+    return {
+      site: this.config.site,
+      pool: this.pool,
+      leaseRole: OPEN_SITE_LEASE,
+      status: () => this.status(),
+      drained: () => this.scheme.drained,
+      participants: () => this.config.participants.map((p) => p.id),
+      suspended: () => this.bridge.suspended,
+      requestMove: (by) =>
+        new Lease(this.pool, OPEN_SITE_LEASE, this.config.site, this.config.failover.lease).requestMove(by),
+      drain: async (t) => {
+        const { ids, done } = this.scheme.drainSome(byTarget(t));
+        done.catch((e: Error) => this.log.error({ err: e.message }, 'operator drain failed'));
+        return ids.length > 0
+          ? { ok: true, connections: ids }
+          : { ok: false, reason: `no ${named(t)} here that is not drained already` };
+      },
+      undrain: (t) => {
+        const ids = this.scheme.undrainSome(byTarget(t));
+        return ids.length > 0 ? { ok: true, connections: ids } : { ok: false, reason: `no drained ${named(t)} here` };
+      },
+      suspend: (p) => this.bridge.suspend(p),
+      resume: (p) => this.bridge.resume(p),
+    };
+  }
+
   /** Where `/metrics`, `/healthz` and `/readyz` are served. */
   get httpUrl(): string | undefined {
     return this.ops?.url;
@@ -341,6 +380,7 @@ export class Gateway {
     await this.turns;
     if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
+    await this.opsConsole?.stop();
     await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();

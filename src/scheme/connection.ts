@@ -141,6 +141,22 @@ export class SchemeConnection {
     if (this.state === 'closed') this.connect();
   }
 
+  get dc(): Dc {
+    return this.opts.dc;
+  }
+
+  /**
+   * Back after a drain (an operator's): connect and sign on again, as a new TCP session, so that
+   * no reply or repeat bound to the drained session can take it for this one (R1, R7).
+   */
+  resume(): void {
+    if (!this.stopping) return;
+    this.stopping = false;
+    if (this.state !== 'closed') return;
+    this.reconnects++;
+    this.connect();
+  }
+
   /** [R7] Only a ready connection signed on to submit carries a payment request. */
   request(message: IsoMessage, options: RequestOptions = {}): Promise<IsoMessage> {
     if (this.state !== 'ready' || !this.submitOn || this.wire === undefined) {
