@@ -31,6 +31,8 @@ export interface SiteSettings {
   participant: { id: string; name: string; sortCodes: string[] };
   mq: { kind: 'in-process' } | { kind: 'amqp'; url: string };
   database: { url: string; migrationUrl: string };
+  /** The ops console's config (demo: four eyes off, the demo's operators). */
+  console: Record<string, unknown>;
 }
 
 function config(name: string, s: SiteSettings) {
@@ -42,6 +44,7 @@ function config(name: string, s: SiteSettings) {
     database: s.database,
     // Two sites on one host: each its own free port.
     http: { port: 0 },
+    console: s.console,
   };
 }
 

@@ -23,6 +23,8 @@ import { ParticipantBanks } from '../simulators/participant/bank.js';
 import { bankSettingsSchema } from '../simulators/participant/options.js';
 import { seededRandom } from '../simulators/participant/random.js';
 import type { Report } from '../simulators/scheme/report.js';
+import { randomBytes } from 'node:crypto';
+import { hashSecret } from '../src/ops/console/secrets.js';
 
 const values = (() => {
   try {
@@ -76,11 +78,22 @@ const db = await openDatabase({ name: 'demo', dataDir: LEDGER_DIR, url: '' }, lo
 const ledgerPool = createPool({ url: db.migrationUrl, max: 1 }, log);
 // The in-process broker cannot span processes: without a real one both sites run in this process.
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
+// The ops console, with four eyes off (the demo only) and two logins made for this run.
+const logins = { demo: randomBytes(9).toString('base64url'), viewer: randomBytes(9).toString('base64url') };
+const consoleConfig = {
+  demo: true,
+  fourEyes: false,
+  operators: [
+    { name: 'demo', role: 'operator', secretHash: await hashSecret(logins.demo), personalData: true },
+    { name: 'viewer', role: 'viewer', secretHash: await hashSecret(logins.viewer) },
+  ],
+};
 const settings: SiteSettings = {
   scheme: { dc1: String(scheme.ready.dc1), dc2: String(scheme.ready.dc2), macKey: MAC_KEY },
   participant: { id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes },
   mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
   database: { url: db.url, migrationUrl: db.migrationUrl },
+  console: consoleConfig,
 };
 const startSite = (site: string) =>
   transport === undefined ? siteProcess(site, settings) : siteHere(site, settings, log, transport);
@@ -135,6 +148,8 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   ledger             embedded PostgreSQL under var/pg/demo, shared by both sites (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'})
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
+  ops console        ${[...sites.values()].map((s) => `${s.name} ${s.httpUrl ?? '?'}/console`).join(', ')}
+                     log in as demo / ${logins.demo} (operator; four eyes off: the demo only) or viewer / ${logins.viewer}
   metrics, probes    ${[...sites.values()].map((s) => `${s.name} ${s.httpUrl ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs
   commands           type one and Enter: ${COMMANDS}`);

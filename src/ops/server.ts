@@ -1,7 +1,7 @@
 /**
  * The site's HTTP server (Fastify): `/metrics` for Prometheus, `/healthz` and `/readyz` for a load
- * balancer or Kubernetes. The ops console (issue 11) is to be served here too. Loopback unless told
- * otherwise: nothing here is authenticated yet.
+ * balancer or Kubernetes, and the ops console (`src/ops/console`, registered through `register`,
+ * authenticated). Loopback unless told otherwise: the probes and metrics are not authenticated.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';

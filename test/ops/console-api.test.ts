@@ -285,6 +285,15 @@ describe('ops console API', () => {
     expect((await post(a, `/console/api/proposals/${p2.proposal.id}/approve`, bob)).statusCode).toBe(409);
   });
 
+  it('with four eyes off (the demo only) asks for the move at once, audited', async () => {
+    const a = await app(await config({ demo: true, fourEyes: false }));
+    const alice = await login(a, 'alice');
+    const r = await post(a, '/console/api/actions/move', alice);
+    expect(r.statusCode).toBe(200);
+    expect((r.json() as { message: string }).message).toMatch(/asked site-a \(epoch \d+\) to hand over/);
+    expect((await lastAudit())[0]).toMatchObject({ operator: 'alice', action: 'move', result: 'ok' });
+  });
+
   it('masks account numbers and names to their last 4 unless the account may see personal data', async () => {
     const ledger = new Ledger(pool, systemClock, silentLogger, { finalStates: ['replied'] });
     const id = fpid();

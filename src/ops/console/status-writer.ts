@@ -8,7 +8,7 @@ export function siteReport(site: ConsoleSite): Record<string, unknown> {
   return {
     open: s.open,
     epoch: s.epoch,
-    suspended: s.suspended,
+    schemeSuspended: s.suspended,
     inFlight: s.inFlight,
     bridging: s.mq.bridging,
     connections: s.connections.map((c) => ({
