@@ -21,8 +21,8 @@ export interface DemoSite {
   stop(): Promise<void>;
   /** SIGKILL, as a crash: only a site in its own process has one. */
   readonly kill: (() => void) | undefined;
-  /** Its ops HTTP server (`/metrics`, `/healthz`, `/readyz`). */
-  readonly httpUrl: string | undefined;
+  /** Where it serves /metrics, /healthz and /readyz. */
+  readonly http: string | undefined;
 }
 
 /** What every site of the demo is configured with but its name. */
@@ -33,6 +33,8 @@ export interface SiteSettings {
   database: { url: string; migrationUrl: string };
   /** The ops console's config (demo: four eyes off, the demo's operators). */
   console: Record<string, unknown>;
+  /** Each site's HTTP port (/metrics, /healthz, /readyz); a free one for a site not named. */
+  httpPorts: Record<string, number>;
 }
 
 function config(name: string, s: SiteSettings) {
@@ -42,8 +44,7 @@ function config(name: string, s: SiteSettings) {
     participants: [s.participant],
     mq: s.mq,
     database: s.database,
-    // Two sites on one host: each its own free port.
-    http: { port: 0 },
+    http: { port: s.httpPorts[name] ?? 0 },
     console: s.console,
   };
 }
@@ -64,7 +65,7 @@ export async function siteHere(name: string, s: SiteSettings, log: Logger, trans
     },
     stop: () => gateway.stop(),
     kill: undefined,
-    httpUrl: gateway.httpUrl,
+    http: gateway.httpUrl,
   };
 }
 
@@ -84,7 +85,7 @@ export async function siteProcess(name: string, s: SiteSettings): Promise<DemoSi
     describe: () => `pid ${running.process.pid ?? '?'}`,
     stop: async () => void (await running.stop()),
     kill: () => running.kill(),
-    httpUrl: typeof running.ready.http === 'string' ? running.ready.http : undefined,
+    http: typeof running.ready.http === 'string' ? running.ready.http : undefined,
   };
 }
 

@@ -94,6 +94,8 @@ const settings: SiteSettings = {
   mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
   database: { url: db.url, migrationUrl: db.migrationUrl },
   console: consoleConfig,
+  // /metrics, /healthz, /readyz: one port a site, on loopback.
+  httpPorts: { 'site-a': 9464, 'site-b': 9465 },
 };
 const startSite = (site: string) =>
   transport === undefined ? siteProcess(site, settings) : siteHere(site, settings, log, transport);
@@ -148,9 +150,9 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   ledger             embedded PostgreSQL under var/pg/demo, shared by both sites (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'})
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
-  ops console        ${[...sites.values()].map((s) => `${s.name} ${s.httpUrl ?? '?'}/console`).join(', ')}
+  ops console        ${SITES.map((site) => `${site} ${sites.get(site)?.http ?? '?'}/console`).join(', ')}
                      log in as demo / ${logins.demo} (operator; four eyes off: the demo only) or viewer / ${logins.viewer}
-  metrics, probes    ${[...sites.values()].map((s) => `${s.name} ${s.httpUrl ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
+  metrics, probes    ${SITES.map((site) => `${site} ${sites.get(site)?.http ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs
   commands           type one and Enter: ${COMMANDS}`);
 

@@ -36,6 +36,13 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean; bridging: boolean };
 }
 
+export interface GatewayDeps {
+  clock: Clock;
+  log: Logger;
+  transport?: MqTransport;
+  leaseClock?: Clock;
+}
+
 /** The lease's statements run one at a time; a second connection stands by for a lost one. */
 const LEASE_POOL_SIZE = 2;
 
@@ -82,16 +89,30 @@ export class Gateway {
    * `deps.transport` replaces the one `config.mq` names: the demo shares its in-process broker with
    * the bank simulator and both sites. A transport given is the giver's to close.
    */
-  static async start(
-    config: GatewayConfig,
-    deps: { clock: Clock; log: Logger; transport?: MqTransport; leaseClock?: Clock },
-  ): Promise<Gateway> {
-    const { clock, log } = deps;
+  static async start(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
     // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
     const metrics = new GatewayMetrics(config.site);
     const opsConsole =
-      config.console === undefined ? undefined : await prepareConsole(config.console, { siteName: config.site, log });
-    const ops = await startOpsServer(config.http, { metrics, log, ...opsConsole?.server });
+      config.console === undefined
+        ? undefined
+        : await prepareConsole(config.console, { siteName: config.site, log: deps.log });
+    const ops = await startOpsServer(config.http, { metrics, log: deps.log, ...opsConsole?.server });
+    try {
+      return await Gateway.build(config, deps, metrics, ops, opsConsole);
+    } catch (e) {
+      await ops.close();
+      throw e;
+    }
+  }
+
+  private static async build(
+    config: GatewayConfig,
+    deps: GatewayDeps,
+    metrics: GatewayMetrics,
+    ops: OpsServer,
+    opsConsole: PreparedConsole | undefined,
+  ): Promise<Gateway> {
+    const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
     await migrate(db.migrationUrl, log);
     const pool = createPool({ url: db.url, max: config.ledger.poolSize }, log);

@@ -11,6 +11,8 @@ import type { SiteStatus } from '../../src/ops/site.js';
 import type { ConnectionStatus } from '../../src/scheme/connection.js';
 import { ActionCode } from '../../src/scheme/profile.js';
 import { Wire } from '../../src/scheme/wire.js';
+import { parseGatewayConfig } from '../../src/daemon/config.js';
+import { Gateway } from '../../src/daemon/gateway.js';
 import { gatewayHere, type GatewayHere } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { eventually } from '../support/stack.js';
@@ -134,6 +136,37 @@ describe('/healthz and /readyz', () => {
     );
     expect(back.body.checks.scheme).toMatchObject({ DC1: { signedOn: 1 }, DC2: { signedOn: 1 } });
   }, 60_000);
+});
+
+describe('the HTTP port', () => {
+  it('taken, fails the start before anything else starts (no database is opened)', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const config = parseGatewayConfig({
+      site: 'port-taken',
+      scheme: { dc1: ['127.0.0.1:1'], dc2: ['127.0.0.1:1'], macKey: MAC_KEY },
+      participants: [{ id: '040004', name: 'Bank', sortCodes: ['040004'] }],
+      // Nothing listens here: a start that went on would fail on the database instead.
+      database: { url: 'postgres://nobody@127.0.0.1:1/none' },
+      http: { port },
+    });
+    try {
+      await expect(Gateway.start(config, { clock: systemClock, log: silentLogger })).rejects.toThrow(
+        `the ops HTTP server cannot listen on 127.0.0.1:${port}`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('defaults to loopback, port 9464', () => {
+    const config = parseGatewayConfig({
+      scheme: { dc1: ['127.0.0.1:1'], dc2: ['127.0.0.1:1'], macKey: MAC_KEY },
+      participants: [{ id: '040004', name: 'Bank', sortCodes: ['040004'] }],
+    });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 9464 });
+  });
 });
 
 describe('the readiness rule', () => {

@@ -172,6 +172,35 @@ describe('cross-site inbound at the desks (P3)', () => {
     }
   });
 
+  it('records on the closed site a reversal of a payment the open site offered, answers 9430 there and leaves the pacs.007 to the open site (P3, R3)', async () => {
+    const s = twoSites();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('a', m);
+      await s.offerOf(fpid);
+      await eventually(
+        () => ledger.get(fpid),
+        (row) => row?.state === 'offered',
+        5_000,
+        'offered',
+      );
+      const reversal = { ...m, mti: '9420' as const };
+      const handle = new ReplyHandle(s.channels.a, reversal, Date.now(), () => undefined);
+      await s.a.onRequest(reversal, handle);
+      expect(handle.replied).toBe(true);
+      expect(s.channels.a.written).toEqual([ActionCode.accepted]);
+      expect((await ledger.get(fpid))?.state).toBe('reversed');
+      const notices = await db.pool.query<{ notice: string }>(
+        "SELECT payload->>'notice' AS notice FROM outbox WHERE topic = 'participant.notices' AND key = $1",
+        [fpid],
+      );
+      expect(notices.rows.map((r) => r.notice)).toEqual(['reversal']);
+    } finally {
+      s.stop();
+    }
+  });
+
   it('gives one outcome when the arrival site stands in as the open site records a decision: the decision is late, answered 0912 (P3, R6)', async () => {
     const s = twoSites();
     try {
