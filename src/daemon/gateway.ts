@@ -348,6 +348,7 @@ export class Gateway {
       site: this.config.site,
       pool: this.pool,
       leaseRole: OPEN_SITE_LEASE,
+      tInMs: this.config.timing.tInMs,
       status: () => this.status(),
       drained: () => this.scheme.drained,
       participants: () => this.config.participants.map((p) => p.id),

@@ -321,13 +321,15 @@ export interface Traffic {
   standIns: number[];
   reversals: number[];
   replyLost: number[];
+  /** The least inbound deadline margin of the bucket's 9210s (T_in minus arrival to 9210), ms; null without one. */
+  marginMsMin: Array<number | null>;
 }
 
 /**
  * From the journal through its `at` index: the first step of each payment (an outbound one is
  * `instructed`), and the steps into the states that count.
  */
-export async function traffic(pool: pg.Pool): Promise<Traffic> {
+export async function traffic(pool: pg.Pool, tInMs: number): Promise<Traffic> {
   const { rows } = await query<{ bucket: string; kind: string; n: string; now_s: string }>(
     pool,
     'traffic read',
@@ -356,6 +358,7 @@ export async function traffic(pool: pg.Pool): Promise<Traffic> {
     standIns: series(),
     reversals: series(),
     replyLost: series(),
+    marginMsMin: new Array<number | null>(n).fill(null),
   };
   const key: Record<string, keyof Omit<Traffic, 'bucketSeconds' | 'at'>> = {
     inbound: 'inbound',
@@ -368,6 +371,20 @@ export async function traffic(pool: pg.Pool): Promise<Traffic> {
     const i = (Number(r.bucket) - startS) / TRAFFIC_BUCKET_S;
     const k = key[r.kind];
     if (k !== undefined && i >= 0 && i < n) t[k][i]! += Number(r.n);
+  }
+  // Each 9210 of the window against its payment's first step (both through indexes: `at`, `fpid`).
+  const margins = await query<{ bucket: string; worst_ms: string }>(
+    pool,
+    'deadline margin read',
+    `SELECT floor(extract(epoch FROM s.at) / $2) * $2 AS bucket, max(extract(epoch FROM s.at - r.at) * 1000) AS worst_ms
+     FROM payment_journal s JOIN payment_journal r ON r.fpid = s.fpid AND r.from_state IS NULL
+     WHERE s.at > now() - $1::bigint * interval '1 second' AND s.event = 'reply_sent'
+     GROUP BY 1`,
+    [TRAFFIC_WINDOW_S, TRAFFIC_BUCKET_S],
+  );
+  for (const r of margins.rows) {
+    const i = (Number(r.bucket) - startS) / TRAFFIC_BUCKET_S;
+    if (i >= 0 && i < n) t.marginMsMin[i] = Math.round(tInMs - Number(r.worst_ms));
   }
   return t;
 }

@@ -15,7 +15,7 @@ import { hashSecret, hashToken, verifySecret } from '../../src/ops/console/secre
 import type { ConsoleSite } from '../../src/ops/console/site.js';
 import { stopAfterAll } from '../support/cleanup.js';
 import { runtimePool } from '../support/lease.js';
-import { create, fpid, newPayment, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
+import { create, fpid, move, newPayment, startMigratedDatabase, type TestDatabase } from '../support/ledger.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { systemClock } from '../../src/base/clock.js';
 
@@ -49,6 +49,7 @@ function site(): ConsoleSite {
     site: 'site-a',
     pool,
     leaseRole: OPEN_SITE_LEASE,
+    tInMs: 5000,
     status: () => ({
       site: 'site-a',
       open: true,
@@ -332,6 +333,25 @@ describe('ops console API', () => {
     };
     expect(full.payment).toMatchObject({ originatorAccount: '12345678', beneficiaryName: 'John Beneficiary' });
     expect(full.steps.length).toBeGreaterThan(0);
+  });
+
+  it('charts the inbound deadline margin: T_in less the time from arrival to the 9210', async () => {
+    const ledger = new Ledger(pool, systemClock, silentLogger, { finalStates: ['replied'] });
+    const id = fpid();
+    const at = Date.now() - 2000;
+    await ledger.commit(create(id, at));
+    await ledger.commit(move(id, 'received', 'replied', at + 1200, { event: 'reply_sent' }));
+    await ledger.drain();
+    const a = await app(await config());
+    const vera = await login(a, 'vera');
+    const o = (
+      await a.inject({ method: 'GET', url: '/console/api/overview', headers: { cookie: vera.cookie } })
+    ).json() as {
+      traffic: { marginMsMin: Array<number | null>; inbound: number[] };
+    };
+    // T_in is 5000 here: 3800 ms to spare.
+    expect(o.traffic.marginMsMin.filter((m) => m !== null)).toContain(3800);
+    expect(o.traffic.inbound.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(1);
   });
 
   it('keeps the audit log append-only for the runtime role', async () => {

@@ -175,6 +175,17 @@ function chart(name, series, at) {
   return '<div class="chart"><div>' + esc(name) + ': <b>' + now.toFixed(1) + '/s</b> (max ' + max.toFixed(1) + ')</div><svg width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '"><polyline fill="none" stroke="#1a73e8" stroke-width="1.5" points="' + pts + '"/></svg></div>';
 }
 
+/** The least inbound deadline margin per bucket, seconds: how close to T_in the 9210s went. */
+function marginChart(ms) {
+  const W = 280, H = 70, n = ms.length;
+  const known = ms.filter((v) => v !== null);
+  const max = Math.max(1000, ...known);
+  const pts = ms.map((v, i) => v === null ? null : (i * (W / Math.max(1, n - 1))).toFixed(1) + ',' + (H - (Math.max(0, v) / max) * (H - 10)).toFixed(1)).filter((p) => p !== null).join(' ');
+  const lastKnown = known.length === 0 ? null : known[known.length - 1];
+  const low = known.length === 0 ? null : Math.min(...known);
+  return '<div class="chart" id="margin"><div>inbound deadline margin: <b>' + (lastKnown === null ? 'no 9210 yet' : (lastKnown / 1000).toFixed(2) + ' s') + '</b>' + (low === null ? '' : ' (least ' + (low / 1000).toFixed(2) + ' s)') + '</div><svg width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + ' ' + H + '"><polyline fill="none" stroke="' + (low !== null && low < 1000 ? '#d93025' : '#1e8e3e') + '" stroke-width="1.5" points="' + pts + '"/></svg></div>';
+}
+
 function rows(id, html) { $(id).querySelector('tbody').innerHTML = html; }
 
 function render(o) {
@@ -190,7 +201,7 @@ function render(o) {
   rows('participants', o.sites.flatMap((s) => ((s.report || {}).participants || []).map((p) => { const susp = ((s.report || {}).suspendedParticipants || []).includes(p); return '<tr><td>' + esc(s.site) + '</td><td>' + esc(p) + '</td><td>' + (susp ? '<b class="warn">suspended</b>' : 'read while open') + '</td><td>' + (op && s.here ? '<button class="participant" data-verb="' + (susp ? 'resume' : 'suspend') + '" data-participant="' + esc(p) + '">' + (susp ? 'Resume' : 'Suspend') + '</button>' : '') + '</td></tr>'; })).join(''));
   rows('proposals', o.proposals.map((p) => '<tr class="proposal" data-id="' + p.id + '" data-state="' + esc(p.state) + '"><td>' + p.id + '</td><td>' + esc(p.action) + '</td><td>' + esc(p.target) + '</td><td>' + esc(p.proposedBy) + '</td><td>' + time(p.expiresAtMs) + '</td><td>' + esc(p.state) + '</td><td>' + esc(p.decidedBy) + '</td><td>' + esc(p.result) + '</td><td>' + (op && p.state === 'proposed' ? (p.proposedBy !== me.operator ? '<button class="approve" data-id="' + p.id + '">Approve</button> ' : '') + '<button class="cancel" data-id="' + p.id + '">Cancel</button>' : '') + '</td></tr>').join(''));
   const t = o.traffic;
-  $('traffic').innerHTML = '<div class="charts">' + chart('inbound', t.inbound, t.at) + chart('outbound', t.outbound, t.at) + chart('stand-ins', t.standIns, t.at) + chart('reversals', t.reversals, t.at) + chart('reply lost', t.replyLost, t.at) + '</div><p>In flight now: ' + o.sites.map((s) => esc(s.site) + ' ' + esc(((s.report || {}).inFlight || {}).inbound) + ' in, ' + esc(((s.report || {}).inFlight || {}).outbound) + ' out').join('; ') + '</p>';
+  $('traffic').innerHTML = '<div class="charts">' + chart('inbound', t.inbound, t.at) + chart('outbound', t.outbound, t.at) + chart('stand-ins', t.standIns, t.at) + chart('reversals', t.reversals, t.at) + chart('reply lost', t.replyLost, t.at) + marginChart(t.marginMsMin) + '</div><p>In flight now: ' + o.sites.map((s) => esc(s.site) + ' ' + esc(((s.report || {}).inFlight || {}).inbound) + ' in, ' + esc(((s.report || {}).inFlight || {}).outbound) + ' out').join('; ') + '</p>';
 }
 
 async function refresh() {

@@ -105,7 +105,7 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
       leaseView(s.pool, s.leaseRole),
       siteStatuses(s.pool),
       recentProposals(s.pool, 10),
-      traffic(s.pool),
+      traffic(s.pool, s.tInMs),
     ]);
     const here = siteReport(s);
     const others = rows

@@ -16,6 +16,8 @@ export interface ConsoleSite {
   readonly pool: pg.Pool;
   /** The open-site lease's role name. */
   readonly leaseRole: string;
+  /** R2: the scheme's T_in, for the inbound deadline margin. */
+  readonly tInMs: number;
   status(): SiteStatus;
   /** Connections an operator drained (they stay closed until undrained). */
   drained(): string[];
