@@ -56,6 +56,8 @@ export interface ConnectionStatus {
   since: number;
   reconnects: number;
   lastError: string | null;
+  /** Clock time of the last echo through this session (R9), either way; null before one. */
+  lastEcho?: number | null;
 }
 
 export interface ConnectionHandler {
@@ -133,6 +135,7 @@ export class SchemeConnection {
       since: this.since,
       reconnects: this.reconnects,
       lastError: this.lastError,
+      lastEcho: this.wire?.lastEchoAt ?? null,
     };
   }
 

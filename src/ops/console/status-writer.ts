@@ -22,6 +22,7 @@ export function siteReport(site: ConsoleSite): Record<string, unknown> {
       sinceMs: c.since,
       reconnects: c.reconnects,
       lastError: c.lastError,
+      lastEchoMs: c.lastEcho ?? null,
       remote: c.remote,
     })),
     drained: site.drained(),
