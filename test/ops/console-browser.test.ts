@@ -5,25 +5,22 @@
  * payment is found by its FPID, the audit entries are on the page, and a screenshot of the main
  * page is saved under var/test-runs/console.png and checked not to be blank.
  *
- * Both sites run in this process on the in-process MQ broker (as the demo does without a real
- * broker), so that the test needs no RabbitMQ; the scheme simulator is its own process.
+ * Each site is its own gateway process on RabbitMQ, as in production; the scheme simulator is its
+ * own process too.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseGatewayConfig } from '../../src/daemon/config.js';
-import type { Gateway } from '../../src/daemon/gateway.js';
 import { PROJECT_ROOT } from '../../src/ledger/database.js';
 import { hashSecret } from '../../src/ops/console/secrets.js';
-import { InProcessTransport } from '../../src/participant/mq/in-process.js';
-import { silentLogger } from '../../src/base/log.js';
 import { stopAfterAll } from '../support/cleanup.js';
-import { startSignedOn } from '../support/gateway-here.js';
+import { deleteQueues } from '../support/bank-gateway.js';
+import { gatewayConfig, runParticipantId, startGateway } from '../support/stack.js';
 import { startTestDatabase, type TestDatabase } from '../support/ledger.js';
-import { MAC_KEY, startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
-import { openSite } from '../support/two-sites.js';
+import { startSchemeSim, type SchemeSim } from '../support/scheme-sim.js';
+import { openSite, sitesSignedOn } from '../support/two-sites.js';
 
 /** Debian's chromium (`apt-get install chromium`); CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,31 +33,32 @@ const cleanup = stopAfterAll();
 let db: TestDatabase;
 let sim: SchemeSim;
 let browser: Browser;
-const sites = new Map<string, Gateway>();
+/** Each site's HTTP server, from its ready line. */
+const sites = new Map<string, string>();
 
 beforeAll(async () => {
   db = await startTestDatabase();
   cleanup.push(() => db.stop());
   sim = await startSchemeSim(['--inbound-rate', '2', '--sort-codes', '200000']);
   cleanup.push(() => sim.stop());
-  const transport = new InProcessTransport(silentLogger);
-  cleanup.push(() => transport.close());
+  const participant = runParticipantId();
+  cleanup.push(() => deleteQueues([participant]));
   const operators = [
     { name: 'alice', role: 'operator', secretHash: await hashSecret(SECRETS.alice) },
     { name: 'bob', role: 'operator', secretHash: await hashSecret(SECRETS.bob) },
   ];
-  for (const site of ['site-a', 'site-b']) {
-    const config = parseGatewayConfig({
+  for (const [n, site] of ['site-a', 'site-b'].entries()) {
+    const file = await gatewayConfig(sim, {
       site,
-      scheme: { dc1: [sim.dc1], dc2: [sim.dc2], macKey: MAC_KEY, backoff: { initialMs: 100, maxMs: 1000 } },
-      participants: [{ id: '200001', name: 'Bank', sortCodes: ['200000'] }],
-      database: { url: db.url },
-      http: { port: 0 },
+      databaseUrl: db.url,
+      participant: { id: participant, sortCodes: ['200000'] },
       console: { operators },
     });
-    const g = await startSignedOn(config, transport);
-    sites.set(site, g);
-    cleanup.push(() => g.stop());
+    const g = await startGateway(file);
+    cleanup.push(async () => void (await g.stop()));
+    sites.set(site, String(g.ready.http));
+    // The first up opens; the second stays closed.
+    await sitesSignedOn(sim, n + 1, 20_000);
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -83,7 +81,7 @@ async function consoleOf(site: string, who: keyof typeof SECRETS): Promise<Page>
   // The page's CSP allows no eval; the test's waits are expressions evaluated in the page.
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${sites.get(site)!.httpUrl!}/console`);
+  await page.goto(`${sites.get(site)!}/console`);
   await page.fill('#login-name', who);
   await page.fill('#login-secret', SECRETS[who]);
   await page.click('#login-submit');
