@@ -261,6 +261,18 @@ describe('ops console API', () => {
     expect((r.json() as { error: string }).error).toMatch(/idle/);
   });
 
+  it('ends a session at its absolute timeout, active or not', async () => {
+    const a = await app(await config({ sessionIdleMs: 1000, sessionAbsoluteMs: 1500 }));
+    const alice = await login(a, 'alice');
+    const get = () => a.inject({ method: 'GET', url: '/console/api/session', headers: { cookie: alice.cookie } });
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await get()).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 800));
+    const r = await get();
+    expect(r.statusCode).toBe(401);
+    expect((r.json() as { error: string }).error).toMatch(/ended/);
+  });
+
   it('needs a second, different operator to approve a move: the proposer cannot, another can; the lease is marked', async () => {
     const a = await app(await config());
     const alice = await login(a, 'alice');
