@@ -31,6 +31,8 @@ export interface SiteSettings {
   participant: { id: string; name: string; sortCodes: string[] };
   mq: { kind: 'in-process' } | { kind: 'amqp'; url: string };
   database: { url: string; migrationUrl: string };
+  /** The ops console's config (demo: four eyes off, the demo's operators). */
+  console: Record<string, unknown>;
   /** Each site's HTTP port (/metrics, /healthz, /readyz); a free one for a site not named. */
   httpPorts: Record<string, number>;
 }
@@ -43,6 +45,7 @@ function config(name: string, s: SiteSettings) {
     mq: s.mq,
     database: s.database,
     http: { port: s.httpPorts[name] ?? 0 },
+    console: s.console,
   };
 }
 

@@ -26,6 +26,8 @@ import { ParticipantBanks } from '../simulators/participant/bank.js';
 import { bankSettingsSchema } from '../simulators/participant/options.js';
 import { seededRandom } from '../simulators/participant/random.js';
 import type { Report } from '../simulators/scheme/report.js';
+import { randomBytes } from 'node:crypto';
+import { hashSecret } from '../src/ops/console/secrets.js';
 
 const values = (() => {
   try {
@@ -79,11 +81,22 @@ const db = await openDatabase({ name: 'demo', dataDir: LEDGER_DIR, url: '' }, lo
 const ledgerPool = createPool({ url: db.migrationUrl, max: 1 }, log);
 // The in-process broker cannot span processes: without a real one both sites run in this process.
 const transport = amqpUrl === undefined ? new InProcessTransport(log) : undefined;
+// The ops console, with four eyes off (the demo only) and two logins made for this run.
+const logins = { demo: randomBytes(9).toString('base64url'), viewer: randomBytes(9).toString('base64url') };
+const consoleConfig = {
+  demo: true,
+  fourEyes: false,
+  operators: [
+    { name: 'demo', role: 'operator', secretHash: await hashSecret(logins.demo), personalData: true },
+    { name: 'viewer', role: 'viewer', secretHash: await hashSecret(logins.viewer) },
+  ],
+};
 const settings: SiteSettings = {
   scheme: { dc1: String(scheme.ready.dc1), dc2: String(scheme.ready.dc2), macKey: MAC_KEY },
   participant: { id: BANK.id, name: 'Demo Bank', sortCodes: BANK.sortCodes },
   mq: amqpUrl === undefined ? { kind: 'in-process' } : { kind: 'amqp', url: amqpUrl },
   database: { url: db.url, migrationUrl: db.migrationUrl },
+  console: consoleConfig,
   // /metrics, /healthz, /readyz: one port a site, on loopback.
   httpPorts: { 'site-a': 9464, 'site-b': 9465 },
 };
@@ -140,6 +153,8 @@ console.log(`FPS gateway demo running (Ctrl-C to stop).
   ledger             embedded PostgreSQL under var/pg/demo, shared by both sites (${values['keep-ledger'] ? 'kept from the last run' : 'new: --keep-ledger keeps it'})
   participant link   ${amqpUrl === undefined ? 'in-process MQ broker (not durable: demo only)' : `RabbitMQ at ${amqpUrl}`}
   bank simulator     participant ${BANK.id}, sort codes ${BANK.sortCodes.join(', ')}${bankProcess === undefined ? ' (in this process)' : `; its report: curl http://${String(bankProcess.ready.control)}/report`}
+  ops console        ${SITES.map((site) => `${site} ${sites.get(site)?.http ?? '?'}/console`).join(', ')}
+                     log in as demo / ${logins.demo} (operator; four eyes off: the demo only) or viewer / ${logins.viewer}
   metrics, probes    ${SITES.map((site) => `${site} ${sites.get(site)?.http ?? '?'}`).join(', ')}: /metrics (Prometheus), /healthz, /readyz
   payment events     ${kafkaBrokers(eventsConfigSchema.parse(undefined)) === undefined ? 'kept in the outbox: KAFKA_BROKERS=127.0.0.1:9092 npm start relays them to Kafka (bash scripts/start-kafka.sh)' : `relayed to Kafka at ${process.env.KAFKA_BROKERS ?? ''} by the open site, topics payments.inbound and payments.outbound`}
   logs               LOG_LEVEL=info npm start for the gateway's pino JSON logs

@@ -9,6 +9,7 @@ import { leaseTimingSchema } from '../failover/lease-timing.js';
 import { httpConfigSchema } from '../ops/config.js';
 import { eventsConfigSchema } from '../events/config.js';
 import { tracingConfigSchema } from './tracing.js';
+import { consoleConfigSchema } from '../ops/console/index.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
 const gatewaySchemeSchema = schemeLinkSchema.extend({
@@ -58,6 +59,8 @@ export const gatewayConfigSchema = z
     events: eventsConfigSchema,
     /** Traces over OTLP (src/daemon/tracing.ts): off unless `otlpUrl` or OTEL_EXPORTER_OTLP_ENDPOINT is set. */
     tracing: tracingConfigSchema,
+    /** The ops console on the same server (src/ops/console); absent, none is served. */
+    console: consoleConfigSchema.optional(),
   })
   .transform((c) => ({
     ...c,

@@ -26,6 +26,7 @@ import { GatewayMetrics } from '../ops/metrics.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
 import { kafkaBrokers } from '../events/config.js';
 import { PaymentEventRelay, type PaymentEventRelayStatus } from '../events/kafka-relay.js';
+import { prepareConsole, type ConsoleSite, type PreparedConsole } from '../ops/console/index.js';
 
 export interface GatewayStatus {
   site: string;
@@ -83,6 +84,8 @@ export class Gateway {
   private ops: OpsServer | undefined;
   /** The OTLP export of traces, when configured: started first, its last spans sent at the very end. */
   private tracing: Tracing | undefined;
+  /** The ops console on the same server, when configured. */
+  private opsConsole: PreparedConsole | undefined;
 
   private constructor(
     private readonly config: GatewayConfig,
@@ -110,11 +113,15 @@ export class Gateway {
   static async start(config: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
     // Bound before anything starts, so that a port taken fails the start at once; not ready until attached.
     const metrics = new GatewayMetrics(config.site);
-    const ops = await startOpsServer(config.http, { metrics, log: deps.log });
+    const opsConsole =
+      config.console === undefined
+        ? undefined
+        : await prepareConsole(config.console, { siteName: config.site, log: deps.log });
+    const ops = await startOpsServer(config.http, { metrics, log: deps.log, ...opsConsole?.server });
     let tracing: Tracing | undefined;
     try {
       tracing = await startTracing(config.tracing, config.site, deps.log);
-      const gateway = await Gateway.build(config, deps, metrics, ops);
+      const gateway = await Gateway.build(config, deps, metrics, ops, opsConsole);
       gateway.tracing = tracing;
       return gateway;
     } catch (e) {
@@ -129,6 +136,7 @@ export class Gateway {
     deps: GatewayDeps,
     metrics: GatewayMetrics,
     ops: OpsServer,
+    opsConsole: PreparedConsole | undefined,
   ): Promise<Gateway> {
     const { clock, log } = deps;
     const db = await openDatabase({ name: config.site, ...config.database }, log);
@@ -270,6 +278,8 @@ export class Gateway {
     await inbound.recover(open);
     scheme.start();
     ops.attach({ status: () => gateway.status(), pool });
+    gateway.opsConsole = opsConsole;
+    opsConsole?.attach(gateway.consoleSite());
     log.info(
       {
         site: config.site,
@@ -360,6 +370,39 @@ export class Gateway {
     };
   }
 
+  /** What the ops console reads of this site and asks of it. */
+  private consoleSite(): ConsoleSite {
+    const byTarget = (t: { connection: string } | { dc: string }) => (c: { id: string; dc: string }) =>
+      'connection' in t ? c.id === t.connection : c.dc === t.dc;
+    const named = (t: { connection: string } | { dc: string }) =>
+      'connection' in t ? `connection ${t.connection}` : `DC ${t.dc}`;
+    return {
+      site: this.config.site,
+      pool: this.pool,
+      leaseRole: OPEN_SITE_LEASE,
+      tInMs: this.config.timing.tInMs,
+      status: () => this.status(),
+      drained: () => this.scheme.drained,
+      participants: () => this.config.participants.map((p) => p.id),
+      suspended: () => this.bridge.suspended,
+      requestMove: (by) =>
+        new Lease(this.pool, OPEN_SITE_LEASE, this.config.site, this.config.failover.lease).requestMove(by),
+      drain: async (t) => {
+        const { ids, done } = this.scheme.drainSome(byTarget(t));
+        done.catch((e: Error) => this.log.error({ err: e.message }, 'operator drain failed'));
+        return ids.length > 0
+          ? { ok: true, connections: ids }
+          : { ok: false, reason: `no ${named(t)} here that is not drained already` };
+      },
+      undrain: (t) => {
+        const ids = this.scheme.undrainSome(byTarget(t));
+        return ids.length > 0 ? { ok: true, connections: ids } : { ok: false, reason: `no drained ${named(t)} here` };
+      },
+      suspend: (p) => this.bridge.suspend(p),
+      resume: (p) => this.bridge.resume(p),
+    };
+  }
+
   /** Where `/metrics`, `/healthz` and `/readyz` are served. */
   get httpUrl(): string | undefined {
     return this.ops?.url;
@@ -393,6 +436,7 @@ export class Gateway {
     await this.turns;
     if (this.ownsTransport) await this.transport.close();
     await this.signals.stop();
+    await this.opsConsole?.stop();
     await this.leasePool.end();
     await this.pool.end();
     await this.db.stop();

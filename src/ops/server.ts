@@ -1,7 +1,7 @@
 /**
  * The site's HTTP server (Fastify): `/metrics` for Prometheus, `/healthz` and `/readyz` for a load
- * balancer or Kubernetes. The ops console (issue 11) is to be served here too. Loopback unless told
- * otherwise: nothing here is authenticated yet.
+ * balancer or Kubernetes, and the ops console (`src/ops/console`, registered through `register`,
+ * authenticated). Loopback unless told otherwise: the probes and metrics are not authenticated.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -18,6 +18,10 @@ export const READY_DB_TIMEOUT_MS = 1_000;
 export interface OpsServerDeps {
   metrics: GatewayMetrics;
   log: Logger;
+  /** More routes on the same server before it listens (the ops console, `src/ops/console`). */
+  register?: (app: FastifyInstance) => Promise<void>;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /** The running site the probes read; attached once it is built (until then `/readyz` says starting). */
@@ -57,7 +61,9 @@ export async function startOpsServer(config: HttpConfig, deps: OpsServerDeps): P
   let stopping = false;
   let site: ProbedSite | undefined;
   // Scrapes and probes come every few seconds: requests are not logged, errors are.
-  const app: FastifyInstance = Fastify({ logger: false });
+  const app = (
+    deps.tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: deps.tls })
+  ) as FastifyInstance;
   app.setErrorHandler((err: Error, _req, reply) => {
     deps.log.error({ err: err.message }, 'ops HTTP request failed');
     void reply.code(500).send({ error: 'internal error' });
@@ -76,6 +82,7 @@ export async function startOpsServer(config: HttpConfig, deps: OpsServerDeps): P
     const r = readiness(site.status(), await database(site.pool), stopping);
     return reply.code(r.ready ? 200 : 503).send(r);
   });
+  await deps.register?.(app);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -88,7 +95,7 @@ export async function startOpsServer(config: HttpConfig, deps: OpsServerDeps): P
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${deps.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     attach: (s) => {
       site = s;
     },

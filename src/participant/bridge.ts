@@ -100,33 +100,85 @@ const PARTICIPANT_REJECT_REASONS: ReadonlySet<string> = new Set([
  * message only once its effect is recorded.
  */
 export class ParticipantBridge implements ParticipantPort {
-  private consumers: Consumer[] = [];
+  /** One consumer per participant read now, by participant id. */
+  private readonly consumers = new Map<string, Consumer>();
+  /** Set between `start` and `stop`: the handlers the consumers hand messages to. */
+  private handlers: BridgeHandlers | undefined;
+  /** Participants an operator suspended: their TO.GATEWAY is not read until resumed. */
+  private readonly suspendedIds = new Set<string>();
+  /** Starts and stops of single consumers, one at a time. */
+  private changes: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: BridgeDeps) {}
 
-  /** Reading the participants' queues (started, not stopped). */
+  /** Reading the participants' queues (started, not stopped), but for those suspended. */
   get bridging(): boolean {
-    return this.consumers.length > 0;
+    return this.handlers !== undefined;
+  }
+
+  /** Participants whose queue is not read while bridging, by an operator's choice. */
+  get suspended(): string[] {
+    return [...this.suspendedIds];
   }
 
   /** Declares every participant's queues and starts reading their TO.GATEWAY (only the open site does). */
   async start(handlers: BridgeHandlers): Promise<void> {
+    this.handlers = handlers;
     for (const p of this.deps.participants.all) {
-      const q = await ensureParticipantQueues(this.deps.transport, p.id);
-      this.consumers.push(
-        await this.deps.transport.consume(
-          q.toGateway,
-          (m) => this.onMessage(p, m, handlers),
-          consumeOptions(q.toGateway, p.prefetch),
-        ),
-      );
+      if (!this.suspendedIds.has(p.id)) await this.read(p, handlers);
     }
+  }
+
+  private async read(p: ParticipantConfig, handlers: BridgeHandlers): Promise<void> {
+    const q = await ensureParticipantQueues(this.deps.transport, p.id);
+    this.consumers.set(
+      p.id,
+      await this.deps.transport.consume(
+        q.toGateway,
+        (m) => this.onMessage(p, m, handlers),
+        consumeOptions(q.toGateway, p.prefetch),
+      ),
+    );
   }
 
   /** Stops reading; handlers in flight finish and settle their messages. */
   async stop(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
-    this.consumers = [];
+    this.handlers = undefined;
+    await this.changes;
+    await Promise.all([...this.consumers.values()].map((c) => c.stop()));
+    this.consumers.clear();
+  }
+
+  /**
+   * Stops reading one participant's TO.GATEWAY (its handlers in flight finish) until `resume`, now
+   * and whenever this site opens. False when it was suspended already.
+   */
+  suspend(participantId: string): Promise<boolean> {
+    const done = this.changes.then(async () => {
+      if (this.suspendedIds.has(participantId)) return false;
+      this.suspendedIds.add(participantId);
+      const c = this.consumers.get(participantId);
+      this.consumers.delete(participantId);
+      await c?.stop();
+      this.deps.log.warn({ participant: participantId }, 'participant suspended: its TO.GATEWAY is not read');
+      return true;
+    });
+    this.changes = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Reads a suspended participant's TO.GATEWAY again (at once if bridging). False when it was not suspended. */
+  resume(participantId: string): Promise<boolean> {
+    const done = this.changes.then(async () => {
+      if (!this.suspendedIds.delete(participantId)) return false;
+      const p = this.deps.participants.all.find((x) => x.id === participantId);
+      if (this.handlers !== undefined && p !== undefined && !this.consumers.has(p.id))
+        await this.read(p, this.handlers);
+      this.deps.log.warn({ participant: participantId }, 'participant resumed: its TO.GATEWAY is read');
+      return true;
+    });
+    this.changes = done.catch(() => undefined);
+    return done;
   }
 
   async offer(o: Offer): Promise<void> {

@@ -56,6 +56,8 @@ export interface ConnectionStatus {
   since: number;
   reconnects: number;
   lastError: string | null;
+  /** Clock time of the last echo through this session (R9), either way; null before one. */
+  lastEcho?: number | null;
 }
 
 export interface ConnectionHandler {
@@ -133,12 +135,29 @@ export class SchemeConnection {
       since: this.since,
       reconnects: this.reconnects,
       lastError: this.lastError,
+      lastEcho: this.wire?.lastEchoAt ?? null,
     };
   }
 
   start(): void {
     this.stopping = false;
     if (this.state === 'closed') this.connect();
+  }
+
+  get dc(): Dc {
+    return this.opts.dc;
+  }
+
+  /**
+   * Back after a drain (an operator's): connect and sign on again, as a new TCP session, so that
+   * no reply or repeat bound to the drained session can take it for this one (R1, R7).
+   */
+  resume(): void {
+    if (!this.stopping) return;
+    this.stopping = false;
+    if (this.state !== 'closed') return;
+    this.reconnects++;
+    this.connect();
   }
 
   /** [R7] Only a ready connection signed on to submit carries a payment request. */

@@ -35,6 +35,7 @@ export type PoolHandler = Omit<ConnectionHandler, 'onServiceStatus'> & {
  */
 export class SchemePool {
   private readonly connections: SchemeConnection[] = [];
+  private readonly drainedIds = new Set<string>();
   private next = 0;
   private serviceStatus: ServiceStatus = 'ACTIVE';
 
@@ -122,8 +123,35 @@ export class SchemePool {
     );
   }
 
-  /** Drains every connection (R8) in parallel. */
+  /** Connections an operator drained: they stay closed until undrained. */
+  get drained(): string[] {
+    return [...this.drainedIds];
+  }
+
+  /**
+   * [R8] Drains the connections `pick` chooses (one, or a whole DC), each in the profile's order
+   * (`SchemeConnection.drain`), in parallel; the others carry the traffic. They stay closed until
+   * `undrain`. Returns their ids and the drains' end.
+   */
+  drainSome(pick: (c: { id: string; dc: Dc }) => boolean): { ids: string[]; done: Promise<void> } {
+    const chosen = this.connections.filter((c) => pick(c) && !this.drainedIds.has(c.id));
+    for (const c of chosen) this.drainedIds.add(c.id);
+    return { ids: chosen.map((c) => c.id), done: Promise.all(chosen.map((c) => c.drain())).then(() => undefined) };
+  }
+
+  /** Connects and signs on again the drained connections `pick` chooses; returns their ids. */
+  undrainSome(pick: (c: { id: string; dc: Dc }) => boolean): string[] {
+    const chosen = this.connections.filter((c) => pick(c) && this.drainedIds.has(c.id));
+    for (const c of chosen) {
+      this.drainedIds.delete(c.id);
+      c.resume();
+    }
+    return chosen.map((c) => c.id);
+  }
+
+  /** Drains every connection (R8) in parallel; none comes back (a stop). */
   async drain(): Promise<void> {
+    this.drainedIds.clear();
     await Promise.all(this.connections.map((c) => c.drain()));
   }
 

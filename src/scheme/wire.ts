@@ -81,6 +81,8 @@ export class Wire implements ReplyChannel {
   private heartbeat: Timer | undefined;
   private echoPending = false;
   private lastReceivedAt: number;
+  /** When an echo last went through either way (R9), clock ms: the console shows it. */
+  private lastEcho: number | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -272,6 +274,7 @@ export class Wire implements ReplyChannel {
     const message = result.message;
     if (isRequest(message.mti)) {
       if (message.mti === '9804' && message.fields.get(24) === FunctionCode.echo) {
+        this.lastEcho = this.opts.clock.now();
         this.respond(message, ActionCode.accepted, new Map());
         return;
       }
@@ -309,6 +312,11 @@ export class Wire implements ReplyChannel {
     this.handler.onRefused?.(error);
   }
 
+  /** When an echo last went through, either way (R9); undefined before the first. */
+  get lastEchoAt(): number | undefined {
+    return this.lastEcho;
+  }
+
   private armHeartbeat(): void {
     if (this.opts.heartbeatMs <= 0 || this.closed) return;
     const due = this.lastReceivedAt + this.opts.heartbeatMs - this.opts.clock.now();
@@ -327,6 +335,7 @@ export class Wire implements ReplyChannel {
     this.request(networkRequest(FunctionCode.echo, this.opts.clock.now()), { timeoutMs: h, exempt: true }).then(
       () => {
         this.echoPending = false;
+        this.lastEcho = this.opts.clock.now();
         this.armHeartbeat();
       },
       (e: RequestError) => {

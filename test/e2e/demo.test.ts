@@ -116,6 +116,15 @@ async function ledgerInbound(): Promise<number> {
 describe('npm start in a terminal', () => {
   it('moves the open site when an operator stops it and starts it again, and back with move, then stops in order on Ctrl-C: both simulators report, no stack trace, exit 0', async () => {
     const { code, output } = await runUntilCtrlC('', async (demo) => {
+      // The ops console: its URL and the demo operator's login printed, four eyes off.
+      const printed = /site-a (http:\/\/[^\s,]+)\/console,[^\n]*\n\s*log in as demo \/ (\S+) /.exec(demo.output());
+      expect(printed).not.toBeNull();
+      const login = await fetch(`${printed![1]}/console/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'demo', secret: printed![2] }),
+      });
+      expect(await login.json()).toMatchObject({ operator: 'demo', role: 'operator', fourEyes: false });
       await type(demo, 'stop site-a', /^site-a stopped$/m, 60_000);
       await type(demo, 'status', /^site-a stopped \| site-b OPEN \(epoch \d+\) 4\/4 ready/m, 20_000);
       await type(demo, 'start site-a', /^site-a closed 4\/4 ready.* \| site-b OPEN/m, 60_000);

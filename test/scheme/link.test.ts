@@ -109,6 +109,8 @@ describe('scheme link against the simulator', () => {
     await new Promise((r) => setTimeout(r, 5 * H));
     expect(p.status().every((c) => c.state === 'ready' && c.reconnects === 0)).toBe(true);
     expect((await s.sessions()).filter((v) => v.open)).toHaveLength(2);
+    // The last echo, as the ops console shows it: within the last 2H on each idle connection.
+    expect(p.status().every((c) => c.lastEcho !== null && Date.now() - c.lastEcho! <= 2 * H + 200)).toBe(true);
 
     await s.control('POST', '/mute', { session: await sessionOf(s, p, 'DC1-1') });
     const mutedAt = Date.now();

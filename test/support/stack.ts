@@ -49,6 +49,8 @@ export interface GatewaySettings {
   dcs?: { dc1: string; dc2: string };
   /** The broker the gateway uses; AMQP_URL unless given (a proxy in front of it, say). */
   mqUrl?: string;
+  /** The ops console's config section (src/ops/console/config.ts); none unless given. */
+  console?: Record<string, unknown>;
   timing?: Record<string, number>;
   /** Scheme link settings over the defaults below, e.g. `drainTimeoutMs`. */
   scheme?: Record<string, unknown>;
@@ -77,6 +79,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
     ...(s.events === undefined ? {} : { events: s.events }),
+    ...(s.console === undefined ? {} : { console: s.console }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
