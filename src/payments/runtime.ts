@@ -9,6 +9,7 @@ import type { Logger } from '../base/log.js';
 import { step, stateOf, type Effect } from './machines/step.js';
 import { storedContext } from './stored-context.js';
 import type { Fence } from '../failover/fence.js';
+import { NO_EPOCH } from '../failover/lease-keeper.js';
 import { UNOBSERVED, type PaymentObserver } from './observer.js';
 import { paymentEvent, PAYMENT_EVENT_TOPICS, type PaymentFacts } from './payment-event.js';
 
@@ -333,6 +334,11 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       // Another site moved the payment first: apply the event to the state it left.
       if (r.reason === 'conflict' && (await this.relearned(fpid, entry, reloads)))
         return this.reapply(fpid, entry, event, cause, reloads);
+      // [P3] Refused under an epoch this site has since left for a new one (it closed and reopened
+      // while the step waited out the database): the same step again, under the epoch it holds now.
+      const now = this.deps.fence().epoch;
+      if (r.reason === 'fenced' && now !== NO_EPOCH && now !== fence.epoch && reloads < RELOADS_MAX)
+        return this.reapply(fpid, entry, event, cause, reloads);
       // Nothing leaves the process for a state the ledger did not take.
       this.deps.log.error(
         { fpid, event: name, reason: r.reason, state: r.currentState },
@@ -434,7 +440,10 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
    */
   private async commitThroughFaults(deadline: number | undefined, t: Transition): Promise<CommitResult | undefined> {
     const commit = async (attempt: number): Promise<CommitResult> => {
-      const r = await this.deps.ledger.commit(t);
+      // [P3] Each attempt carries the fence as it is now: a step waiting out a database outage across
+      // this site's own close and reopen commits under its new epoch, and is refused while it is closed.
+      const fence = attempt === 1 ? t : this.deps.fence();
+      const r = await this.deps.ledger.commit({ ...t, site: fence.site, epoch: fence.epoch });
       assert(r.fpid === t.fpid, `the ledger answered a commit of ${t.fpid} with the result of ${r.fpid}`);
       return !r.ok && attempt > 1 && r.reason !== 'fenced' && r.currentState === t.to ? { fpid: t.fpid, ok: true } : r;
     };

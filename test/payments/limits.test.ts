@@ -264,6 +264,44 @@ describe('outbound instructions at their bounds', () => {
     expect(ledger.commits.filter((t) => t.event === 'submit').length).toBe(2);
   });
 
+  it('commits a step that waited out the database across its own close and reopen under the epoch it holds now (P3)', async () => {
+    // The submit meets the database away; meanwhile the site loses its lease and takes it again.
+    const epochs: number[] = [];
+    let failNext = true;
+    const ledger = memoryLedger();
+    const flaky = {
+      ...ledger,
+      commit: async (t: Transition) => {
+        if (t.event !== 'submit') return ledger.commit(t);
+        epochs.push(t.epoch);
+        if (failNext) {
+          failNext = false;
+          throw new TransientFault('database away');
+        }
+        return t.epoch === 6 ? ledger.commit(t) : { fpid: t.fpid, ok: false as const, reason: 'fenced' as const };
+      },
+    };
+    let fence = { site: 'test', epoch: 5 };
+    const clock = new ManualClock();
+    const submitted: string[] = [];
+    const desk = new OutboundDesk({
+      ledger: flaky,
+      clock,
+      log: silentLogger,
+      fence: () => fence,
+      scheme: { submit: (m) => (submitted.push(m.mti), new Promise<never>(() => undefined)) },
+      port: quietPort(),
+      timing: { tOutMs: 15_000, retryMs: 250 },
+    });
+    await desk.instruct(PARTICIPANT, instruction(), 'mq-1');
+    await new Promise((r) => setImmediate(r));
+    fence = { site: 'test', epoch: 6 };
+    clock.advance(1_000);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(epochs).toEqual([5, 6]);
+    expect(submitted).toEqual(['9200']);
+  });
+
   it('refuses an instruction with a transient fault while the payments in memory are at their bound: its MQ message stays queued', async () => {
     const desk = outboundDesk({ inMemoryPaymentsMax: 1 });
     await expect(desk.instruct(PARTICIPANT, instruction(), 'mq-1')).resolves.toBe('recorded');
