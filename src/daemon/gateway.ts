@@ -1,6 +1,7 @@
 import { startTracing, type Tracing } from './tracing.js';
 import type pg from 'pg';
 import { monotonicClock, type Clock, type Timer } from '../base/clock.js';
+import { backoffDelay, TRANSIENT_BACKOFF } from '../base/faults.js';
 import { openDatabase, type DatabaseHandle } from '../ledger/database.js';
 import { DAY_MS, Ledger, OPEN_SITE_LEASE } from '../ledger/ledger.js';
 import { RefusalLog } from '../ledger/refusals.js';
@@ -89,6 +90,7 @@ export class Gateway {
 
   private constructor(
     private readonly config: GatewayConfig,
+    private readonly clock: Clock,
     private readonly log: Logger,
     private readonly db: DatabaseHandle,
     private readonly pool: pg.Pool,
@@ -242,6 +244,7 @@ export class Gateway {
 
     const gateway = new Gateway(
       config,
+      clock,
       log,
       db,
       pool,
@@ -334,6 +337,21 @@ export class Gateway {
   private async opened(epoch: number): Promise<void> {
     if (!this.keeper.isOpen) return;
     this.log.warn({ site: this.config.site, epoch }, "this site is open: it bridges the participants' queues");
+    // A broker or database away at this moment must not leave an open site that does not bridge.
+    for (let attempt = 1; this.keeper.isOpen; attempt += 1) {
+      try {
+        await this.open();
+        return;
+      } catch (e) {
+        await this.bridge.stop().catch(() => undefined);
+        const retryInMs = backoffDelay(TRANSIENT_BACKOFF, attempt);
+        this.log.warn({ err: (e as Error).message, attempt, retryInMs }, 'opening did not complete; trying again');
+        await new Promise<void>((resolve) => this.clock.after(retryInMs, resolve));
+      }
+    }
+  }
+
+  private async open(): Promise<void> {
     const open = await this.ledger.findOpen();
     await this.outbound.recover(open);
     if (!this.keeper.isOpen) return;
