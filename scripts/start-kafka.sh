@@ -139,7 +139,8 @@ jvm=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto
 
 if [[ ! -f "$data/meta.properties" ]]; then
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # One that starts with '-' would be read as an option by the tool, so the first character is a letter.
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' | sed 's/^[-_0-9]/A/')"
   echo "start-kafka: formatting $data with cluster id $cluster_id"
   # The controller quorum is static (controller.quorum.voters), so no --standalone.
   "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >"$home/format.out" 2>&1 ||
