@@ -227,6 +227,10 @@ export class OutboundDesk {
         return 'recorded';
       case 'unavailable':
         throw new TransientFault('the ledger could not record the instruction');
+      case 'fenced':
+        // [P3] This site closed as it read the message: held, not rolled back, so that no delivery is
+        // counted towards the backout threshold; the open site (or this one, reopened) takes it.
+        throw new TransientFault('the ledger refused the instruction: this site is not open');
       case 'full':
         throw new TransientFault('outbound payments in memory are at their bound');
       case 'duplicate': {

@@ -105,8 +105,9 @@ interface Entry<M extends AnyStateMachine> {
 /**
  * `unavailable`: the ledger could not be reached (a transient fault); nothing was recorded, or it
  * is unknown. `full`: IN_MEMORY_PAYMENTS_MAX payments are held already; nothing was recorded.
+ * `fenced`: refused because this site is not open (its epoch is not the lease's); nothing was recorded.
  */
-export type Created = 'created' | 'duplicate' | 'refused' | 'unavailable' | 'full';
+export type Created = 'created' | 'duplicate' | 'refused' | 'fenced' | 'unavailable' | 'full';
 
 /**
  * What became of an event: `committed` (and its effects performed), `ignored` (the state takes no
@@ -205,7 +206,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       }
       if (!r.ok) {
         this.entries.delete(fpid);
-        result = r.reason === 'duplicate' ? 'duplicate' : 'refused';
+        result = r.reason === 'duplicate' || r.reason === 'fenced' ? r.reason : 'refused';
         this.deps.log.warn({ fpid, reason: r.reason, state: r.currentState }, 'payment not recorded');
         return;
       }
