@@ -124,6 +124,15 @@ function twoSites() {
   return { bus, a, b, channels, arrive, offerOf, decide, stop };
 }
 
+/** The participant notices written to the outbox for a payment, in order. */
+const noticesOf = async (fpid: string) =>
+  (
+    await db.pool.query<{ notice: string }>(
+      "SELECT payload->>'notice' AS notice FROM outbox WHERE topic = 'participant.notices' AND key = $1 ORDER BY id",
+      [fpid],
+    )
+  ).rows.map((r) => r.notice);
+
 const journal = async (fpid: string) => (await ledger.journal(fpid)).map((j) => `${j.event}@${j.site}`);
 
 describe('cross-site inbound at the desks (P3)', () => {
@@ -191,11 +200,7 @@ describe('cross-site inbound at the desks (P3)', () => {
       expect(handle.replied).toBe(true);
       expect(s.channels.a.written).toEqual([ActionCode.accepted]);
       expect((await ledger.get(fpid))?.state).toBe('reversed');
-      const notices = await db.pool.query<{ notice: string }>(
-        "SELECT payload->>'notice' AS notice FROM outbox WHERE topic = 'participant.notices' AND key = $1",
-        [fpid],
-      );
-      expect(notices.rows.map((r) => r.notice)).toEqual(['reversal']);
+      expect(await noticesOf(fpid)).toEqual(['reversal']);
     } finally {
       s.stop();
     }
@@ -215,11 +220,7 @@ describe('cross-site inbound at the desks (P3)', () => {
       const row = await ledger.get(fpid);
       expect(row).toMatchObject({ state: 'replied', outcome: ActionCode.standIn });
       // The notices the open site will put: the stand-in (written by the closed site) and the late answer.
-      const notices = await db.pool.query<{ notice: string }>(
-        "SELECT payload->>'notice' AS notice FROM outbox WHERE topic = 'participant.notices' AND key = $1 ORDER BY id",
-        [fpid],
-      );
-      expect(notices.rows.map((r) => r.notice)).toEqual(['standIn', 'answerLate']);
+      expect(await noticesOf(fpid)).toEqual(['standIn', 'answerLate']);
       expect(s.channels.b.written).toEqual([]);
     } finally {
       s.stop();
