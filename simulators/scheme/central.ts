@@ -222,6 +222,8 @@ export class Central {
       socket.destroy();
       return;
     }
+    // As the gateway's side does: a small answer goes at once, not after the peer's delayed ACK.
+    socket.setNoDelay(true);
     const id = `${dc}#${++this.sequence[dc]}`;
     const session = new Session(
       id,
