@@ -4,7 +4,7 @@
  * much CPU each used and how high its memory went between their start and end.
  */
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One reading: CPU used since the process started (user + system), and its resident set now. */
@@ -113,6 +113,19 @@ export function processGroupProbe(rootPid: number): Probe {
 export async function postmasterPid(dataDir: string): Promise<number> {
   const text = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8');
   return Number(text.split('\n')[0]);
+}
+
+/**
+ * The RabbitMQ node on this machine (its Erlang VM, `beam.smp`, whose command line names rabbit),
+ * when there is one: the broker shares the cores, so its CPU per payment is reported too.
+ */
+export async function localBrokerPid(): Promise<number | undefined> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('beam.smp') && cmdline.includes('rabbit')) return Number(entry);
+  }
+  return undefined;
 }
 
 /** A window over the meter's processes: `end()` says what each used since `open()`. */

@@ -11,6 +11,7 @@ import { joinFlows, summarize, type Flow, type FlowSummary } from './flows.js';
 import type { Meter, Usage } from './measure.js';
 import type { QueueDepth } from './queues.js';
 import { readCounts, showProgress, type Counts } from './progress.js';
+import { watchSites, type SiteFigures } from './sites.js';
 
 export interface Phase {
   /** Total payments a second, both directions. */
@@ -28,6 +29,8 @@ export interface RunContext {
   tInMs: number;
   /** The participant's TO.GATEWAY and FROM.GATEWAY: empty once the gateway has caught up. */
   queues: QueueDepth;
+  /** Each gateway site's HTTP base URL (its /metrics). */
+  siteUrls: readonly string[];
 }
 
 export interface PhaseResult extends FlowSummary {
@@ -50,6 +53,8 @@ export interface RunResult {
   settled: boolean;
   /** Timing rows dropped by a simulator for room: the run's figures then miss its oldest payments. */
   timings_dropped: number;
+  /** Offers shed by admission control, and the outbox's lag, from the sites' metrics. */
+  sites: SiteFigures;
 }
 
 /** Longest wait after the traffic for the last payments: T_in, reversals and a backlog in the queues. */
@@ -72,6 +77,7 @@ export async function run(ctx: RunContext, phases: readonly Phase[], label: stri
   const usages: Array<Record<string, Usage>> = [];
   const offeredAt: number[] = [];
   let window = await ctx.meter.window();
+  const watch = await watchSites(ctx.siteUrls);
   let settled: boolean;
   try {
     for (const [i, p] of phases.entries()) {
@@ -91,6 +97,7 @@ export async function run(ctx: RunContext, phases: readonly Phase[], label: stri
   } finally {
     stopProgress();
   }
+  const sites = await watch.end();
   const to = await readCounts(sim, bank);
   const [schemeTimings, bankTimings] = await Promise.all([
     sim.control<TimingsView>('GET', '/timings'),
@@ -111,15 +118,18 @@ export async function run(ctx: RunContext, phases: readonly Phase[], label: stri
     error_counts,
     settled,
     timings_dropped: schemeTimings.dropped + bankTimings.dropped,
+    sites,
   };
 }
 
 /** A one-phase run as the bench prints it: the phase's figures with the run's errors. */
-export type RunLine = PhaseResult & Pick<RunResult, 'errors' | 'error_counts' | 'settled' | 'timings_dropped'>;
+export type RunLine = PhaseResult &
+  Pick<RunResult, 'errors' | 'error_counts' | 'settled' | 'timings_dropped'> &
+  SiteFigures;
 
 export function lineOf(r: RunResult): RunLine {
-  const { errors, error_counts, settled, timings_dropped } = r;
-  return { ...r.phases[0]!, errors, error_counts, settled, timings_dropped };
+  const { errors, error_counts, settled, timings_dropped, sites } = r;
+  return { ...r.phases[0]!, errors, error_counts, settled, timings_dropped, ...sites };
 }
 
 function phaseResult(p: Phase, summary: FlowSummary, usage: Record<string, Usage>, payments: number): PhaseResult {

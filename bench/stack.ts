@@ -7,7 +7,7 @@ import { T_IN_MS } from '../src/scheme/config.js';
 import type { Cleanup } from '../test/support/cleanup.js';
 import { startTestDatabase } from '../test/support/ledger.js';
 import { startTwoSites } from '../test/support/two-sites.js';
-import { Meter, postmasterPid, processGroupProbe, processProbe, type Probe } from './measure.js';
+import { localBrokerPid, Meter, postmasterPid, processGroupProbe, processProbe, type Probe } from './measure.js';
 import { queueDepth } from './queues.js';
 import type { RunContext } from './run.js';
 
@@ -44,11 +44,14 @@ export async function startBenchStack(cleanup: Cleanup, s: BenchStackSettings): 
   probes.set('scheme-sim', processProbe(sim.process.process.pid!));
   probes.set('bank-sim', processProbe(bank.process.process.pid!));
   if (db.dataDir !== undefined) probes.set('postgres', processGroupProbe(await postmasterPid(db.dataDir)));
+  const broker = await localBrokerPid();
+  if (broker !== undefined) probes.set('rabbitmq', processProbe(broker));
   const meter = new Meter(probes);
   meter.start();
   cleanup.push(async () => meter.stop());
   const names = (bank.process.ready.queues as Record<string, { toGateway: string; fromGateway: string }>)[participant]!;
   const queues = await queueDepth([names.toGateway, names.fromGateway]);
   cleanup.push(() => queues.close());
-  return { sim, bank, meter, inboundPerOutbound: s.inboundPerOutbound, tInMs: T_IN_MS, queues };
+  const siteUrls = [...sites.values()].map((g) => String(g.ready.http));
+  return { sim, bank, meter, inboundPerOutbound: s.inboundPerOutbound, tInMs: T_IN_MS, queues, siteUrls };
 }

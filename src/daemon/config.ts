@@ -9,6 +9,7 @@ import { leaseTimingSchema } from '../failover/lease-timing.js';
 import { httpConfigSchema } from '../ops/config.js';
 import { eventsConfigSchema } from '../events/config.js';
 import { tracingConfigSchema } from './tracing.js';
+import { ADMISSION_DEFAULTS, DECISION_WINDOW_SHARE } from '../payments/admission.js';
 import { consoleConfigSchema } from '../ops/console/index.js';
 
 /** The link's wait for a payment response is the gateway's `T_out` unless set apart (stricter). */
@@ -34,6 +35,16 @@ export const gatewayConfigSchema = z
         retryMs: z.number().int().min(10).default(250),
       })
       .refine((t) => t.standInMarginMs < t.tInMs, 'standInMarginMs must be less than tInMs')
+      .prefault({}),
+    /** Admission control of inbound offers (src/payments/admission.ts): when to stand in at once. */
+    admission: z
+      .object({
+        offeredMax: z.number().int().min(1).default(ADMISSION_DEFAULTS.offeredMax),
+        /** Defaults to a quarter of the time to the stand-in (T_in - margin): 2.25 s by default. */
+        decisionWindowMs: z.number().int().min(0).optional(),
+        loopDelayMaxMs: z.number().int().min(1).default(ADMISSION_DEFAULTS.loopDelayMaxMs),
+        commitDelayMaxMs: z.number().int().min(1).default(ADMISSION_DEFAULTS.commitDelayMaxMs),
+      })
       .prefault({}),
     /**
      * Which site is open: the open-site lease's timing (src/failover/lease-timing.ts). Every site
@@ -65,6 +76,11 @@ export const gatewayConfigSchema = z
   .transform((c) => ({
     ...c,
     scheme: { ...c.scheme, requestTimeoutMs: c.scheme.requestTimeoutMs ?? c.timing.tOutMs },
+    admission: {
+      ...c.admission,
+      decisionWindowMs:
+        c.admission.decisionWindowMs ?? Math.floor((c.timing.tInMs - c.timing.standInMarginMs) * DECISION_WINDOW_SHARE),
+    },
   }));
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -19,6 +19,7 @@ import type { GatewayConfig } from './config.js';
 import { Lease } from '../failover/lease.js';
 import { LeaseKeeper, type CloseReason } from '../failover/lease-keeper.js';
 import { InboundDesk } from '../payments/inbound-desk.js';
+import { Admission, type Load } from '../payments/admission.js';
 import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 import { ParticipantNotices } from '../payments/participant-notices.js';
@@ -40,6 +41,7 @@ export interface GatewayStatus {
   mq: { transport: string; durable: boolean; bridging: boolean };
   /** The relay of payment events to Kafka: off without brokers; runs while this site is open. */
   events: PaymentEventRelayStatus | { on: false };
+  admission: Load;
 }
 
 export interface GatewayDeps {
@@ -106,6 +108,7 @@ export class Gateway {
     private readonly signals: SiteSignals,
     private readonly notices: ParticipantNotices,
     private readonly events: PaymentEventRelay | undefined,
+    private readonly admission: Admission,
   ) {}
 
   /**
@@ -204,6 +207,15 @@ export class Gateway {
       },
     );
     await signals.start();
+    const desk: { inbound?: InboundDesk } = {};
+    const admission = new Admission(
+      {
+        clock,
+        sources: { offered: () => desk.inbound?.offeredHeld ?? 0, commitDelayMs: () => ledger.commitDelayMs },
+        onShed: metrics.admissionShed,
+      },
+      config.admission,
+    );
     const inbound = new InboundDesk({
       ledger,
       clock,
@@ -216,8 +228,10 @@ export class Gateway {
       signals,
       timing: config.timing,
       observer: metrics.payments,
+      admission,
     });
     heard.inbound = inbound;
+    desk.inbound = inbound;
     const scheme = new SchemePool(
       config.scheme,
       { clock, log },
@@ -260,8 +274,10 @@ export class Gateway {
       signals,
       notices,
       events,
+      admission,
     );
     told.gateway = gateway;
+    admission.start();
     gateway.ops = ops;
     metrics.attach({ status: () => gateway.status(), pool, leaseRole: OPEN_SITE_LEASE, log });
     // A lone site (or the one whose lease is free) opens at once: wait for the first attempt, so
@@ -385,6 +401,7 @@ export class Gateway {
       inFlight: { inbound: this.inbound.inFlight, outbound: this.outbound.inFlight },
       mq: { transport: this.transport.name, durable: this.transport.durable, bridging: this.bridge.bridging },
       events: this.events?.status() ?? { on: false },
+      admission: this.admission.sampled,
     };
   }
 
@@ -446,6 +463,7 @@ export class Gateway {
     await this.notices.stop();
     this.inbound.stop();
     this.outbound.stop();
+    this.admission.stop();
     await this.ledger.drain();
     // After the last steps were written: what it has not relayed by now the next open site relays.
     await this.events?.stop();

@@ -22,11 +22,22 @@ export interface GroupCommitOptions {
   maxQueued?: number;
 }
 
+/**
+ * Whether an item goes ahead of the others: under load, the steps of work already taken on (an
+ * answer, a stand-in, a report) are written before new work (a payment's first record), so that
+ * what is owed finishes in time however much new work waits behind it. Order per key holds within
+ * each lane and from the urgent lane to the other; a key's later urgent item may pass its earlier
+ * ordinary one, so a caller submits a key's next item only once the earlier has been written.
+ */
+export type Urgency<T> = (item: T) => boolean;
+
 /** Writes a batch in one transaction and returns one result per item, in order, once committed. */
 export type BatchWriter<T, R> = (batch: readonly T[]) => Promise<R[]>;
 
 interface Pending<T, R> {
   item: T;
+  /** When it was submitted (the committer's clock). */
+  at: number;
   resolve(result: R): void;
   reject(err: unknown): void;
 }
@@ -41,10 +52,10 @@ export function takeBatch<T>(
   max: number,
   keyOf: (item: T) => string,
   busy: ReadonlySet<string>,
+  batch: T[] = [],
+  taken = new Set<string>(),
 ): { batch: T[]; rest: T[] } {
-  const batch: T[] = [];
   const rest: T[] = [];
-  const taken = new Set<string>();
   for (const item of queue) {
     const key = keyOf(item);
     if (batch.length < max && !busy.has(key) && !taken.has(key)) {
@@ -60,43 +71,64 @@ export function takeBatch<T>(
 }
 
 export class GroupCommitter<T, R> {
+  /** Urgent items, then the others: each in submission order. */
+  private urgentQueue: Pending<T, R>[] = [];
   private queue: Pending<T, R>[] = [];
   private readonly busy = new Set<string>();
   private inFlight = 0;
+  /** When the oldest item of each write in flight was submitted. */
+  private readonly writing: number[] = [];
   private idle: (() => void)[] = [];
 
   constructor(
     private readonly write: BatchWriter<T, R>,
     private readonly keyOf: (item: T) => string,
     private readonly options: GroupCommitOptions,
+    private readonly urgent: Urgency<T> = () => false,
+    private readonly now: () => number = () => 0,
   ) {}
+
+  /** How long the oldest item not yet written has waited: the queue's delay, 0 when all is written. */
+  get oldestWaitMs(): number {
+    const oldest = Math.min(...this.writing, this.urgentQueue[0]?.at ?? Infinity, this.queue[0]?.at ?? Infinity);
+    return oldest === Infinity ? 0 : this.now() - oldest;
+  }
 
   /** Items waiting for a write (not those in a write in flight). */
   get queued(): number {
-    return this.queue.length;
+    return this.urgentQueue.length + this.queue.length;
   }
 
-  /** Queues an item for the next write; refused with a TransientFault while the queue is full. */
+  /**
+   * Queues an item for the next write; refused with a TransientFault while the queue is full. An
+   * urgent item is refused only when urgent items alone fill it: new work cannot crowd it out.
+   */
   submit(item: T): Promise<R> {
     const max = this.options.maxQueued ?? GROUP_COMMIT_QUEUED_MAX;
-    if (this.queue.length >= max)
+    const urgent = this.urgent(item);
+    if ((urgent ? this.urgentQueue.length : this.queued) >= max)
       return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      (urgent ? this.urgentQueue : this.queue).push({ item, at: this.now(), resolve, reject });
       this.pump();
     });
   }
 
   /** Resolves once everything submitted so far has been written or refused. */
   drained(): Promise<void> {
-    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queued === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private pump(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const { batch, rest } = takeBatch(this.queue, this.options.maxBatch, (p) => this.keyOf(p.item), this.busy);
+    const key = (p: Pending<T, R>) => this.keyOf(p.item);
+    while (this.inFlight < this.options.maxInFlight && this.queued > 0) {
+      const { maxBatch } = this.options;
+      const taken = new Set<string>();
+      const first = takeBatch(this.urgentQueue, maxBatch, key, this.busy, [], taken);
+      const { batch, rest } = takeBatch(this.queue, maxBatch, key, this.busy, first.batch, taken);
       if (batch.length === 0) return;
+      this.urgentQueue = first.rest;
       this.queue = rest;
       void this.run(batch);
     }
@@ -110,6 +142,8 @@ export class GroupCommitter<T, R> {
       this.busy.add(key);
     }
     this.inFlight += 1;
+    const oldest = batch.reduce((at, p) => Math.min(at, p.at), Infinity);
+    this.writing.push(oldest);
     try {
       const results = await this.write(batch.map((p) => p.item));
       if (results.length !== batch.length)
@@ -118,10 +152,11 @@ export class GroupCommitter<T, R> {
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {
+      this.writing.splice(this.writing.indexOf(oldest), 1);
       for (const key of keys) this.busy.delete(key);
       this.inFlight -= 1;
       this.pump();
-      if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+      if (this.inFlight === 0 && this.queued === 0) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 }

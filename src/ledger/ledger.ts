@@ -97,6 +97,9 @@ export class Ledger {
       (batch) => this.write(batch),
       (t) => t.fpid,
       this.options,
+      // A payment's later steps (its answer, stand-in, report) before the first records of new ones.
+      (t) => t.from !== null,
+      () => clock.now(),
     );
   }
 
@@ -106,6 +109,11 @@ export class Ledger {
     if (problem)
       return Promise.reject(new Error(`transition ${t.event} for ${t.fpid} refused before writing: ${problem}`));
     return this.committer.submit(t);
+  }
+
+  /** How long the oldest transition not yet committed has waited: how far the database is behind the traffic. */
+  get commitDelayMs(): number {
+    return this.committer.oldestWaitMs;
   }
 
   /** Resolves once every commit submitted so far has settled. The pool stays the caller's to end. */

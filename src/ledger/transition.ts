@@ -47,6 +47,8 @@ export interface Cause {
   stan?: string;
   connectionId?: string;
   participantMsgId?: string;
+  /** Admission control stood the payment in rather than offer it, and why (src/payments/admission.ts). */
+  shed?: string;
 }
 
 export interface OutboxEvent {

@@ -10,6 +10,7 @@ import type { Logger } from '../base/log.js';
 import type { BatchWritten } from '../ledger/ledger.js';
 import { leaseChanges, outboxLag, type OutboxLag } from '../ledger/observed.js';
 import type { RefusalAudit } from '../ledger/refusals.js';
+import type { ShedReason } from '../payments/admission.js';
 import type { CommittedStep, InboundAnswer, OutboundReport, PaymentObserver } from '../payments/observer.js';
 import type { ConnectionState, Dc } from '../scheme/connection.js';
 import type { SiteStatus } from './site.js';
@@ -73,6 +74,7 @@ export class GatewayMetrics {
   private readonly batchSize: Histogram;
   private readonly batchesFailed: Counter;
   private readonly schemeRefused: Counter<'code'>;
+  private readonly offersShed: Counter<'reason'>;
   private readonly participantRefused: Counter<'kind'>;
 
   constructor(site: string) {
@@ -157,6 +159,12 @@ export class GatewayMetrics {
       help: 'Group-commit batches that failed (the steps are retried)',
       registers,
     });
+    this.offersShed = new Counter({
+      name: 'gateway_admission_shed_total',
+      help: 'Inbound payments stood in at once rather than offered (admission control), by reason: window, offered, loop, ledger',
+      labelNames: ['reason'],
+      registers,
+    });
     this.schemeRefused = new Counter({
       name: 'gateway_scheme_refused_total',
       help: 'Scheme messages refused by the wire (R11): code mac (answered 9068) or format (9020)',
@@ -210,6 +218,11 @@ export class GatewayMetrics {
 
   readonly schemeRefusal = (code: 'mac' | 'format'): void => {
     this.schemeRefused.inc({ code });
+  };
+
+  /** Admission control stood an inbound payment in rather than offer it. */
+  readonly admissionShed = (reason: ShedReason): void => {
+    this.offersShed.inc({ reason });
   };
 
   /** The bridge's refusal audit, counting each refusal once it is recorded. */
@@ -297,6 +310,19 @@ export class GatewayMetrics {
         if (s === undefined) return;
         this.set({ direction: 'inbound' }, s.inFlight.inbound);
         this.set({ direction: 'outbound' }, s.inFlight.outbound);
+      },
+    });
+    new Gauge({
+      name: 'gateway_admission_load',
+      help: 'What admission control last sampled: offered (inbound offered, undecided), loop_delay_ms (event-loop p99), commit_delay_ms (oldest commit waiting)',
+      labelNames: ['signal'],
+      registers,
+      collect() {
+        const a = status()?.admission;
+        if (a === undefined) return;
+        this.set({ signal: 'offered' }, a.offered);
+        this.set({ signal: 'loop_delay_ms' }, a.loopDelayMs);
+        this.set({ signal: 'commit_delay_ms' }, a.commitDelayMs);
       },
     });
     new Gauge({

@@ -1,3 +1,4 @@
+import type { Load } from '../payments/admission.js';
 import type { ConnectionStatus } from '../scheme/connection.js';
 
 /**
@@ -14,4 +15,6 @@ export interface SiteStatus {
   connections: ConnectionStatus[];
   inFlight: { inbound: number; outbound: number };
   mq: { transport: string; durable: boolean; /** The bridge reads the participants' queues. */ bridging: boolean };
+  /** Admission control's last sample of this site's load (src/payments/admission.ts). */
+  admission?: Load;
 }

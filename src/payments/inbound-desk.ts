@@ -40,6 +40,7 @@ import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 import { UNOBSERVED, type InboundAnswerResult, type PaymentObserver } from './observer.js';
 import { PaymentTraces } from './traces.js';
+import type { Admission } from './admission.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -73,6 +74,8 @@ export interface InboundDeps {
   replyHandlesMax?: number;
   /** Told of every step and every answer (metrics); nothing by default. */
   observer?: PaymentObserver;
+  /** Whether a payment due to be offered is offered, or stood in at once; every one is offered without. */
+  admission?: Pick<Admission, 'shed'>;
 }
 
 /**
@@ -135,7 +138,7 @@ export class InboundDesk {
         connection: (s) => s.context.arrivalConnection,
         context: (s) => s.context,
         // Offering and recording a decision use the participants' queues: the open site's alone.
-        fenced: (event) => event === 'offer' || event === 'decided',
+        fenced: (event) => event === 'offer' || event === 'shed' || event === 'decided',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => this.deadline(s),
         standInAt: (s) => s.context.standInAt,
@@ -233,9 +236,7 @@ export class InboundDesk {
   private async offerFor(fpid: string): Promise<void> {
     try {
       if (!(await this.hold(fpid))) return;
-      const s = this.runtime.snapshot(fpid);
-      if (s?.value === 'recorded' && this.deps.clock.now() < s.context.standInAt)
-        await this.runtime.send(fpid, { type: 'OFFER' });
+      await this.offerOrShed(fpid);
     } catch (e) {
       // The arrival site stands it in at its deadline; its next poll signals it again meanwhile.
       this.deps.log.warn({ fpid, err: (e as Error).message }, 'payment recorded by another site not offered');
@@ -299,6 +300,8 @@ export class InboundDesk {
 
   /** A payment or reversal request from the scheme, with the handle bound to its connection (R1). */
   async onRequest(request: IsoMessage, reply: ReplyHandle): Promise<void> {
+    // [R6] Read as the frame is, before anything is awaited: the stand-in deadline runs from here.
+    const arrivedAt = this.deps.clock.now();
     const fpid = fpidOf(request.fields);
     const cause = { mti: request.mti, stan: request.fields.get(11) ?? '', connectionId: reply.connectionId };
     // Paired with `take`: a handle reaches the desk unused, and is used once from there.
@@ -316,16 +319,17 @@ export class InboundDesk {
     if (request.mti === '9420' || request.mti === '9421') {
       // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
       // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
-      if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, false);
+      if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, arrivedAt, false);
       await this.sendKeeping(fpid, 'REVERSAL', reply, cause);
       return;
     }
-    // [R5] A 9201, or a 9200 whose FPID was seen (in memory or in the ledger), gets the original outcome.
-    if (await this.hold(fpid)) {
+    // [R5] A 9201, or a 9200 whose FPID was seen, gets the original outcome. A 9200 is looked up in
+    // the ledger by its own record: the commit that finds the FPID there says so (`duplicate`).
+    if (request.mti !== '9200' && (await this.hold(fpid))) {
       await this.sendKeeping(fpid, 'REPEAT', reply, cause);
       return;
     }
-    await this.record(fpid, request, reply, cause);
+    await this.record(fpid, request, reply, cause, arrivedAt);
   }
 
   /**
@@ -433,7 +437,7 @@ export class InboundDesk {
 
   /** [P3] An unoffered payment: the open site offers it; a closed site tells the open one. */
   private offerOrSignal(fpid: string): void {
-    if (this.deps.isOpen()) void this.runtime.send(fpid, { type: 'OFFER' });
+    if (this.deps.isOpen()) void this.offerOrShed(fpid);
     else this.deps.signals.send(OPEN_SITE, 'offer', fpid);
   }
 
@@ -443,6 +447,7 @@ export class InboundDesk {
     request: IsoMessage,
     reply: ReplyHandle,
     cause: Record<string, string>,
+    arrivedAt: number,
     asPayment = true,
   ): Promise<void> {
     // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
@@ -455,7 +460,6 @@ export class InboundDesk {
     const traceparent = this.traces.begin(fpid);
     // [P1] The payment goes to the participant owning its beneficiary sort code (field 95).
     const participant = this.deps.participants.owner(payment.beneficiarySortCode)?.id ?? null;
-    const now = this.deps.clock.now();
     // Random, not derived from the FPID: a decision must come from someone who was given the offer.
     const offerMessageId = this.deps.newOfferMessageId();
     // [R6] The stand-in deadline: T_in - margin after arrival.
@@ -464,8 +468,8 @@ export class InboundDesk {
       arrivalConnection: reply.connectionId,
       arrivalSite: this.site,
       participant,
-      receivedAt: now,
-      standInAt: now + this.deps.timing.tInMs - this.deps.timing.standInMarginMs,
+      receivedAt: arrivedAt,
+      standInAt: arrivedAt + this.deps.timing.tInMs - this.deps.timing.standInMarginMs,
       offerMessageId,
     };
     this.payments.set(fpid, { payment, offerMessageId });
@@ -475,14 +479,21 @@ export class InboundDesk {
       assert(!this.handles.has(arrival(fpid)), `a second arrival handle for ${fpid}`);
       this.handles.set(arrival(fpid), reply);
     }
-    const { snapshot, effects } = startInbound(input);
+    // [R6] Admission control on arrival: a payment this site cannot get decided in time is stood in
+    // as it is recorded (one commit), whichever site is open. The open site checks again as it offers.
+    const shed = participant === null ? undefined : this.deps.admission?.shed(input.standInAt);
+    if (shed !== undefined) this.deps.log.debug({ fpid, reason: shed }, 'payment shed on arrival: stood in at once');
+    const { snapshot, effects } = startInbound(input, shed !== undefined);
     const record = newPayment('inbound', payment, {
       participantId: participant,
       arrivalConnection: reply.connectionId,
       participantMsgId: offerMessageId,
       traceparent,
     });
-    const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', cause);
+    const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', {
+      ...cause,
+      ...(shed === undefined ? {} : { shed }),
+    });
     if (created !== 'created' && !this.runtime.has(fpid)) this.traces.end(fpid);
     if (created !== 'created') {
       // Not recorded by this arrival: what it kept beside the machine goes, unless the payment is
@@ -511,8 +522,25 @@ export class InboundDesk {
     // offers it and records the decision, and this site answers once it learns the outcome. Still
     // undecided at its deadline, the payment is stood in here (R6).
     if (this.runtime.snapshot(fpid)?.value !== 'recorded') return;
-    if (this.deps.isOpen()) await this.runtime.send(fpid, { type: 'OFFER' });
+    if (this.deps.isOpen()) await this.offerOrShed(fpid);
     else this.deps.signals.send(OPEN_SITE, 'offer', fpid);
+  }
+
+  /**
+   * [R6] The open site offers a recorded payment before its deadline, or stands it in at once when
+   * admission control says it cannot be decided in time (`admission.ts`).
+   */
+  private async offerOrShed(fpid: string): Promise<void> {
+    const s = this.runtime.snapshot(fpid);
+    if (s?.value !== 'recorded' || this.deps.clock.now() >= s.context.standInAt) return;
+    const shed = this.deps.admission?.shed(s.context.standInAt);
+    if (shed !== undefined) this.deps.log.debug({ fpid, reason: shed }, 'offer shed: stood in at once');
+    await this.runtime.send(fpid, { type: shed === undefined ? 'OFFER' : 'SHED' }, shed === undefined ? {} : { shed });
+  }
+
+  /** Inbound payments held here offered and undecided: what admission control bounds. */
+  get offeredHeld(): number {
+    return this.runtime.held((s) => stateOf(s) === 'offered').length;
   }
 
   /** True when the payment is held here, loading it from the ledger if needed. */

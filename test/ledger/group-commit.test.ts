@@ -86,3 +86,67 @@ describe('GroupCommitter at its bound', () => {
     await expect(Promise.all([...queued, committer.submit('d:1')])).resolves.toEqual(['b:1', 'c:1', 'd:1']);
   });
 });
+
+describe('GroupCommitter under load', () => {
+  /** A committer whose writes wait for the test; urgent items are those marked '!'. */
+  function gated(maxQueued = 100) {
+    const writes: string[][] = [];
+    let release: () => void = () => undefined;
+    let now = 1_000;
+    const committer = new GroupCommitter<string, string>(
+      async (batch) => {
+        writes.push([...batch]);
+        await new Promise<void>((r) => (release = r));
+        return [...batch];
+      },
+      key,
+      { maxBatch: 2, maxInFlight: 1, maxQueued },
+      (s) => s.endsWith('!'),
+      () => now,
+    );
+    return { committer, writes, release: () => release(), tick: (ms: number) => (now += ms) };
+  }
+
+  it('writes urgent items (steps of work taken on) before others waiting longer, each lane in order', async () => {
+    const g = gated();
+    const all = ['a:1', 'b:1', 'c:1', 'd:1!', 'e:1', 'f:1!', 'g:1!'].map((s) => g.committer.submit(s));
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setImmediate(r));
+      g.release();
+    }
+    await Promise.all(all);
+    expect(g.writes).toEqual([['a:1'], ['d:1!', 'f:1!'], ['g:1!', 'b:1'], ['c:1', 'e:1']]);
+  });
+
+  it('refuses an urgent item only when urgent items alone fill the queue', async () => {
+    const g = gated(2);
+    const inWrite = g.committer.submit('a:1');
+    const queued = [g.committer.submit('b:1'), g.committer.submit('c:1')];
+    await expect(g.committer.submit('d:1')).rejects.toBeInstanceOf(TransientFault);
+    const urgent = [g.committer.submit('e:1!'), g.committer.submit('f:1!')];
+    await expect(g.committer.submit('g:1!')).rejects.toBeInstanceOf(TransientFault);
+    for (let i = 0; i < 3; i++) {
+      g.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    await expect(Promise.all([inWrite, ...queued, ...urgent])).resolves.toHaveLength(5);
+  });
+
+  it('says how long the oldest item not yet written has waited, in a write or queued', async () => {
+    const g = gated();
+    expect(g.committer.oldestWaitMs).toBe(0);
+    const a = g.committer.submit('a:1');
+    g.tick(40);
+    const b = g.committer.submit('b:1');
+    g.tick(60);
+    // a:1 is in the write, b:1 queued: a:1 is the oldest.
+    expect(g.committer.oldestWaitMs).toBe(100);
+    g.release();
+    await a;
+    expect(g.committer.oldestWaitMs).toBe(60);
+    await new Promise((r) => setImmediate(r));
+    g.release();
+    await b;
+    expect(g.committer.oldestWaitMs).toBe(0);
+  });
+});

@@ -32,6 +32,7 @@ const inboundEvent: fc.Arbitrary<InboundEvent> = fc.oneof(
   fc.constantFrom<InboundEvent>(
     { type: 'OFFER' },
     { type: 'OFFER_FAILED' },
+    { type: 'SHED' },
     { type: 'REPLY_SENT' },
     { type: 'REPLY_LOST' },
   ),

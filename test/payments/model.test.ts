@@ -60,6 +60,8 @@ class World {
   offersFail = false;
   /** Payments whose offer failed, with the time it did. */
   failedOffers = new Map<string, number>();
+  /** Payments admission control shed on arrival. */
+  shedOnArrival = new Set<string>();
   private nextHandle = 0;
 
   handle(connection: string): string {
@@ -164,6 +166,8 @@ class InboundArrives implements Command {
     readonly id: string,
     readonly conn: string,
     readonly routed: boolean,
+    /** Admission control shed it on arrival: stood in as it is recorded. */
+    readonly shed: boolean,
   ) {}
   check = () => true;
   run(_: object, w: World): void {
@@ -174,21 +178,25 @@ class InboundArrives implements Command {
       w.inboundEvent(fpid, { type: 'REPEAT', handle: w.handle(this.conn) });
     } else {
       w.handles.set(`arrival:${fpid}`, { connection: this.conn, replies: [] });
-      const { snapshot, effects } = startInbound({
-        fpid,
-        arrivalConnection: this.conn,
-        arrivalSite: 'site-a',
-        participant: this.routed ? 'P1' : null,
-        receivedAt: w.now,
-        standInAt: w.now + T_IN - MARGIN,
-        offerMessageId: `offer-${fpid}`,
-      });
+      const { snapshot, effects } = startInbound(
+        {
+          fpid,
+          arrivalConnection: this.conn,
+          arrivalSite: 'site-a',
+          participant: this.routed ? 'P1' : null,
+          receivedAt: w.now,
+          standInAt: w.now + T_IN - MARGIN,
+          offerMessageId: `offer-${fpid}`,
+        },
+        this.shed,
+      );
+      if (this.shed && this.routed) w.shedOnArrival.add(fpid);
       w.inbound.set(fpid, snapshot);
       w.runInbound(fpid, effects);
     }
     w.checkInvariants();
   }
-  toString = () => `InboundArrives(${this.id}, ${this.conn}, routed=${this.routed})`;
+  toString = () => `InboundArrives(${this.id}, ${this.conn}, routed=${this.routed}, shed=${this.shed})`;
 }
 
 class InboundEventCmd implements Command {
@@ -333,8 +341,9 @@ const conn = fc.constantFrom(...CONNECTIONS);
 const code = fc.constantFrom<ActionCode>('0000', '1100', '1114', '1160', '9091');
 
 const commands = [
-  fc.tuple(id, conn, fc.boolean()).map(([i, c, r]) => new InboundArrives(i, c, r)),
+  fc.tuple(id, conn, fc.boolean(), fc.boolean()).map(([i, c, r, shed]) => new InboundArrives(i, c, r, shed)),
   id.map((i) => new InboundEventCmd(i, () => ({ type: 'OFFER' }), 'Offer')),
+  id.map((i) => new InboundEventCmd(i, () => ({ type: 'SHED' }), 'Shed')),
   fc
     .tuple(id, fc.boolean(), fc.constantFrom<ActionCode>('1100', '1114'))
     .map(
@@ -405,6 +414,12 @@ describe('payment lifecycle, model-based', () => {
         for (const fpid of w.outbound.keys()) {
           expect(stateOf(w.outbound.get(fpid)!)).toBe('reported');
           expect(w.reports.get(fpid)).toHaveLength(1);
+        }
+        // [R6] A payment shed on arrival is answered 0912 and never reaches the participant.
+        for (const fpid of w.shedOnArrival) {
+          expect(w.offers.get(fpid), fpid).toBeUndefined();
+          expect(w.standInTold.get(fpid), fpid).toBeUndefined();
+          expect(w.inbound.get(fpid)!.context.outcome, fpid).toBe('0912');
         }
         // Every inbound payment that reached its stand-in deadline has an outcome, or was reversed.
         for (const [fpid, s] of w.inbound) {

@@ -80,6 +80,8 @@ export interface GatewayHereSettings {
   log?: Logger;
   /** The gateway's `tracing` settings (src/daemon/tracing.ts); off by default. */
   tracing?: Record<string, unknown>;
+  /** Admission control's settings (src/payments/admission.ts); the defaults otherwise. */
+  admission?: Record<string, number>;
 }
 
 export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> {
@@ -97,6 +99,7 @@ export async function gatewayHere(s: GatewayHereSettings): Promise<GatewayHere> 
     http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
     ...(s.tracing === undefined ? {} : { tracing: s.tracing }),
+    ...(s.admission === undefined ? {} : { admission: s.admission }),
   });
   const gateway = await startSignedOn(config, transport, s.log);
   const fromGateway: IncomingMessage[] = [];

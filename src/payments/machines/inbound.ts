@@ -1,7 +1,7 @@
 import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
 import { z } from 'zod';
 import { ActionCode } from '../../scheme/profile.js';
-import { EFFECT_ACTION, toEffects, type EffectActions } from './step.js';
+import { EFFECT_ACTION, step, toEffects, type EffectActions } from './step.js';
 
 const actionCode = z.enum(ActionCode);
 
@@ -87,6 +87,8 @@ export type InboundEvent =
   /** The participant's pacs.002; `message` is its MQ message id, which an answer to it correlates to. */
   | { type: 'DECIDED'; accept: boolean; code: ActionCode; message: string }
   | { type: 'DEADLINE'; at: number }
+  /** Admission control: the site cannot get it decided in time, so it is not offered (`admission.ts`). */
+  | { type: 'SHED' }
   | { type: 'REPLY_SENT' }
   | { type: 'REPLY_LOST' }
   | { type: 'REPEAT'; handle: string }
@@ -161,6 +163,8 @@ export const inboundMachine = setup({
         OFFER: { target: 'offered', actions: [assign({ offered: true }), 'offer'] },
         // [R6] Undecided at T_in - margin: the gateway answers 0912 itself.
         DEADLINE: { guard: 'due', target: 'stood-in' },
+        // [R6] Past capacity it answers 0912 at once rather than offer what cannot be decided in time.
+        SHED: { target: 'stood-in' },
       },
     },
     offered: {
@@ -212,9 +216,19 @@ export const inboundMachine = setup({
   },
 });
 
-export function startInbound(input: InboundInput): { snapshot: InboundSnapshot; effects: InboundEffect[] } {
+/**
+ * A new payment's first state and its effects. `shed` (admission control, on arrival): stood in as
+ * it is recorded, in one step rather than two, when it would be offered.
+ */
+export function startInbound(
+  input: InboundInput,
+  shed = false,
+): { snapshot: InboundSnapshot; effects: InboundEffect[] } {
   const [snapshot, actions] = initialTransition(inboundMachine, input);
-  return { snapshot, effects: toEffects(inboundEffect, actions) };
+  const effects = toEffects(inboundEffect, actions);
+  if (!shed || snapshot.value !== 'recorded') return { snapshot, effects };
+  const next = step(inboundMachine, inboundEffect, snapshot, { type: 'SHED' });
+  return { snapshot: next.snapshot, effects: [...effects, ...next.effects] };
 }
 
 export type InboundSnapshot = SnapshotFrom<typeof inboundMachine>;

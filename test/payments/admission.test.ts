@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/base/clock.js';
+import { Admission, ADMISSION_DEFAULTS, SAMPLE_MS, shedReason, type Load } from '../../src/payments/admission.js';
+
+const o = ADMISSION_DEFAULTS;
+const calm: Load = { offered: 0, loopDelayMs: 0, commitDelayMs: 0 };
+const NOW = 1_000_000;
+const ample = NOW + o.decisionWindowMs + 5_000;
+
+describe('admission control (R6 stand-in past capacity)', () => {
+  it('offers when every signal is under its bound, and names the signal past its bound otherwise', () => {
+    expect(shedReason(calm, ample, NOW, o)).toBeUndefined();
+    expect(shedReason(calm, NOW + o.decisionWindowMs - 1, NOW, o)).toBe('window');
+    expect(shedReason({ ...calm, offered: o.offeredMax }, ample, NOW, o)).toBe('offered');
+    expect(shedReason({ ...calm, loopDelayMs: o.loopDelayMaxMs + 1 }, ample, NOW, o)).toBe('loop');
+    expect(shedReason({ ...calm, commitDelayMs: o.commitDelayMaxMs + 1 }, ample, NOW, o)).toBe('ledger');
+  });
+
+  it('sheds exactly when some signal is past its bound (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 * o.offeredMax }),
+        fc.integer({ min: 0, max: 2 * o.loopDelayMaxMs }),
+        fc.integer({ min: 0, max: 2 * o.commitDelayMaxMs }),
+        fc.integer({ min: -1_000, max: 3 * o.decisionWindowMs }),
+        (offered, loopDelayMs, commitDelayMs, left) => {
+          const past =
+            left < o.decisionWindowMs ||
+            offered >= o.offeredMax ||
+            loopDelayMs > o.loopDelayMaxMs ||
+            commitDelayMs > o.commitDelayMaxMs;
+          const reason = shedReason({ offered, loopDelayMs, commitDelayMs }, NOW + left, NOW, o);
+          expect(reason !== undefined).toBe(past);
+        },
+      ),
+    );
+  });
+
+  it('answers from the last sample of its sources, taken every SAMPLE_MS, and counts what it sheds', () => {
+    let due: (() => void) | undefined;
+    const clock: Clock = {
+      now: () => NOW,
+      after: (_ms, fn) => ((due = fn), { cancel: () => (due = undefined) }),
+    };
+    const sources = { offered: 0, commitDelayMs: 0 };
+    const shed: string[] = [];
+    const admission = new Admission(
+      {
+        clock,
+        sources: { offered: () => sources.offered, commitDelayMs: () => sources.commitDelayMs },
+        onShed: (r) => shed.push(r),
+      },
+      { ...o, offeredMax: 2 },
+    );
+    admission.start();
+    sources.offered = 5;
+    // Not sampled yet: the load read is the last sample's.
+    expect(admission.shed(ample)).toBeUndefined();
+    due!();
+    expect(admission.sampled.offered).toBe(5);
+    expect(admission.shed(ample)).toBe('offered');
+    sources.offered = 0;
+    sources.commitDelayMs = o.commitDelayMaxMs * 2;
+    due!();
+    expect(admission.shed(ample)).toBe('ledger');
+    expect(shed).toEqual(['offered', 'ledger']);
+    admission.stop();
+    expect(due).toBeUndefined();
+    expect(SAMPLE_MS).toBeGreaterThan(0);
+  });
+});
