@@ -28,6 +28,7 @@ import { GatewayMetrics } from '../ops/metrics.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
 import { kafkaBrokers } from '../events/config.js';
 import { PaymentEventRelay, type PaymentEventRelayStatus } from '../events/kafka-relay.js';
+import { UnsentEventsBound } from '../events/outbox-bound.js';
 import { prepareConsole, type ConsoleSite, type PreparedConsole } from '../ops/console/index.js';
 
 export interface GatewayStatus {
@@ -108,6 +109,7 @@ export class Gateway {
     private readonly signals: SiteSignals,
     private readonly notices: ParticipantNotices,
     private readonly events: PaymentEventRelay | undefined,
+    private readonly eventsBound: UnsentEventsBound,
     private readonly admission: Admission,
   ) {}
 
@@ -197,6 +199,11 @@ export class Gateway {
     const fence = keeper.fence;
     const notices = new ParticipantNotices({ pool, ledger, port: bridge, clock, log });
     const events = eventRelay(config, { pool, clock, log });
+    // On every site, relay on or off: a relay that never runs or cannot send leaves the events to pile up.
+    const eventsBound = new UnsentEventsBound(
+      { pool, clock, log, onDropped: metrics.outboxEventsDropped },
+      config.events.outbox,
+    );
     const heard: { inbound?: InboundDesk } = {};
     const signals = new SiteSignals(
       { url: db.url, site: config.site, pool, clock, log },
@@ -274,6 +281,7 @@ export class Gateway {
       signals,
       notices,
       events,
+      eventsBound,
       admission,
     );
     told.gateway = gateway;
@@ -310,6 +318,7 @@ export class Gateway {
       'gateway started',
     );
     gateway.scheduleRetention(clock);
+    eventsBound.start();
     return gateway;
   }
 
@@ -456,6 +465,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.ops?.stopping();
     this.retention?.cancel();
+    await this.eventsBound.stop();
     this.outbound.leaveNewInstructionsForNextRun();
     // [R8] The scheme link drains while the queues are still read, so held payments can be decided.
     await this.scheme.drain();

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Where payment events go. Without brokers (neither `events.kafka.brokers` nor `KAFKA_BROKERS`) the
- * relay is off: the outbox keeps every event, and a relay started later sends them all, in order.
+ * relay is off: the outbox keeps the events, up to `outbox`'s bound, and a relay started later sends
+ * them, in order.
  */
 export const eventsConfigSchema = z
   .object({
@@ -23,6 +24,25 @@ export const eventsConfigSchema = z
         clientId: z.string().min(1).default('fps-gateway'),
       })
       .prefault({}),
+    /**
+     * The bound on payment events the outbox keeps unsent (the relay off, or the broker away for
+     * long): each site drops the oldest beyond it every minute, counts them
+     * (`gateway_outbox_events_dropped_total`) and warns. No payment waits on it: the events are
+     * the consumers' copy, and participant notices are never dropped.
+     */
+    outbox: z
+      .object({
+        /** Unsent events kept at most, the newest. Default 5,000,000 (about 3 GB: some 600 bytes a row with its indexes). */
+        maxUnsentEvents: z.number().int().min(1).max(1_000_000_000).default(5_000_000),
+        /** Unsent events older than this go, however few. Default 168 (7 days, the default duplicate window). */
+        maxUnsentAgeHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(90 * 24)
+          .default(168),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -30,7 +50,7 @@ export type EventsConfig = z.output<typeof eventsConfigSchema>;
 
 /** The brokers configured, else those `KAFKA_BROKERS` names; undefined: the relay is off. */
 export function kafkaBrokers(
-  config: EventsConfig,
+  config: Pick<EventsConfig, 'kafka'>,
   env: NodeJS.ProcessEnv = process.env,
 ): readonly string[] | undefined {
   if (config.kafka.brokers !== undefined) return config.kafka.brokers;

@@ -8,7 +8,7 @@ import { OutboxRelay } from '../ledger/outbox-relay.js';
 import { PAYMENT_EVENT_SCHEMA_VERSION, PAYMENT_EVENT_TOPICS } from '../payments/payment-event.js';
 
 /** Outbox topics relayed to Kafka: one a direction, in one id order. */
-const TOPICS = [PAYMENT_EVENT_TOPICS.inbound, PAYMENT_EVENT_TOPICS.outbound];
+export const EVENT_TOPICS: readonly string[] = [PAYMENT_EVENT_TOPICS.inbound, PAYMENT_EVENT_TOPICS.outbound];
 
 /**
  * Events sent per claim: one transaction holds their rows while the broker acknowledges them, and
@@ -82,7 +82,7 @@ export class PaymentEventRelay {
     });
     this.relay = new OutboxRelay(deps, {
       what: 'payment events',
-      claim: { topics: TOPICS, limit: EVENT_BATCH, exclusiveLock: EVENTS_LOCK },
+      claim: { topics: EVENT_TOPICS, limit: EVENT_BATCH, exclusiveLock: EVENTS_LOCK },
       pollMs: POLL_MS,
       backoff: BROKER_BACKOFF,
       deliver: (rows) => this.send(rows),
@@ -90,7 +90,10 @@ export class PaymentEventRelay {
   }
 
   start(): void {
-    this.deps.log.info({ brokers: this.settings.brokers, topics: TOPICS.map((t) => this.topic(t)) }, 'event relay on');
+    this.deps.log.info(
+      { brokers: this.settings.brokers, topics: EVENT_TOPICS.map((t) => this.topic(t)) },
+      'event relay on',
+    );
     this.relay.start();
   }
 
@@ -106,7 +109,7 @@ export class PaymentEventRelay {
 
   /** Events in the outbox not yet acknowledged by the broker, and the age of the oldest. */
   lag(): Promise<{ rows: number; oldestMs: number }> {
-    return outboxLag(this.deps.pool, TOPICS);
+    return outboxLag(this.deps.pool, EVENT_TOPICS);
   }
 
   private topic(outboxTopic: string): string {

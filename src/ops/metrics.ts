@@ -1,7 +1,7 @@
 /**
  * The site's Prometheus metrics (prom-client), in one place. The layers below know only their
  * observer ports (`PaymentObserver`, the ledger's `onBatch`, the scheme's `onRefused`, the
- * bridge's `RefusalAudit`); each call costs one counter increment or histogram observation.
+ * bridge's `RefusalAudit`, the outbox bound's `EventsDropped`); each call costs one counter increment or histogram observation.
  * Everything else (connections, lease, memory, outbox lag, lease changes) is read when scraped.
  */
 import type pg from 'pg';
@@ -12,6 +12,7 @@ import { leaseChanges, outboxLag, type OutboxLag } from '../ledger/observed.js';
 import type { RefusalAudit } from '../ledger/refusals.js';
 import type { ShedReason } from '../payments/admission.js';
 import type { CommittedStep, InboundAnswer, OutboundReport, PaymentObserver } from '../payments/observer.js';
+import { PAYMENT_EVENT_TOPICS } from '../payments/payment-event.js';
 import type { ConnectionState, Dc } from '../scheme/connection.js';
 import type { SiteStatus } from './site.js';
 
@@ -76,6 +77,7 @@ export class GatewayMetrics {
   private readonly schemeRefused: Counter<'code'>;
   private readonly offersShed: Counter<'reason'>;
   private readonly participantRefused: Counter<'kind'>;
+  private readonly eventsDropped: Counter<'topic'>;
 
   constructor(site: string) {
     const registers = [this.registry];
@@ -177,7 +179,14 @@ export class GatewayMetrics {
       labelNames: ['kind'],
       registers,
     });
+    this.eventsDropped = new Counter({
+      name: 'gateway_outbox_events_dropped_total',
+      help: 'Unsent payment events this site dropped from the outbox at its bound (events.outbox), by topic',
+      labelNames: ['topic'],
+      registers,
+    });
     for (const code of ['mac', 'format']) this.schemeRefused.inc({ code }, 0);
+    for (const topic of Object.values(PAYMENT_EVENT_TOPICS)) this.eventsDropped.inc({ topic }, 0);
     this.scraped();
   }
 
@@ -223,6 +232,11 @@ export class GatewayMetrics {
   /** Admission control stood an inbound payment in rather than offer it. */
   readonly admissionShed = (reason: ShedReason): void => {
     this.offersShed.inc({ reason });
+  };
+
+  /** The outbox bound dropped unsent payment events (src/events/outbox-bound.ts). */
+  readonly outboxEventsDropped = (topic: string, n: number): void => {
+    this.eventsDropped.inc({ topic }, n);
   };
 
   /** The bridge's refusal audit, counting each refusal once it is recorded. */

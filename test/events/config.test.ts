@@ -16,8 +16,13 @@ describe('events config', () => {
     expect(kafkaBrokers(parse(undefined), {})).toBeUndefined();
   });
 
-  it('defaults every setting, and refuses a broker that is not host:port or a prefix with a space', () => {
-    expect(parse(undefined)).toEqual({ kafka: { topicPrefix: '', clientId: 'fps-gateway' } });
+  it('defaults every setting, and refuses a broker that is not host:port, a prefix with a space or an outbox without room', () => {
+    expect(parse(undefined)).toEqual({
+      kafka: { topicPrefix: '', clientId: 'fps-gateway' },
+      outbox: { maxUnsentEvents: 5_000_000, maxUnsentAgeHours: 168 },
+    });
+    expect(() => parse({ outbox: { maxUnsentEvents: 0 } })).toThrow();
+    expect(() => parse({ outbox: { maxUnsentAgeHours: 0.5 } })).toThrow();
     expect(() => parse({ kafka: { brokers: ['k1'] } })).toThrow();
     expect(() => parse({ kafka: { brokers: [] } })).toThrow();
     expect(() => parse({ kafka: { topicPrefix: 'a b' } })).toThrow();

@@ -22,7 +22,6 @@ transportContract('in-process', {
     return { queue: q.toGateway, backout: q.backout };
   },
   concurrentHandlers: true,
-  carriesTraceparent: true,
 });
 
 describe('in-process transport', () => {
@@ -63,7 +62,6 @@ transportContract('amqp', {
   connect: () => AmqpTransport.connect({ url: AMQP_URL }, log),
   queues: amqpQueues,
   concurrentHandlers: true,
-  carriesTraceparent: true,
 });
 
 describe('amqp transport', () => {
@@ -265,6 +263,5 @@ if (
       return { queue: q.toGateway, backout: q.backout };
     },
     concurrentHandlers: false,
-    carriesTraceparent: false,
   });
 }

@@ -17,6 +17,8 @@ export const FINAL_STATES = ['accepted', 'rejected'] as const;
 export interface TestDatabase {
   /** A fresh, empty database of its own. */
   url: string;
+  /** The same database as the gateway's runtime pool connects to it: the role that cannot delete (the URL itself on DATABASE_URL). */
+  runtimeUrl: string;
   pool: pg.Pool;
   stop(): Promise<void>;
   /**
@@ -45,8 +47,11 @@ export async function startTestDatabase(): Promise<TestDatabase> {
   const url = new URL(server.migrationUrl);
   url.pathname = `/${database}`;
   const pool = createPool({ url: url.toString(), max: 8 }, silentLogger);
+  const runtimeUrl = new URL(server.url);
+  runtimeUrl.pathname = `/${database}`;
   return {
     url: url.toString(),
+    runtimeUrl: runtimeUrl.toString(),
     pool,
     async stop() {
       await pool.end();

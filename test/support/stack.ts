@@ -56,6 +56,8 @@ export interface GatewaySettings {
   scheme?: Record<string, unknown>;
   /** The gateway's `events` settings (Kafka brokers, topic prefix); without them KAFKA_BROKERS decides. */
   events?: Record<string, unknown>;
+  /** The gateway's `tracing` settings (an OTLP collector's URL); off unless given. */
+  tracing?: Record<string, unknown>;
 }
 
 /** Writes a gateway config for this run and returns its path. */
@@ -79,6 +81,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     http: { port: 0 },
     ...(s.timing === undefined ? {} : { timing: s.timing }),
     ...(s.events === undefined ? {} : { events: s.events }),
+    ...(s.tracing === undefined ? {} : { tracing: s.tracing }),
     ...(s.console === undefined ? {} : { console: s.console }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));

@@ -12,8 +12,6 @@ export interface ContractTarget {
   queues(t: MqTransport): Promise<{ queue: string; backout: string }>;
   /** False on IBM MQ: a unit of work spans a connection, so a consumer handles one message at a time. */
   concurrentHandlers: boolean;
-  /** False on IBM MQ until it carries message properties (docs/architecture.md, Tracing). */
-  carriesTraceparent: boolean;
 }
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -92,7 +90,7 @@ export function transportContract(name: string, target: ContractTarget): void {
       expect(r.seen[0]).toEqual({ queue, body: BODY, messageId, correlationId, deliveryCount: 0 });
     });
 
-    it.runIf(target.carriesTraceparent)('round-trips a traceparent message property', async () => {
+    it('round-trips a traceparent message property', async () => {
       const messageId = newMessageId();
       await t.put({ queue, body: BODY, messageId, traceparent: TRACEPARENT });
       await t.put({ queue, body: BODY, messageId: newMessageId() });
@@ -183,6 +181,18 @@ export function transportContract(name: string, target: ContractTarget): void {
       await r.stop();
       await expectOnly(queue, []);
       await expectOnly(backout, [messageId]);
+    });
+
+    it('moves a message to the backout queue with its traceparent', async () => {
+      const messageId = newMessageId();
+      await t.put({ queue, body: BODY, messageId, traceparent: TRACEPARENT });
+      const r = await record(t, queue, options, () => 'backout');
+      await until(() => r.seen.length === 1, 10_000, 'delivery');
+      await r.stop();
+      const b = await record(t, backout, { ...options, backoutQueue: backout });
+      await until(() => b.seen.length === 1, 10_000, 'backout queue delivery');
+      await b.stop();
+      expect(b.seen[0]).toMatchObject({ messageId, traceparent: TRACEPARENT });
     });
 
     it('keeps no more handlers in flight than prefetch', async () => {

@@ -14,6 +14,7 @@ import {
   registered,
 } from './port.js';
 import { settle } from './settle.js';
+import { GOT_PROPERTIES, gotProperties, putProperties, type PropertyValue } from './ibmmq-properties.js';
 
 export interface IbmMqOptions {
   queueManager: string;
@@ -84,13 +85,15 @@ export class IbmMqTransport implements MqTransport {
     md.CodedCharSetId = CCSID_UTF8;
     // MQ counts expiry in tenths of a second; round up so a short ttl never becomes "unlimited" (0 is invalid).
     if (m.expiryMs !== undefined) md.Expiry = Math.ceil(m.expiryMs / 100);
-    // Not carried yet: `m.traceparent` needs a message handle (MQCRTMH, MQSETMP, MQPMO.OriginalMsgHandle,
-    // and MQGMO.MsgHandle with MQINQMP on get), which no queue manager here can test. The payment is
-    // traced all the same; only the bank's side of the trace is not joined (docs/architecture.md, Tracing).
     const pmo = new mq.MQPMO();
     pmo.Options = MQC.MQPMO_NO_SYNCPOINT | MQC.MQPMO_FAIL_IF_QUIESCING;
     try {
-      await mq.PutPromise(await this.output(m.queue), md, pmo, Buffer.from(m.body, 'utf8'));
+      const output = await this.output(m.queue);
+      // The traceparent goes as a message property, on a handle the message's put carries.
+      await withProperties(this.hConn, putProperties(m), async (hMsg) => {
+        if (hMsg !== undefined) pmo.OriginalMsgHandle = hMsg;
+        await mq.PutPromise(output, md, pmo, Buffer.from(m.body, 'utf8'));
+      });
     } catch (err) {
       throw mqFailure(`put to ${m.queue} (message ${m.messageId})`, err, this.options.queueManager);
     }
@@ -140,6 +143,8 @@ class IbmMqConsumer {
     private readonly hConn: mq.MQQueueManager,
     private readonly input: mq.MQObject,
     private readonly backoutQueue: mq.MQObject,
+    /** Each message got comes with its properties on this handle (the one before's cleared first). */
+    private readonly hMsg: mq.HMSG,
     private readonly handler: Handler,
     private readonly threshold: number,
     private readonly log: Logger,
@@ -162,7 +167,8 @@ class IbmMqConsumer {
       const threshold = typeof bothresh === 'number' && bothresh > 0 ? bothresh : options.backoutThreshold;
       const backoutName = typeof boqname === 'string' && boqname.trim() !== '' ? boqname.trim() : options.backoutQueue;
       const backout = await openQueue(hConn, backoutName, MQC.MQOO_OUTPUT, o.queueManager);
-      const c = new IbmMqConsumer(queue, hConn, input, backout, handler, threshold, log);
+      const hMsg = await createHandle(hConn);
+      const c = new IbmMqConsumer(queue, hConn, input, backout, hMsg, handler, threshold, log);
       if (options.prefetch > 1) {
         log.info(
           { queue, prefetch: options.prefetch },
@@ -199,7 +205,14 @@ class IbmMqConsumer {
     const md = new mq.MQMD();
     md.CodedCharSetId = CCSID_UTF8; // with MQGMO_CONVERT: deliver the body as UTF-8
     const gmo = new mq.MQGMO();
-    gmo.Options = MQC.MQGMO_SYNCPOINT | MQC.MQGMO_WAIT | MQC.MQGMO_CONVERT | MQC.MQGMO_FAIL_IF_QUIESCING;
+    // Properties in the handle, whatever the queue's PROPCTL: never an MQRFH2 ahead of the XML body.
+    gmo.Options =
+      MQC.MQGMO_SYNCPOINT |
+      MQC.MQGMO_WAIT |
+      MQC.MQGMO_CONVERT |
+      MQC.MQGMO_PROPERTIES_IN_HANDLE |
+      MQC.MQGMO_FAIL_IF_QUIESCING;
+    gmo.MsgHandle = this.hMsg;
     gmo.WaitInterval = MQC.MQWI_UNLIMITED;
     // The package suspends delivery before each callback and, with autoCtl off, leaves it suspended:
     // MQCMIT/MQBACK/MQPUT on this connection are allowed then, and no second message joins the
@@ -235,13 +248,16 @@ class IbmMqConsumer {
     });
   }
 
-  private deliver(md: mq.MQMD, data: Buffer): Promise<void> {
+  private async deliver(md: mq.MQMD, data: Buffer): Promise<void> {
+    const properties = new Map<string, PropertyValue>();
+    for (const name of GOT_PROPERTIES) properties.set(name, await this.property(name, md));
     const message: IncomingMessage = {
       queue: this.queue,
       body: data.toString('utf8'),
       messageId: md.MsgId.toString('hex'),
       correlationId: md.CorrelId.equals(NO_CORREL_ID) ? null : md.CorrelId.toString('hex'),
       deliveryCount: md.BackoutCount,
+      ...gotProperties((name) => properties.get(name)),
     };
     const commit = (): Promise<void> => call((cb) => mq.Cmit(this.hConn, cb));
     const back = (): Promise<void> => call((cb) => mq.Back(this.hConn, cb));
@@ -254,6 +270,7 @@ class IbmMqConsumer {
           // The put to the backout queue and the get commit together: the message is in exactly one place.
           const pmo = new mq.MQPMO();
           pmo.Options = MQC.MQPMO_SYNCPOINT | MQC.MQPMO_FAIL_IF_QUIESCING;
+          pmo.OriginalMsgHandle = this.hMsg; // its properties go with it
           md.Expiry = MQC.MQEI_UNLIMITED; // a poison message waits for a person, however long
           try {
             await mq.PutPromise(this.backoutQueue, md, pmo, data);
@@ -271,6 +288,20 @@ class IbmMqConsumer {
     );
   }
 
+  /** A property of the message just got; a failure to read one leaves it out, the message is still handled. */
+  private async property(name: string, md: mq.MQMD): Promise<PropertyValue> {
+    try {
+      return await inquireProperty(this.hConn, this.hMsg, name);
+    } catch (err) {
+      const e = err as mq.MQError;
+      this.log.warn(
+        { queue: this.queue, messageId: md.MsgId.toString('hex'), property: name, mqrc: e.mqrc, reason: e.mqrcstr },
+        'could not read a message property; the message is handled without it',
+      );
+      return undefined;
+    }
+  }
+
   private async release(): Promise<void> {
     // Suspended, the connection accepts MQBACK; MQDISC alone would commit a message got but not settled.
     await call((cb) => mq.Ctl(this.hConn, MQC.MQOP_SUSPEND, cb)).catch(() => undefined);
@@ -278,8 +309,54 @@ class IbmMqConsumer {
     await call((cb) => mq.GetDone(this.input, cb)).catch(() => undefined);
     await mq.ClosePromise(this.input, 0).catch(() => undefined);
     await mq.ClosePromise(this.backoutQueue, 0).catch(() => undefined);
+    await deleteHandle(this.hConn, this.hMsg);
     await mq.DiscPromise(this.hConn).catch(() => undefined);
   }
+}
+
+function createHandle(hConn: mq.MQQueueManager): Promise<mq.HMSG> {
+  return new Promise((resolve, reject) =>
+    mq.CrtMh(hConn, new mq.MQCMHO(), (err, hMsg) => (err ? reject(err) : resolve(hMsg))),
+  );
+}
+
+/** Releases a handle; one left behind goes with its connection anyway. */
+function deleteHandle(hConn: mq.MQQueueManager, hMsg: mq.HMSG): Promise<void> {
+  return call((cb) => mq.DltMh(hConn, hMsg, new mq.MQDMHO(), cb)).catch(() => undefined);
+}
+
+/**
+ * Runs `put` with a message handle holding `properties` (MQCRTMH, MQSETMP), deleted after: a
+ * handle of its own per put, since puts on the connection overlap. No handle without properties.
+ */
+async function withProperties(
+  hConn: mq.MQQueueManager,
+  properties: ReadonlyArray<[string, string]>,
+  put: (hMsg: mq.HMSG | undefined) => Promise<void>,
+): Promise<void> {
+  if (properties.length === 0) return put(undefined);
+  const hMsg = await createHandle(hConn);
+  try {
+    for (const [name, value] of properties)
+      await call((cb) => mq.SetMp(hConn, hMsg, new mq.MQSMPO(), name, new mq.MQPD(), value, cb));
+    await put(hMsg);
+  } finally {
+    await deleteHandle(hConn, hMsg);
+  }
+}
+
+/** Room for a property's value: a traceparent is 55 bytes; a longer value is no traceparent. */
+const PROPERTY_VALUE_BYTES = 256;
+
+/** A property of the message last got with `hMsg` (MQINQMP); undefined when it has none. */
+function inquireProperty(hConn: mq.MQQueueManager, hMsg: mq.HMSG, name: string): Promise<PropertyValue> {
+  const impo = new mq.MQIMPO();
+  impo.Options = MQC.MQIMPO_CONVERT_VALUE | MQC.MQIMPO_INQ_FIRST;
+  return new Promise((resolve, reject) =>
+    mq.InqMp(hConn, hMsg, impo, new mq.MQPD(), name, Buffer.alloc(PROPERTY_VALUE_BYTES), (err, _name, value) =>
+      err === null ? resolve(value) : err.mqrc === MQC.MQRC_PROPERTY_NOT_AVAILABLE ? resolve(undefined) : reject(err),
+    ),
+  );
 }
 
 function connectQueueManager(o: IbmMqOptions): Promise<mq.MQQueueManager> {
