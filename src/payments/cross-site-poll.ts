@@ -15,8 +15,8 @@ const POLL_CHUNK = 1_000;
 export interface PollTarget {
   /** The payments to look up now, with the state each is held in here. */
   watched(): ReadonlyMap<string, string>;
-  /** The ledger holds another state: another site moved the payment. */
-  moved(fpid: string): void;
+  /** The ledger holds another state (`state`, not `held`): another site moved the payment. */
+  moved(fpid: string, state: string, held: string): void;
   /** The ledger holds the state held here. */
   unmoved(fpid: string, state: string): void;
 }
@@ -64,7 +64,7 @@ export class CrossSitePoll {
         const state = states.get(fpid);
         if (state === undefined) continue;
         if (state === held) this.target.unmoved(fpid, state);
-        else this.target.moved(fpid);
+        else this.target.moved(fpid, state, held);
       }
     }
   }

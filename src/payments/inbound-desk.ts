@@ -170,7 +170,12 @@ export class InboundDesk {
             (s) => UNDECIDED.includes(stateOf(s)) && (!open || s.context.arrivalSite !== this.site),
           );
         },
-        moved: (fpid) => void this.runtime.refresh(fpid),
+        moved: (fpid, state, held) => {
+          // Offered by the open site: nothing is owed here until the outcome (its signal says so).
+          // The stand-in at the deadline, committed from `recorded`, learns the offer by its conflict.
+          if (held === 'recorded' && state === 'offered') return;
+          void this.runtime.refresh(fpid);
+        },
         unmoved: (fpid, state) => {
           if (state === 'recorded' && !this.deps.isOpen()) this.deps.signals.send(OPEN_SITE, 'offer', fpid);
         },
