@@ -219,7 +219,6 @@ export class Gateway {
       {
         clock,
         sources: { offered: () => desk.inbound?.offeredHeld ?? 0, commitDelayMs: () => ledger.commitDelayMs },
-        onShed: metrics.admissionShed,
       },
       config.admission,
     );

@@ -10,7 +10,6 @@ import type { Logger } from '../base/log.js';
 import type { BatchWritten } from '../ledger/ledger.js';
 import { leaseChanges, outboxLag, type OutboxLag } from '../ledger/observed.js';
 import type { RefusalAudit } from '../ledger/refusals.js';
-import type { ShedReason } from '../payments/admission.js';
 import type { CommittedStep, InboundAnswer, OutboundReport, PaymentObserver } from '../payments/observer.js';
 import { PAYMENT_EVENT_TOPICS } from '../payments/payment-event.js';
 import type { ConnectionState, Dc } from '../scheme/connection.js';
@@ -198,6 +197,7 @@ export class GatewayMetrics {
   readonly payments: PaymentObserver = {
     stepCommitted: (s: CommittedStep) => {
       this.steps.inc({ direction: s.direction, to: s.to });
+      if (s.shed !== undefined) this.offersShed.inc({ reason: s.shed });
       if (s.direction === 'inbound') {
         if (s.to === 'stood-in' && s.from !== 'stood-in') this.standIns.inc();
         else if (s.to === 'reversed' && s.from !== 'reversed') this.reversals.inc();
@@ -227,11 +227,6 @@ export class GatewayMetrics {
 
   readonly schemeRefusal = (code: 'mac' | 'format'): void => {
     this.schemeRefused.inc({ code });
-  };
-
-  /** Admission control stood an inbound payment in rather than offer it. */
-  readonly admissionShed = (reason: ShedReason): void => {
-    this.offersShed.inc({ reason });
   };
 
   /** The outbox bound dropped unsent payment events (src/events/outbox-bound.ts). */

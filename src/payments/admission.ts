@@ -71,7 +71,7 @@ export class Admission {
   private timer: Timer | undefined;
 
   constructor(
-    private readonly deps: { clock: Clock; sources: LoadSources; onShed?: (reason: ShedReason) => void },
+    private readonly deps: { clock: Clock; sources: LoadSources },
     private readonly options: AdmissionOptions = ADMISSION_DEFAULTS,
   ) {}
 
@@ -94,11 +94,9 @@ export class Admission {
     this.loop.disable();
   }
 
-  /** Undefined: offer it. Otherwise why it is stood in instead, counted. */
+  /** Undefined: offer it. Otherwise why it is to be stood in instead. */
   shed(standInAt: number): ShedReason | undefined {
-    const reason = shedReason(this.load, standInAt, this.deps.clock.now(), this.options);
-    if (reason !== undefined) this.deps.onShed?.(reason);
-    return reason;
+    return shedReason(this.load, standInAt, this.deps.clock.now(), this.options);
   }
 
   /** The last sample, for metrics. */

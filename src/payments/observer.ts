@@ -11,6 +11,8 @@ export interface CommittedStep {
   event: string;
   from: string | null;
   to: string;
+  /** Admission control stood the payment in rather than offer it, and why (`admission.ts`). */
+  shed?: string;
 }
 
 /**

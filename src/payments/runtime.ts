@@ -373,6 +373,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
       event,
       from: before === null ? null : stateOf(before),
       to: stateOf(after),
+      ...(cause.shed === undefined ? {} : { shed: cause.shed }),
     };
     (this.deps.observer ?? UNOBSERVED).stepCommitted(step);
     if (!this.deps.log.isLevelEnabled('debug')) return;
