@@ -4,6 +4,7 @@
  * came back under the bar.
  */
 import { p99BySecond } from './flows.js';
+import type { SiteFigures } from './sites.js';
 import { lineOf, run, type PhaseResult, type RunContext, type RunLine } from './run.js';
 
 /** The bar a rate must hold: p99 added latency at most this, and no deadline miss. */
@@ -76,6 +77,8 @@ export interface OverloadResult {
   errors: number;
   error_counts: Record<string, number>;
   settled: boolean;
+  /** Offers shed by admission control over both phases, and the outbox's lag. */
+  sites: SiteFigures;
 }
 
 /** `factor` times `base` for `phaseSeconds`, then half of `base` for as long, back to back. */
@@ -105,5 +108,6 @@ export async function overload(
     errors: r.errors,
     error_counts: r.error_counts,
     settled: r.settled,
+    sites: r.sites,
   };
 }

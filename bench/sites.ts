@@ -9,8 +9,11 @@ const SAMPLE_MS = 1_000;
 export interface SiteFigures {
   /** Inbound payments stood in at once rather than offered, by reason (src/payments/admission.ts). */
   shed: Record<string, number>;
-  /** The most the oldest unpublished outbox row lagged at any sample, seconds, on any site. */
-  outbox_lag_s_max: number;
+  /**
+   * By outbox topic, the most its oldest unpublished row lagged at any sample, seconds: the payment
+   * events' only mean something with the Kafka relay on (KAFKA_BROKERS), the notices' always.
+   */
+  outbox_lag_s_max: Record<string, number>;
 }
 
 const SHED = 'gateway_admission_shed_total';
@@ -25,13 +28,16 @@ const shedOf = (all: readonly Scraped[], reason: string) => all.reduce((n, s) =>
 /** Watches the sites from now until `end()`. */
 export async function watchSites(urls: readonly string[]): Promise<{ end(): Promise<SiteFigures> }> {
   const from = await scrapeAll(urls);
-  let lagMax = 0;
+  const lagMax: Record<string, number> = {};
   const timer = setInterval(() => {
     void scrapeAll(urls)
       .then((all) => {
         for (const s of all)
           for (const v of s.samples)
-            if (v.name === 'gateway_outbox_oldest_unpublished_seconds') lagMax = Math.max(lagMax, v.value);
+            if (v.name === 'gateway_outbox_oldest_unpublished_seconds') {
+              const topic = v.labels.topic ?? '';
+              lagMax[topic] = Math.max(lagMax[topic] ?? 0, Math.round(v.value * 1000) / 1000);
+            }
       })
       .catch(() => undefined);
   }, SAMPLE_MS);
@@ -41,7 +47,7 @@ export async function watchSites(urls: readonly string[]): Promise<{ end(): Prom
       const to = await scrapeAll(urls);
       const shed: Record<string, number> = {};
       for (const r of REASONS) shed[r] = shedOf(to, r) - shedOf(from, r);
-      return { shed, outbox_lag_s_max: Math.round(lagMax * 1000) / 1000 };
+      return { shed, outbox_lag_s_max: lagMax };
     },
   };
 }

@@ -48,6 +48,9 @@ describe('bench: throughput', () => {
       expect(line.rss_mb_max[p], p).toBeGreaterThan(0);
       expect(line.cpu_us_per_payment[p], p).toBeGreaterThan(0);
     }
+    // Admission control's sheds by reason and the outbox's lag by topic, from the sites' metrics.
+    expect(Object.keys(line.shed as object).sort()).toEqual(['ledger', 'loop', 'offered', 'window']);
+    expect(typeof line.outbox_lag_s_max).toBe('object');
     expect(r.stderr).toMatch(/run \d+s: offered \d+ \(in \d+, out \d+\), answered \d+, in flight \d+, misses \d+/);
   }, 180_000);
 });
