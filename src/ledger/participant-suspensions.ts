@@ -14,7 +14,7 @@ export interface Suspension {
   site: string;
 }
 
-/** Every suspension, by participant id. */
+/** Every suspension in force, by participant id. */
 export async function suspensions(pool: pg.Pool): Promise<Suspension[]> {
   const { rows } = await consoleQuery<{
     participant_id: string;
@@ -24,7 +24,8 @@ export async function suspensions(pool: pg.Pool): Promise<Suspension[]> {
   }>(
     pool,
     'suspensions read',
-    'SELECT participant_id, suspended_by, suspended_at, site FROM participant_suspensions ORDER BY participant_id',
+    `SELECT participant_id, suspended_by, suspended_at, site FROM participant_suspensions
+     WHERE resumed_at IS NULL ORDER BY participant_id`,
   );
   return rows.map((r) => ({
     participant: r.participant_id,
@@ -45,19 +46,20 @@ export async function suspendParticipant(
     pool,
     'suspension insert',
     `INSERT INTO participant_suspensions (participant_id, suspended_by, site) VALUES ($1, $2, $3)
-     ON CONFLICT (participant_id) DO NOTHING`,
+     ON CONFLICT (participant_id) WHERE resumed_at IS NULL DO NOTHING`,
     [participant, by, site],
   );
   return rowCount === 1;
 }
 
-/** Ends a suspension; false when the participant was not suspended. */
-export async function resumeParticipant(pool: pg.Pool, participant: string): Promise<boolean> {
+/** Ends a suspension (its row stays, resumed); false when the participant was not suspended. */
+export async function resumeParticipant(pool: pg.Pool, participant: string, by: string): Promise<boolean> {
   const { rowCount } = await consoleQuery(
     pool,
-    'suspension delete',
-    'DELETE FROM participant_suspensions WHERE participant_id = $1',
-    [participant],
+    'suspension end',
+    `UPDATE participant_suspensions SET resumed_by = $2, resumed_at = now()
+     WHERE participant_id = $1 AND resumed_at IS NULL`,
+    [participant, by],
   );
   return rowCount === 1;
 }

@@ -144,7 +144,7 @@ describe('ops console across two sites', () => {
     expect(broker.reading.get(toGateway(SUSPENDED))).toBe(1);
 
     const s = await call('site-a', alice.token, 'actions/suspend', { participant: SUSPENDED });
-    expect(s.status).toBe(200);
+    expect(s).toMatchObject({ status: 200 });
     expect(s.body.message).toMatch(/suspended in the ledger: site-a \(open\) no longer reads 200002/);
     expect(broker.reading.get(toGateway(SUSPENDED))).toBe(0);
     const startedBefore = broker.started.get(toGateway(SUSPENDED));
@@ -171,6 +171,9 @@ describe('ops console across two sites', () => {
     expect(r.body.message).toMatch(/resumed in the ledger: the open site reads 200002/);
     await until(() => broker.reading.get(toGateway(SUSPENDED)) === 1, 5_000, 'site-b reads 200002 again');
     expect((await overview('site-a')).suspensions).toEqual([]);
+    // The suspension's row stays, resumed: the runtime role never deletes.
+    const kept = await db.pool.query('SELECT participant_id, suspended_by, resumed_by FROM participant_suspensions');
+    expect(kept.rows).toEqual([{ participant_id: SUSPENDED, suspended_by: 'alice', resumed_by: 'bob' }]);
     expect((await auditRows("action IN ('suspend', 'resume')", [])).map((x) => [x.operator, x.action])).toEqual([
       ['alice', 'suspend'],
       ['bob', 'resume'],

@@ -285,7 +285,7 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
         const changed =
           verb === 'suspend'
             ? await suspendParticipant(s.pool, p, req.operator!.name, s.site)
-            : await resumeParticipant(s.pool, p);
+            : await resumeParticipant(s.pool, p, req.operator!.name);
         await s.applySuspended((await suspensions(s.pool)).map((x) => x.participant));
         const open = s.status().open;
         if (changed && !open) s.signal(OPEN_SITE, p);
