@@ -2,7 +2,8 @@
  * The console's JSON API (what the page polls, and what scripts call with a bearer token) and its
  * page. Reads need a login; actions the `operator` role and, from a browser, the CSRF token.
  * Each action is audited with its result; a move and a DC drain need a second operator's
- * approval unless four eyes are off (the demo).
+ * approval unless four eyes are off (the demo). A drain or undrain of the other site's
+ * connections is sent to it as a site command; suspensions are written to the ledger.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
