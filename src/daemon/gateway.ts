@@ -24,6 +24,7 @@ import { OutboundDesk } from '../payments/outbound-desk.js';
 import { ParticipantDirectory } from '../participant/directory.js';
 import { ParticipantNotices } from '../payments/participant-notices.js';
 import { SiteSignals } from '../ledger/site-signals.js';
+import { suspensions } from '../ledger/participant-suspensions.js';
 import { GatewayMetrics } from '../ops/metrics.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
 import { kafkaBrokers } from '../events/config.js';
@@ -208,7 +209,12 @@ export class Gateway {
     const signals = new SiteSignals(
       { url: db.url, site: config.site, pool, clock, log },
       {
-        onSignal: (kind, fpids) => (kind === 'notices' ? notices.wake() : heard.inbound?.onSignal(kind, fpids)),
+        onSignal: (kind, fpids) =>
+          kind === 'notices'
+            ? notices.wake()
+            : kind === 'commands'
+              ? told.gateway?.opsConsole?.signalled()
+              : heard.inbound?.onSignal(kind, fpids),
         // Signals may have been lost meanwhile: the desks' polls find their payments; notices now.
         onResumed: () => notices.wake(),
       },
@@ -379,6 +385,9 @@ export class Gateway {
     const open = await this.ledger.findOpen();
     await this.outbound.recover(open);
     if (!this.keeper.isOpen) return;
+    // Before any queue is read: a participant suspended on either site stays unread here (a
+    // failure to read them fails the opening, which is tried again).
+    await this.applySuspended((await suspensions(this.pool)).map((x) => x.participant));
     await this.bridge.start({
       instruct: (p, instruction, mqMessageId, traceparent) =>
         this.outbound.instruct(p, instruction, mqMessageId, traceparent),
@@ -441,9 +450,16 @@ export class Gateway {
         const ids = this.scheme.undrainSome(byTarget(t));
         return ids.length > 0 ? { ok: true, connections: ids } : { ok: false, reason: `no drained ${named(t)} here` };
       },
-      suspend: (p) => this.bridge.suspend(p),
-      resume: (p) => this.bridge.resume(p),
+      applySuspended: (p) => this.applySuspended(p),
+      signal: (to, about) => this.signals.send(to, 'commands', about),
     };
+  }
+
+  /** Suspends here exactly the participants the ledger holds suspended (of those configured). */
+  private async applySuspended(participants: readonly string[]): Promise<void> {
+    const wanted = new Set(participants);
+    for (const p of this.bridge.suspended) if (!wanted.has(p)) await this.bridge.resume(p);
+    for (const p of this.config.participants) if (wanted.has(p.id)) await this.bridge.suspend(p.id);
   }
 
   /** Where `/metrics`, `/healthz` and `/readyz` are served. */

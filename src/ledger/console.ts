@@ -31,7 +31,8 @@ export interface AuditRow extends AuditEntry {
   atMs: number;
 }
 
-async function query<R extends pg.QueryResultRow>(
+/** One console statement; a failure says which read or write it was. */
+export async function consoleQuery<R extends pg.QueryResultRow>(
   pool: pg.Pool,
   what: string,
   text: string,
@@ -44,13 +45,15 @@ async function query<R extends pg.QueryResultRow>(
   }
 }
 
-export async function audit(pool: pg.Pool, e: AuditEntry): Promise<void> {
-  await query(
+/** Writes one audit row; resolves with its id (a site command names the row of its request). */
+export async function audit(pool: pg.Pool, e: AuditEntry): Promise<number> {
+  const { rows } = await consoleQuery<{ id: string }>(
     pool,
     'audit insert',
-    'INSERT INTO audit_log (site, operator, address, action, target, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    'INSERT INTO audit_log (site, operator, address, action, target, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
     [e.site, e.operator ?? null, e.address ?? null, e.action, e.target ?? null, e.result, e.detail ?? null],
   );
+  return Number(rows[0]!.id);
 }
 
 interface AuditDbRow {
@@ -66,9 +69,12 @@ interface AuditDbRow {
 }
 
 export async function recentAudit(pool: pg.Pool, limit = HISTORY_ROWS_MAX): Promise<AuditRow[]> {
-  const { rows } = await query<AuditDbRow>(pool, 'audit read', 'SELECT * FROM audit_log ORDER BY id DESC LIMIT $1', [
-    Math.min(limit, HISTORY_ROWS_MAX),
-  ]);
+  const { rows } = await consoleQuery<AuditDbRow>(
+    pool,
+    'audit read',
+    'SELECT * FROM audit_log ORDER BY id DESC LIMIT $1',
+    [Math.min(limit, HISTORY_ROWS_MAX)],
+  );
   return rows.map((r) => ({
     id: Number(r.id),
     atMs: r.at.getTime(),
@@ -84,7 +90,7 @@ export async function recentAudit(pool: pg.Pool, limit = HISTORY_ROWS_MAX): Prom
 
 /** One site's own account of itself, written about once a second (`site_status`). */
 export async function writeSiteStatus(pool: pg.Pool, site: string, status: unknown): Promise<void> {
-  await query(
+  await consoleQuery(
     pool,
     'site status write',
     `INSERT INTO site_status (site, at, status) VALUES ($1, now(), $2)
@@ -101,7 +107,7 @@ export interface SiteStatusRow {
 }
 
 export async function siteStatuses(pool: pg.Pool): Promise<SiteStatusRow[]> {
-  const { rows } = await query<{ site: string; at: Date; age_ms: string; status: unknown }>(
+  const { rows } = await consoleQuery<{ site: string; at: Date; age_ms: string; status: unknown }>(
     pool,
     'site status read',
     'SELECT site, at, extract(epoch FROM now() - at) * 1000 AS age_ms, status FROM site_status ORDER BY site',
@@ -126,7 +132,7 @@ export interface LeaseView {
 }
 
 export async function leaseView(pool: pg.Pool, role: string): Promise<LeaseView | undefined> {
-  const { rows } = await query<{
+  const { rows } = await consoleQuery<{
     holder: string;
     epoch: string;
     live: boolean;
@@ -170,7 +176,7 @@ export interface LeaseChangeRow {
 }
 
 export async function leaseHistory(pool: pg.Pool, role: string, limit = HISTORY_ROWS_MAX): Promise<LeaseChangeRow[]> {
-  const { rows } = await query<{
+  const { rows } = await consoleQuery<{
     id: string;
     at: Date;
     old_holder: string | null;
@@ -243,7 +249,7 @@ export async function propose(
   pool: pg.Pool,
   p: { action: ProposalAction; target: string; by: string; ttlMs: number },
 ): Promise<Proposal> {
-  const { rows } = await query<ProposalDbRow>(
+  const { rows } = await consoleQuery<ProposalDbRow>(
     pool,
     'proposal insert',
     `INSERT INTO console_proposals (action, target, proposed_by, expires_at)
@@ -254,7 +260,7 @@ export async function propose(
 }
 
 export async function proposalById(pool: pg.Pool, id: number): Promise<Proposal | undefined> {
-  const { rows } = await query<ProposalDbRow>(
+  const { rows } = await consoleQuery<ProposalDbRow>(
     pool,
     'proposal read',
     `SELECT ${PROPOSAL_COLUMNS} FROM console_proposals WHERE id = $1`,
@@ -268,7 +274,7 @@ export async function proposalById(pool: pg.Pool, id: number): Promise<Proposal 
  * approvers cannot both win. Undefined when it is not (or no longer) approvable by `by`.
  */
 export async function approveProposal(pool: pg.Pool, id: number, by: string): Promise<Proposal | undefined> {
-  const { rows } = await query<ProposalDbRow>(
+  const { rows } = await consoleQuery<ProposalDbRow>(
     pool,
     'proposal approve',
     `UPDATE console_proposals SET state = 'approved', decided_by = $2, decided_at = now()
@@ -281,7 +287,7 @@ export async function approveProposal(pool: pg.Pool, id: number, by: string): Pr
 
 /** Cancels a live proposal; undefined when it was no longer proposed. */
 export async function cancelProposal(pool: pg.Pool, id: number, by: string): Promise<Proposal | undefined> {
-  const { rows } = await query<ProposalDbRow>(
+  const { rows } = await consoleQuery<ProposalDbRow>(
     pool,
     'proposal cancel',
     `UPDATE console_proposals SET state = 'cancelled', decided_by = $2, decided_at = now()
@@ -293,7 +299,7 @@ export async function cancelProposal(pool: pg.Pool, id: number, by: string): Pro
 
 /** Records what became of an approved proposal. */
 export async function finishProposal(pool: pg.Pool, id: number, ok: boolean, result: string): Promise<void> {
-  await query(
+  await consoleQuery(
     pool,
     'proposal finish',
     `UPDATE console_proposals SET state = $2, result = $3 WHERE id = $1 AND state = 'approved'`,
@@ -302,7 +308,7 @@ export async function finishProposal(pool: pg.Pool, id: number, ok: boolean, res
 }
 
 export async function recentProposals(pool: pg.Pool, limit = 20): Promise<Proposal[]> {
-  const { rows } = await query<ProposalDbRow>(
+  const { rows } = await consoleQuery<ProposalDbRow>(
     pool,
     'proposals read',
     `SELECT ${PROPOSAL_COLUMNS} FROM console_proposals ORDER BY id DESC LIMIT $1`,
@@ -330,7 +336,7 @@ export interface Traffic {
  * `instructed`), and the steps into the states that count.
  */
 export async function traffic(pool: pg.Pool, tInMs: number): Promise<Traffic> {
-  const { rows } = await query<{ bucket: string; kind: string; n: string; now_s: string }>(
+  const { rows } = await consoleQuery<{ bucket: string; kind: string; n: string; now_s: string }>(
     pool,
     'traffic read',
     `WITH w AS (SELECT floor(extract(epoch FROM now()) / $2) * $2 AS end_s)
@@ -373,7 +379,7 @@ export async function traffic(pool: pg.Pool, tInMs: number): Promise<Traffic> {
     if (k !== undefined && i >= 0 && i < n) t[k][i]! += Number(r.n);
   }
   // Each 9210 of the window against its payment's first step (both through indexes: `at`, `fpid`).
-  const margins = await query<{ bucket: string; worst_ms: string }>(
+  const margins = await consoleQuery<{ bucket: string; worst_ms: string }>(
     pool,
     'deadline margin read',
     `SELECT floor(extract(epoch FROM s.at) / $2) * $2 AS bucket, max(extract(epoch FROM s.at - r.at) * 1000) AS worst_ms
@@ -434,7 +440,7 @@ interface PaymentDbRow {
 export async function searchPayments(pool: pg.Pool, s: PaymentSearch): Promise<PaymentSummary[]> {
   const [where, value] =
     'fpid' in s ? ['fpid = $1', s.fpid] : 'trn' in s ? ['trn = $1', s.trn] : ['participant_id = $1', s.participant];
-  const { rows } = await query<PaymentDbRow>(
+  const { rows } = await consoleQuery<PaymentDbRow>(
     pool,
     'payment search',
     `SELECT fpid, direction, state, trn, amount_pence, participant_id, site, outcome, originator_sort_code,
@@ -474,7 +480,7 @@ export interface JournalStep {
 
 /** Every step of one payment, in commit order (`payment_journal_fpid`). */
 export async function paymentSteps(pool: pg.Pool, fpid: string): Promise<JournalStep[]> {
-  const { rows } = await query<{
+  const { rows } = await consoleQuery<{
     at: Date;
     from_state: string | null;
     to_state: string;

@@ -3,12 +3,16 @@ import type { Clock, Timer } from '../base/clock.js';
 import type { Logger } from '../base/log.js';
 
 /**
- * What one site tells another about payments in the ledger (cross-site inbound):
- * - `offer`: recorded on a closed site's connection, waiting for the open site to offer them;
- * - `outcome`: decided or stood in by another site, waiting for their arrival site to answer;
- * - `notices`: participant notices in the outbox, waiting for the open site to put them.
+ * What one site tells another about rows in the ledger:
+ * - `offer`: payments recorded on a closed site's connection, waiting for the open site to offer them;
+ * - `outcome`: payments decided or stood in by another site, waiting for their arrival site to answer;
+ * - `notices`: participant notices in the outbox, waiting for the open site to put them;
+ * - `commands`: an operator's command for the site (`site_commands`), or a participant suspended
+ *   or resumed (for the open site); its list names the command or the participant, as a hint.
  */
-export type SignalKind = 'offer' | 'outcome' | 'notices';
+export type SignalKind = 'offer' | 'outcome' | 'notices' | 'commands';
+
+const KINDS: ReadonlySet<string> = new Set<SignalKind>(['offer', 'outcome', 'notices', 'commands']);
 
 /** Addresses whichever site is open, rather than a site by name. */
 export const OPEN_SITE = '*open*';
@@ -26,7 +30,10 @@ const FPIDS_PER_NOTIFY = 150;
 const RECONNECT_MAX_MS = 5_000;
 
 export interface SignalSender {
-  /** Tells `to` (a site, or OPEN_SITE) that the payment waits for it. Best effort: polling covers a loss. */
+  /**
+   * Tells `to` (a site, or OPEN_SITE) that the payment (or, for `commands`, the command or
+   * participant) waits for it. Best effort: polling covers a loss.
+   */
   send(to: string, kind: SignalKind, fpid: string): void;
 }
 
@@ -140,7 +147,7 @@ export class SiteSignals implements SignalSender {
       return;
     }
     if (wire.to !== this.opts.site && wire.to !== OPEN_SITE) return;
-    if (wire.kind !== 'offer' && wire.kind !== 'outcome' && wire.kind !== 'notices') return;
+    if (wire.kind === undefined || !KINDS.has(wire.kind)) return;
     if (!Array.isArray(wire.fpids) || !wire.fpids.every((f) => typeof f === 'string')) return;
     this.handler.onSignal(wire.kind, wire.fpids);
   }

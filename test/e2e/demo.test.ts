@@ -119,9 +119,19 @@ describe('npm start in a terminal', () => {
       // The ops console: its URL and the demo operator's login printed, four eyes off.
       const printed = /site-a (http:\/\/[^\s,]+)\/console,[^\n]*\n\s*log in as demo \/ (\S+) /.exec(demo.output());
       expect(printed).not.toBeNull();
+      // The login form's CSRF token first, with the signed cookie that holds its secret.
+      const form = await fetch(`${printed![1]}/console/api/login`);
+      const { csrfToken } = (await form.json()) as { csrfToken: string };
       const login = await fetch(`${printed![1]}/console/api/login`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          cookie: form.headers
+            .getSetCookie()
+            .map((c) => c.split(';')[0])
+            .join('; '),
+          'x-csrf-token': csrfToken,
+        },
         body: JSON.stringify({ name: 'demo', secret: printed![2] }),
       });
       expect(await login.json()).toMatchObject({ operator: 'demo', role: 'operator', fourEyes: false });

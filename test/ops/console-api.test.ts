@@ -74,8 +74,8 @@ function site(): ConsoleSite {
       return { ok: true, connections: ['DC1-1'] };
     },
     undrain: () => ({ ok: true, connections: ['DC1-1'] }),
-    suspend: async () => true,
-    resume: async () => true,
+    applySuspended: async () => undefined,
+    signal: () => undefined,
   };
 }
 
@@ -93,12 +93,33 @@ interface Session {
   csrf: string;
 }
 
-async function login(a: FastifyInstance, name: keyof typeof SECRET): Promise<Session> {
-  const r = await a.inject({ method: 'POST', url: '/console/api/login', payload: { name, secret: SECRET[name] } });
+const cookiesOf = (r: { headers: Record<string, unknown> }) => {
+  const set = r.headers['set-cookie'] as string | string[];
+  return (Array.isArray(set) ? set : [set]).map((c) => c.split(';')[0]).join('; ');
+};
+
+/** The login form's CSRF token and the signed cookie that holds its secret. */
+async function loginForm(a: FastifyInstance): Promise<Session> {
+  const r = await a.inject({ method: 'GET', url: '/console/api/login' });
   expect(r.statusCode).toBe(200);
-  const set = r.headers['set-cookie'];
-  const cookie = (Array.isArray(set) ? set : [set!]).map((c) => c.split(';')[0]).join('; ');
-  return { cookie, csrf: (r.json() as { csrfToken: string }).csrfToken };
+  return { cookie: cookiesOf(r), csrf: (r.json() as { csrfToken: string }).csrfToken };
+}
+
+const postLogin = async (a: FastifyInstance, payload: object, form?: Session) =>
+  a.inject({
+    method: 'POST',
+    url: '/console/api/login',
+    payload,
+    headers: form === undefined ? {} : { cookie: form.cookie, 'x-csrf-token': form.csrf },
+  });
+
+async function login(a: FastifyInstance, name: keyof typeof SECRET): Promise<Session> {
+  const r = await postLogin(a, { name, secret: SECRET[name] }, await loginForm(a));
+  expect(r.statusCode).toBe(200);
+  const cookie = cookiesOf(r);
+  const s = await a.inject({ method: 'GET', url: '/console/api/session', headers: { cookie } });
+  expect(s.statusCode).toBe(200);
+  return { cookie, csrf: (s.json() as { csrfToken: string }).csrfToken };
 }
 
 const post = (a: FastifyInstance, url: string, s: Partial<Session> & { token?: string }, payload: object = {}) =>
@@ -112,6 +133,30 @@ const post = (a: FastifyInstance, url: string, s: Partial<Session> & { token?: s
       ...(s.token === undefined ? {} : { authorization: `Bearer ${s.token}` }),
     },
   });
+
+/** The same console over real HTTP on loopback: cookies as a browser sends them back. */
+async function overHttp(a: FastifyInstance) {
+  const base = await a.listen({ host: '127.0.0.1', port: 0 });
+  const cookies = (r: Response) =>
+    r.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+  return {
+    async login(name: keyof typeof SECRET): Promise<string> {
+      const form = await fetch(`${base}/console/api/login`);
+      const token = ((await form.json()) as { csrfToken: string }).csrfToken;
+      const r = await fetch(`${base}/console/api/login`, {
+        method: 'POST',
+        headers: { cookie: cookies(form), 'x-csrf-token': token, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, secret: SECRET[name] }),
+      });
+      expect(r.status).toBe(200);
+      return cookies(r);
+    },
+    get: (path: string, headers: Record<string, string>) => fetch(`${base}/console/api/${path}`, { headers }),
+  };
+}
 
 async function lastAudit(n = 1) {
   const r = await db.pool.query<{
@@ -206,11 +251,35 @@ describe('ops console API', () => {
     // Another site's connection is that site's to drain.
     const elsewhere = await post(a, '/console/api/actions/drain', alice, { site: 'site-b', connection: 'DC1-1' });
     expect(elsewhere.statusCode).toBe(409);
-    expect((elsewhere.json() as { message: string }).message).toMatch(/from site-b's console/);
+    expect((elsewhere.json() as { message: string }).message).toMatch(/no site site-b has reported to the ledger/);
 
     const out = await post(a, '/console/api/logout', alice);
     expect(out.statusCode).toBe(200);
     expect((await post(a, '/console/api/actions/move', alice)).statusCode).toBe(401);
+  });
+
+  it("refuses a login without the login form's CSRF token, or with a forged one, and audits it", async () => {
+    const a = await app(await config());
+    const none = await postLogin(a, { name: 'alice', secret: SECRET.alice });
+    expect(none.statusCode).toBe(403);
+    expect((await lastAudit())[0]).toMatchObject({
+      operator: null,
+      action: 'login',
+      result: 'refused',
+      detail: 'CSRF token missing or invalid',
+    });
+    const form = await loginForm(a);
+    const forged = await postLogin(a, { name: 'alice', secret: SECRET.alice }, { ...form, csrf: 'forged' });
+    expect(forged.statusCode).toBe(403);
+    // Another browser's token does not go with this browser's cookie.
+    const other = await loginForm(a);
+    expect(
+      (await postLogin(a, { name: 'alice', secret: SECRET.alice }, { ...form, csrf: other.csrf })).statusCode,
+    ).toBe(403);
+    expect((await lastAudit(2)).every((r) => r.action === 'login' && r.result === 'refused')).toBe(true);
+    // Neither made a session: nothing refused holds a place in the bounded store.
+    expect(none.headers['set-cookie']).toBeUndefined();
+    expect((await postLogin(a, { name: 'alice', secret: SECRET.alice }, form)).statusCode).toBe(200);
   });
 
   it('takes a bearer token for scripts, without CSRF, and refuses an unknown one', async () => {
@@ -235,11 +304,8 @@ describe('ops console API', () => {
   it('rate-limits failed logins from one address and audits every one', async () => {
     const a = await app(await config({ loginAttemptsPerMinute: 3 }));
     const codes: number[] = [];
-    for (let i = 0; i < 5; i++)
-      codes.push(
-        (await a.inject({ method: 'POST', url: '/console/api/login', payload: { name: 'alice', secret: 'guess' } }))
-          .statusCode,
-      );
+    const form = await loginForm(a);
+    for (let i = 0; i < 5; i++) codes.push((await postLogin(a, { name: 'alice', secret: 'guess' }, form)).statusCode);
     expect(codes).toEqual([401, 401, 401, 429, 429]);
     const rows = await lastAudit(5);
     expect(rows.map((r) => r.detail)).toEqual([
@@ -271,6 +337,55 @@ describe('ops console API', () => {
     const r = await get();
     expect(r.statusCode).toBe(401);
     expect((r.json() as { error: string }).error).toMatch(/ended/);
+  });
+
+  it('holds maxSessions sessions at most: a new login drops the least recently used one, audited', async () => {
+    const a = await app(await config({ maxSessions: 2 }));
+    const http = await overHttp(a);
+    const alice = await http.login('alice');
+    const bob = await http.login('bob');
+    // alice is used after bob logged in: bob is now the least recently used.
+    expect((await http.get('session', { cookie: alice })).status).toBe(200);
+    const vera = await http.login('vera');
+    const whoami = async (cookie: string) => {
+      const r = await http.get('session', { cookie });
+      return r.status === 200 ? ((await r.json()) as { operator: string }).operator : r.status;
+    };
+    expect(await whoami(bob)).toBe(401);
+    expect(await whoami(alice)).toBe('alice');
+    expect(await whoami(vera)).toBe('vera');
+    const dropped = await db.pool.query<{ operator: string; result: string; detail: string; site: string }>(
+      "SELECT operator, result, detail, site FROM audit_log WHERE action = 'session dropped' ORDER BY id DESC LIMIT 1",
+    );
+    expect(dropped.rows[0]).toMatchObject({ operator: 'bob', result: 'ok', site: 'site-a' });
+    expect(dropped.rows[0]!.detail).toMatch(/2 sessions at most.*least recently used/);
+    const overview = (await (await http.get('overview', { cookie: vera, 'x-console-poll': '1' })).json()) as {
+      sessions: { held: number; max: number };
+    };
+    expect(overview.sessions).toEqual({ held: 2, max: 2 });
+  });
+
+  it('removes timed-out sessions from the store, and a cookie of none adds none', async () => {
+    const a = await app(await config({ sessionIdleMs: 1000, maxSessions: 10 }));
+    const http = await overHttp(a);
+    await http.login('alice');
+    await http.login('vera');
+    const held = async () =>
+      (
+        (await (await http.get('overview', { authorization: `Bearer ${TOKEN}` })).json()) as {
+          sessions: { held: number };
+        }
+      ).sessions.held;
+    expect(await held()).toBe(2);
+    // Timed out after 1 s, removed by the sweep within a further sweep period (1 s here).
+    await new Promise((r) => setTimeout(r, 3200));
+    expect(await held()).toBe(0);
+    // A request with a cookie the store does not know (or a forged one) makes no session.
+    const stale = await http.get('session', { cookie: 'fps_console=forged.value' });
+    expect(stale.status).toBe(401);
+    // At most the stale cookie cleared; no new session id handed out.
+    expect(stale.headers.getSetCookie().every((c) => c.startsWith('fps_console=;'))).toBe(true);
+    expect(await held()).toBe(0);
   });
 
   it('needs a second, different operator to approve a move: the proposer cannot, another can; the lease is marked', async () => {

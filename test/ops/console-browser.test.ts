@@ -1,7 +1,8 @@
 /**
  * The ops console in a real browser (playwright-core driving Debian's chromium): two gateway
  * sites on one ledger, each serving its console; one operator proposes a move of the open site on
- * site-a's console, another approves it on site-b's, and both pages show the other site open. A
+ * site-a's console, another approves it on site-b's, and both pages show the other site open.
+ * site-a's console drains and undrains a connection of site-b (a command site-b applies). A
  * payment is found by its FPID, the audit entries are on the page, and a screenshot of the main
  * page is saved under var/test-runs/console.png and checked not to be blank.
  *
@@ -145,6 +146,26 @@ describe('ops console in a browser', () => {
       });
     expect((await openSite(db.pool))?.holder).toBe('site-b');
 
+    // The other site's connection, drained from this site's console: a command site-b applies.
+    const link = (site: string) => `#connections tr.connection[data-site="${site}"][data-connection="DC1-1"]`;
+    await alice.click(`${link('site-b')} button.drain`);
+    expect(await confirm(alice)).toMatch(/Drain connection DC1-1 of site-b.*sent to site-b through the ledger/);
+    await alice.waitForSelector('#commands tr.command[data-state="applied"]', { timeout: 15_000 });
+    await alice.waitForFunction(
+      `document.querySelector('${link('site-b')}')?.textContent?.includes('(drained)')`,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await alice.click(`${link('site-b')} button.drain`);
+    expect(await confirm(alice)).toMatch(/Undrain connection DC1-1 of site-b/);
+    await alice.waitForFunction(
+      'document.querySelectorAll(\'#commands tr.command[data-state="applied"]\').length === 2',
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+
     // A payment by its FPID: its journal on the page.
     let fpid: string | undefined;
     for (let i = 0; i < 40 && fpid === undefined; i++) {
@@ -158,11 +179,11 @@ describe('ops console in a browser', () => {
     expect((await alice.textContent('#payment-fpid'))?.trim()).toBe(fpid!.trim());
     expect(await alice.locator('#journal tbody tr').count()).toBeGreaterThan(0);
 
-    // The audit: both logins, the proposal, its approval and the move.
+    // The audit: both logins, the proposal, its approval, the move, and the drain asked and done.
     await alice.waitForFunction(
       `(() => {
         const t = [...document.querySelectorAll('#audit tr.audit-row')].map((r) => r.textContent ?? '');
-        return ['propose move', 'approve', 'move'].every((a) => t.some((x) => x.includes(a))) &&
+        return ['propose move', 'approve', 'move', 'request drain', 'command'].every((a) => t.some((x) => x.includes(a))) &&
           t.filter((x) => x.includes('login')).length >= 2;
       })()`,
       undefined,

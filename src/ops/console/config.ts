@@ -23,8 +23,9 @@ export type OperatorAccount = z.output<typeof operatorSchema>;
 /**
  * The ops console, served on the site's HTTP server (config `http`: loopback unless told). Absent:
  * no console. Every time is milliseconds. Defaults: sessions idle out after 15 minutes and end
- * after 8 hours whatever; five failed logins a minute from one address; a proposal waits
- * 5 minutes for its second operator.
+ * after 8 hours whatever, 1000 of them at most; five failed logins a minute from one address; a
+ * proposal waits 5 minutes for its second operator; a command to the other site waits a minute
+ * for it, which looks for its commands every second besides the signal.
  */
 export const consoleConfigSchema = z
   .object({
@@ -36,9 +37,15 @@ export const consoleConfigSchema = z
     proposalTtlMs: z.number().int().min(10_000).max(3_600_000).default(300_000),
     sessionIdleMs: z.number().int().min(1_000).default(900_000),
     sessionAbsoluteMs: z.number().int().min(1_000).default(28_800_000),
+    /** Sessions this site's console holds at most; at the bound a new login drops the least recently used. */
+    maxSessions: z.number().int().min(1).max(100_000).default(1_000),
     loginAttemptsPerMinute: z.number().int().min(1).max(1000).default(5),
     /** How often this site writes its status row for the other site's console. */
     statusEveryMs: z.number().int().min(100).max(10_000).default(1_000),
+    /** A drain or undrain sent to the other site is not applied after this (the site was away). */
+    commandTtlMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    /** How often a site looks in the ledger for its commands and the suspensions, should a signal be lost. */
+    commandPollMs: z.number().int().min(50).max(60_000).default(1_000),
     /** PEM files: HTTPS when given (both). */
     tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   })

@@ -15,8 +15,19 @@ export interface ConsoleContext {
   readonly siteName: string;
   readonly log: Logger;
   site(): ConsoleSite | undefined;
-  /** Writes one audit row for `req`; a failure to write is logged, never thrown. */
-  audit(req: FastifyRequest, action: string, result: AuditResult, target?: string, detail?: string): Promise<void>;
+  /** This console's sessions: how many it holds, and its bound. */
+  sessions(): { held: number; max: number };
+  /**
+   * Writes one audit row for `req` and resolves with its id; a failure to write is logged, never
+   * thrown (undefined then).
+   */
+  audit(
+    req: FastifyRequest,
+    action: string,
+    result: AuditResult,
+    target?: string,
+    detail?: string,
+  ): Promise<number | undefined>;
   /** Authenticated, with a session or token; answers 401 (or 503 while starting) otherwise. */
   authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** The `operator` role, else 403, audited. */

@@ -1,22 +1,26 @@
 /**
  * The ops console as the daemon starts it: its routes on the site's HTTP server (HTTPS when the
- * config names a certificate), then, once the site is built, the site it acts on and this site's
- * status row in the ledger.
+ * config names a certificate), then, once the site is built, the site it acts on, this site's
+ * status row in the ledger, and the runner that applies the other site's commands and the
+ * participant suspensions.
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../base/log.js';
 import type { ConsoleConfig } from './config.js';
 import { registerConsole, type ConsoleHandle } from './plugin.js';
+import { SiteCommandRunner } from './site-commands.js';
 import type { ConsoleSite } from './site.js';
 import { startStatusWriter } from './status-writer.js';
 
 export interface PreparedConsole {
   /** For `startOpsServer`: the console's routes, and TLS when configured. */
   server: { register: (app: FastifyInstance) => Promise<void>; tls?: { cert: Buffer; key: Buffer } };
-  /** The site is built: serve it and write its status row every `statusEveryMs`. */
+  /** The site is built: serve it, write its status row every `statusEveryMs`, take its commands. */
   attach(site: ConsoleSite): void;
-  /** Stops the status row (before the ledger closes). */
+  /** A `commands` signal came: look for this site's commands and the suspensions now. */
+  signalled(): void;
+  /** Stops the status row and the commands (before the ledger closes). */
   stop(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export async function prepareConsole(
   }
   let handle: ConsoleHandle | undefined;
   let stopWriter: (() => Promise<void>) | undefined;
+  let commands: SiteCommandRunner | undefined;
   return {
     server: {
       register: async (app) => {
@@ -45,8 +50,14 @@ export async function prepareConsole(
     attach(site) {
       handle?.attach(site);
       stopWriter = startStatusWriter(site, config.statusEveryMs, log);
+      commands = new SiteCommandRunner(site, config.commandPollMs, log);
+      commands.start();
+    },
+    signalled() {
+      commands?.wake();
     },
     async stop() {
+      await commands?.stop();
       await stopWriter?.();
     },
   };

@@ -36,11 +36,13 @@ export function consolePage(): string {
     <div id="picture"></div>
     <table id="sites"><thead><tr><th>site</th><th>open</th><th>epoch</th><th>bridging</th><th>in flight</th><th>connections</th><th>reporting</th></tr></thead><tbody></tbody></table>
     <p id="lease"></p>
-    <p><button id="move" class="act">Move the open site</button></p>
+    <p><button id="move" class="act">Move the open site</button> <span id="sessions"></span></p>
     <h3>Connections</h3>
     <table id="connections"><thead><tr><th>site</th><th>connection</th><th>DC</th><th>state</th><th>submit</th><th>receive</th><th>in flight</th><th>unanswered</th><th>since</th><th>last echo</th><th>last error</th><th></th></tr></thead><tbody></tbody></table>
+    <h3>Commands to sites</h3>
+    <table id="commands"><thead><tr><th>id</th><th>to</th><th>command</th><th>target</th><th>asked by</th><th>on</th><th>at</th><th>state</th><th>result</th></tr></thead><tbody></tbody></table>
     <h3>Participants</h3>
-    <table id="participants"><thead><tr><th>site</th><th>participant</th><th>queue</th><th></th></tr></thead><tbody></tbody></table>
+    <table id="participants"><thead><tr><th>participant</th><th>in the ledger</th><th>open site</th><th></th></tr></thead><tbody></tbody></table>
     <h3>Proposals (four eyes)</h3>
     <table id="proposals"><thead><tr><th>id</th><th>action</th><th>target</th><th>proposed by</th><th>expires</th><th>state</th><th>by</th><th>result</th><th></th></tr></thead><tbody></tbody></table>
   </section>
@@ -127,7 +129,7 @@ function flash(text, good) { const f = $('flash'); f.textContent = text; f.class
 function confirmThen(text, run) {
   const d = $('confirm');
   $('confirm-text').textContent = text;
-  $('confirm-yes').onclick = async () => { d.close(); const r = await run(); if (r) { flash(r.body.message || r.body.error || ('HTTP ' + r.status), r.status === 200); refresh(); history(); } };
+  $('confirm-yes').onclick = async () => { d.close(); const r = await run(); if (r) { flash(r.body.message || r.body.error || ('HTTP ' + r.status), r.status === 200 || r.status === 202); refresh(); history(); } };
   $('confirm-no').onclick = () => d.close();
   d.showModal();
 }
@@ -198,7 +200,10 @@ function render(o) {
   rows('sites', o.sites.map((s) => { const r = s.report || {}; const cs = r.connections || []; return '<tr data-site="' + esc(s.site) + '"><td>' + esc(s.site) + (s.here ? ' (this console)' : '') + '</td><td>' + (o.openSite === s.site ? '<b class="ok">open</b>' : 'closed') + '</td><td>' + esc(r.epoch) + '</td><td>' + (r.bridging ? 'yes' : 'no') + '</td><td>' + esc((r.inFlight || {}).inbound) + ' in / ' + esc((r.inFlight || {}).outbound) + ' out</td><td>' + cs.filter((c) => c.state === 'ready').length + '/' + cs.length + ' ready</td><td class="' + (s.reporting ? 'ok' : 'bad') + '">' + (s.reporting ? 'yes' : 'no, ' + Math.round(s.ageMs / 1000) + ' s ago') + '</td></tr>'; }).join(''));
   const drainBtn = (site, body, label) => op ? '<button class="drain" data-site="' + esc(site) + '" data-body=\'' + esc(JSON.stringify(body)) + '\'>' + label + '</button>' : '';
   rows('connections', o.sites.flatMap((s) => ((s.report || {}).connections || []).map((c) => { const drained = ((s.report || {}).drained || []).includes(c.id); return '<tr class="connection" data-site="' + esc(s.site) + '" data-connection="' + esc(c.id) + '"><td>' + esc(s.site) + '</td><td>' + esc(c.id) + '</td><td>' + esc(c.dc) + '</td><td style="color:' + colour(c, s.reporting) + '">' + esc(c.state) + (drained ? ' (drained)' : '') + '</td><td>' + (c.submit ? 'on' : 'off') + '</td><td>' + (c.receive ? 'on' : 'off') + '</td><td>' + esc(c.inFlight) + '</td><td>' + esc(c.unanswered) + '</td><td>' + time(c.sinceMs) + '</td><td>' + time(c.lastEchoMs) + '</td><td>' + esc(c.lastError) + '</td><td>' + (drained ? drainBtn(s.site, { site: s.site, connection: c.id }, 'Undrain') : drainBtn(s.site, { site: s.site, connection: c.id }, 'Drain')) + '</td></tr>'; })).join('') + o.sites.map((s) => op ? '<tr><td>' + esc(s.site) + '</td><td colspan="10">whole DC</td><td>' + ['DC1', 'DC2'].map((dc) => drainBtn(s.site, { site: s.site, dc }, 'Drain ' + dc) + drainBtn(s.site, { site: s.site, dc }, 'Undrain ' + dc)).join(' ') + '</td></tr>' : '').join(''));
-  rows('participants', o.sites.flatMap((s) => ((s.report || {}).participants || []).map((p) => { const susp = ((s.report || {}).suspendedParticipants || []).includes(p); return '<tr><td>' + esc(s.site) + '</td><td>' + esc(p) + '</td><td>' + (susp ? '<b class="warn">suspended</b>' : 'read while open') + '</td><td>' + (op && s.here ? '<button class="participant" data-verb="' + (susp ? 'resume' : 'suspend') + '" data-participant="' + esc(p) + '">' + (susp ? 'Resume' : 'Suspend') + '</button>' : '') + '</td></tr>'; })).join(''));
+  const openReport = (o.sites.find((s) => s.site === o.openSite) || {}).report || {};
+  rows('participants', (o.participants || []).map((p) => { const susp = (o.suspensions || []).find((x) => x.participant === p); const unread = (openReport.suspendedParticipants || []).includes(p); return '<tr class="participant-row" data-participant="' + esc(p) + '" data-suspended="' + (susp ? 'yes' : 'no') + '"><td>' + esc(p) + '</td><td>' + (susp ? '<b class="warn">suspended</b> by ' + esc(susp.by) + ' on ' + esc(susp.site) + ', ' + time(susp.atMs) : 'read while open') + '</td><td>' + (o.openSite ? esc(o.openSite) + (unread ? ' does not read it' : ' reads it') : 'no open site') + '</td><td>' + (op ? '<button class="participant" data-verb="' + (susp ? 'resume' : 'suspend') + '" data-participant="' + esc(p) + '">' + (susp ? 'Resume' : 'Suspend') + '</button>' : '') + '</td></tr>'; }).join(''));
+  rows('commands', (o.commands || []).map((c) => '<tr class="command" data-id="' + c.id + '" data-state="' + esc(c.state) + '"><td>' + c.id + '</td><td>' + esc(c.targetSite) + '</td><td>' + esc(c.command) + '</td><td>' + esc(c.arguments.connection || c.arguments.dc) + '</td><td>' + esc(c.requestedBy) + '</td><td>' + esc(c.requestedOn) + '</td><td>' + time(c.requestedAtMs) + '</td><td class="' + (c.state === 'applied' ? 'ok' : c.state === 'pending' ? 'warn' : 'bad') + '">' + esc(c.state) + '</td><td>' + esc(c.result) + '</td></tr>').join(''));
+  $('sessions').textContent = o.sessions ? 'Sessions on this console: ' + o.sessions.held + ' of ' + o.sessions.max : '';
   rows('proposals', o.proposals.map((p) => '<tr class="proposal" data-id="' + p.id + '" data-state="' + esc(p.state) + '"><td>' + p.id + '</td><td>' + esc(p.action) + '</td><td>' + esc(p.target) + '</td><td>' + esc(p.proposedBy) + '</td><td>' + time(p.expiresAtMs) + '</td><td>' + esc(p.state) + '</td><td>' + esc(p.decidedBy) + '</td><td>' + esc(p.result) + '</td><td>' + (op && p.state === 'proposed' ? (p.proposedBy !== me.operator ? '<button class="approve" data-id="' + p.id + '">Approve</button> ' : '') + '<button class="cancel" data-id="' + p.id + '">Cancel</button>' : '') + '</td></tr>').join(''));
   const t = o.traffic;
   $('traffic').innerHTML = '<div class="charts">' + chart('inbound', t.inbound, t.at) + chart('outbound', t.outbound, t.at) + chart('stand-ins', t.standIns, t.at) + chart('reversals', t.reversals, t.at) + chart('reply lost', t.replyLost, t.at) + marginChart(t.marginMsMin) + '</div><p>In flight now: ' + o.sites.map((s) => esc(s.site) + ' ' + esc(((s.report || {}).inFlight || {}).inbound) + ' in, ' + esc(((s.report || {}).inFlight || {}).outbound) + ' out').join('; ') + '</p>';
@@ -230,11 +235,12 @@ document.addEventListener('click', (e) => {
     const body = JSON.parse(b.dataset.body);
     const undrain = b.textContent.startsWith('Undrain');
     const what = body.connection ? 'connection ' + body.connection : 'every connection to ' + body.dc;
-    const text = undrain ? 'Undrain ' + what + ' of ' + body.site + ': it reconnects and signs on again, and carries traffic.' : 'Drain ' + what + ' of ' + body.site + ' (R8): sign off receive, answer the payments it holds, stop submitting, sign off submit and close. It stays closed until undrained.' + (body.dc && last && last.fourEyes ? ' A second operator must approve this.' : '');
+    const elsewhere = last && body.site !== last.site ? ' It is sent to ' + body.site + ' through the ledger, which applies it (shown under Commands to sites).' : '';
+    const text = (undrain ? 'Undrain ' + what + ' of ' + body.site + ': it reconnects and signs on again, and carries traffic.' : 'Drain ' + what + ' of ' + body.site + ' (R8): sign off receive, answer the payments it holds, stop submitting, sign off submit and close. It stays closed until undrained.' + (body.dc && last && last.fourEyes ? ' A second operator must approve this.' : '')) + elsewhere;
     confirmThen(text, () => api('actions/' + (undrain ? 'undrain' : 'drain'), { method: 'POST', body }));
   } else if (b.classList.contains('participant')) {
     const v = b.dataset.verb, p = b.dataset.participant;
-    confirmThen(v === 'suspend' ? 'Suspend reading participant ' + p + "'s TO.GATEWAY on this site: its instructions and decisions wait on the queue (offers whose decision waits are stood in at T_in)." : 'Resume reading participant ' + p + "'s TO.GATEWAY on this site.", () => api('actions/' + v, { method: 'POST', body: { participant: p } }));
+    confirmThen(v === 'suspend' ? 'Suspend reading participant ' + p + "'s TO.GATEWAY: the open site stops reading it, and so does any site that opens until it is resumed; its instructions and decisions wait on the queue (offers whose decision waits are stood in at T_in)." : 'Resume reading participant ' + p + "'s TO.GATEWAY: the open site reads it again.", () => api('actions/' + v, { method: 'POST', body: { participant: p } }));
   } else if (b.classList.contains('approve')) {
     const row = b.closest('tr');
     confirmThen('Approve proposal ' + b.dataset.id + ' (' + row.children[1].textContent + ' ' + row.children[2].textContent + ', proposed by ' + row.children[3].textContent + '): it is carried out at once.', () => api('proposals/' + b.dataset.id + '/approve', { method: 'POST', body: {} }));
@@ -260,8 +266,16 @@ $('results').onclick = (e) => { const a = e.target.closest('a.fpid'); if (a) { e
 
 $('login-form').onsubmit = async (e) => {
   e.preventDefault();
+  // The login form's own CSRF token first (a signed cookie of its own: there is no session yet).
+  const form = await api('login');
+  csrf = form.body.csrfToken || null;
   const r = await api('login', { method: 'POST', body: { name: $('login-name').value, secret: $('login-secret').value } });
-  if (r.status === 200) { $('login-secret').value = ''; loggedIn(r.body); } else $('login-error').textContent = r.body.error || ('HTTP ' + r.status);
+  csrf = null;
+  if (r.status !== 200) { $('login-error').textContent = r.body.error || ('HTTP ' + r.status); return; }
+  $('login-secret').value = '';
+  // The session's CSRF token comes with the session.
+  const s = await api('session');
+  if (s.status === 200) loggedIn(s.body); else showLogin(s.body.error);
 };
 $('logout').onclick = async () => { await api('logout', { method: 'POST', body: {} }); showLogin(); };
 

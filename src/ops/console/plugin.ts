@@ -1,6 +1,7 @@
 /**
  * The ops console on the site's Fastify server: sessions in HttpOnly SameSite=Strict cookies
- * (@fastify/session) with idle and absolute timeouts, CSRF on every action (@fastify/csrf-protection),
+ * (@fastify/session, a bounded store) with idle and absolute timeouts, CSRF on the login and on
+ * every action (@fastify/csrf-protection),
  * failed logins rate-limited (@fastify/rate-limit) and audited, a bearer token per account for
  * scripts. Every action and every refusal of one is written to the ledger's audit log.
  */
@@ -17,6 +18,7 @@ import type { ConsoleConfig, OperatorAccount } from './config.js';
 import { CONSOLE_PREFIX, POLL_HEADER, type ConsoleContext } from './context.js';
 import { registerConsoleRoutes } from './routes.js';
 import { hashSecret, tokenMatches, verifySecret } from './secrets.js';
+import { BoundedSessionStore } from './session-store.js';
 import type { ConsoleSite } from './site.js';
 
 declare module 'fastify' {
@@ -50,6 +52,9 @@ export interface ConsoleHandle {
   attach(site: ConsoleSite): void;
 }
 
+/** The login form's CSRF secret, signed, sent back to the login route only. */
+const LOGIN_CSRF_COOKIE = 'fps_console_login';
+
 const loginBody = z.object({ name: z.string().min(1).max(64), secret: z.string().min(1).max(1024) });
 
 /** Registers the console under `/console` on `app` (before it listens); answers 503 until attached. */
@@ -61,16 +66,31 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   // A failed login against an unknown name costs the same scrypt as a known one.
   const decoy = await hashSecret(randomBytes(16).toString('hex'));
 
+  const store = new BoundedSessionStore(config, log, (dropped, held) => {
+    const s = site;
+    if (s === undefined) return;
+    audit(s.pool, {
+      site: deps.siteName,
+      operator: dropped.operator,
+      address: undefined,
+      action: 'session dropped',
+      target: dropped.operator,
+      result: 'ok',
+      detail: `the console holds ${config.maxSessions} sessions at most (${held} others held): the least recently used was dropped for a new login`,
+    }).catch((e: Error) => log.error({ err: e.message }, 'console audit row not written'));
+  });
+
   const ctx: ConsoleContext = {
     config,
     siteName: deps.siteName,
     log,
     site: () => site,
+    sessions: () => ({ held: store.size, max: store.max }),
     async audit(req, action, result, target, detail) {
       const s = site;
-      if (s === undefined) return;
+      if (s === undefined) return undefined;
       try {
-        await audit(s.pool, {
+        return await audit(s.pool, {
           site: deps.siteName,
           operator: req.operator?.name ?? req.session?.operator,
           address: req.ip,
@@ -81,6 +101,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
         });
       } catch (e) {
         log.error({ action, result, err: (e as Error).message }, 'console audit row not written');
+        return undefined;
       }
     },
     async authenticate(req, reply) {
@@ -130,12 +151,16 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
   };
 
   await app.register(async (c) => {
-    await c.register(fastifyCookie);
+    // Its secret signs the login form's CSRF cookie.
+    await c.register(fastifyCookie, { secret: randomBytes(32).toString('hex') });
     await c.register(fastifySession, {
       // Sessions live in this process's memory: a session is this site's, as its cookie is.
       secret: randomBytes(32).toString('hex'),
+      store,
       cookieName: 'fps_console',
       saveUninitialized: false,
+      // Saved when changed only: a request with an unknown cookie must not add a session to the store.
+      rolling: false,
       cookie: {
         path: CONSOLE_PREFIX,
         httpOnly: true,
@@ -144,8 +169,7 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
         maxAge: config.sessionAbsoluteMs,
       },
     });
-    await c.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
-    csrf = c.csrfProtection.bind(c);
+    c.addHook('onClose', async () => store.close());
     await c.register(fastifyRateLimit, { global: false });
 
     c.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -169,53 +193,82 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       return reply.code(500).send({ error: 'internal error' });
     });
 
-    c.post(
-      `${CONSOLE_PREFIX}/api/login`,
-      {
-        config: {
-          action: 'login',
-          rateLimit: {
-            max: config.loginAttemptsPerMinute,
-            timeWindow: 60_000,
-          },
+    // The login form has no session to keep a CSRF secret in, and must not make one (the store is
+    // bounded): its secret is in a signed cookie of its own (double submit), under its own CSRF plugin.
+    await c.register(async (form) => {
+      await form.register(fastifyCsrf, {
+        sessionPlugin: '@fastify/cookie',
+        cookieKey: LOGIN_CSRF_COOKIE,
+        cookieOpts: {
+          path: `${CONSOLE_PREFIX}/api/login`,
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: deps.secure,
+          signed: true,
         },
-      },
-      async (req, reply) => {
-        if (site === undefined) return reply.code(503).send({ error: 'the site is starting' });
-        const body = loginBody.safeParse(req.body);
-        if (!body.success) return reply.code(400).send({ error: 'give name and secret' });
-        const account = accounts.get(body.data.name);
-        const ok = await verifySecret(body.data.secret, account?.secretHash ?? decoy);
-        if (!ok || account === undefined) {
-          req.operator = undefined;
-          await ctx.audit(req, 'login', 'refused', body.data.name.replace(/[^\w.@:+-]/g, '?'), 'wrong name or secret');
-          return reply.code(401).send({ error: 'wrong name or secret' });
-        }
-        // A new session id at login: one planted before it is worth nothing.
-        await req.session.regenerate();
-        const now = Date.now();
-        req.session.operator = account.name;
-        req.session.createdAtMs = now;
-        req.session.lastSeenAtMs = now;
-        req.operator = account;
-        await ctx.audit(req, 'login', 'ok');
-        return { ...whoami(account, ctx), csrfToken: reply.generateCsrf() };
-      },
-    );
-    c.get(`${CONSOLE_PREFIX}/api/session`, { preHandler: ctx.authenticate }, async (req, reply) => ({
-      ...whoami(req.operator!, ctx),
-      csrfToken: req.via === 'session' ? reply.generateCsrf() : null,
-    }));
-    c.post(
-      `${CONSOLE_PREFIX}/api/logout`,
-      { config: { action: 'logout' }, preHandler: [ctx.authenticate, ctx.csrfIfSession] },
-      async (req) => {
-        await ctx.audit(req, 'logout', 'ok');
-        if (req.via === 'session') await req.session.destroy();
-        return { ok: true };
-      },
-    );
-    registerConsoleRoutes(c, ctx);
+      });
+      form.get(`${CONSOLE_PREFIX}/api/login`, async (_req, reply) => ({ csrfToken: reply.generateCsrf() }));
+      form.post(
+        `${CONSOLE_PREFIX}/api/login`,
+        {
+          config: {
+            action: 'login',
+            rateLimit: {
+              max: config.loginAttemptsPerMinute,
+              timeWindow: 60_000,
+            },
+          },
+          preHandler: (req, reply, done) => form.csrfProtection(req, reply, done),
+        },
+        async (req, reply) => {
+          if (site === undefined) return reply.code(503).send({ error: 'the site is starting' });
+          const body = loginBody.safeParse(req.body);
+          if (!body.success) return reply.code(400).send({ error: 'give name and secret' });
+          const account = accounts.get(body.data.name);
+          const ok = await verifySecret(body.data.secret, account?.secretHash ?? decoy);
+          if (!ok || account === undefined) {
+            req.operator = undefined;
+            await ctx.audit(
+              req,
+              'login',
+              'refused',
+              body.data.name.replace(/[^\w.@:+-]/g, '?'),
+              'wrong name or secret',
+            );
+            return reply.code(401).send({ error: 'wrong name or secret' });
+          }
+          // A new session id at login: one planted before it is worth nothing.
+          await req.session.regenerate();
+          const now = Date.now();
+          req.session.operator = account.name;
+          req.session.createdAtMs = now;
+          req.session.lastSeenAtMs = now;
+          req.operator = account;
+          await ctx.audit(req, 'login', 'ok');
+          // The session's CSRF token comes from GET session (the session's own CSRF plugin).
+          return whoami(account, ctx);
+        },
+      );
+    });
+
+    await c.register(async (signedIn) => {
+      await signedIn.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
+      csrf = signedIn.csrfProtection.bind(signedIn);
+      signedIn.get(`${CONSOLE_PREFIX}/api/session`, { preHandler: ctx.authenticate }, async (req, reply) => ({
+        ...whoami(req.operator!, ctx),
+        csrfToken: req.via === 'session' ? reply.generateCsrf() : null,
+      }));
+      signedIn.post(
+        `${CONSOLE_PREFIX}/api/logout`,
+        { config: { action: 'logout' }, preHandler: [ctx.authenticate, ctx.csrfIfSession] },
+        async (req) => {
+          await ctx.audit(req, 'logout', 'ok');
+          if (req.via === 'session') await req.session.destroy();
+          return { ok: true };
+        },
+      );
+      registerConsoleRoutes(signedIn, ctx);
+    });
   });
 
   return {

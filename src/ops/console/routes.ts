@@ -2,7 +2,8 @@
  * The console's JSON API (what the page polls, and what scripts call with a bearer token) and its
  * page. Reads need a login; actions the `operator` role and, from a browser, the CSRF token.
  * Each action is audited with its result; a move and a DC drain need a second operator's
- * approval unless four eyes are off (the demo).
+ * approval unless four eyes are off (the demo). A drain or undrain of the other site's
+ * connections is sent to it as a site command; suspensions are written to the ledger.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -23,7 +24,11 @@ import {
   type PaymentSummary,
   type Proposal,
 } from '../../ledger/console.js';
+import { resumeParticipant, suspendParticipant, suspensions } from '../../ledger/participant-suspensions.js';
+import { recentCommands, sendCommand, type SiteCommand, type SiteCommandName } from '../../ledger/site-commands.js';
+import { OPEN_SITE } from '../../ledger/site-signals.js';
 import type { Dc } from '../../scheme/connection.js';
+import { drainHere, targetName, undrainHere, type ConnectionTarget } from './connection-actions.js';
 import type { OperatorAccount } from './config.js';
 import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_JS, consolePage } from './page.js';
 import { CONSOLE_PREFIX, type ConsoleContext } from './context.js';
@@ -67,6 +72,8 @@ interface Done {
   ok: boolean;
   message: string;
   proposal?: Proposal;
+  /** A drain or undrain sent to another site: its row, pending until that site applies it. */
+  command?: SiteCommand;
 }
 
 export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
@@ -101,11 +108,13 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
 
   app.get(`${CONSOLE_PREFIX}/api/overview`, read, async () => {
     const s = site();
-    const [lease, rows, proposals, t] = await Promise.all([
+    const [lease, rows, proposals, t, commands, suspended] = await Promise.all([
       leaseView(s.pool, s.leaseRole),
       siteStatuses(s.pool),
       recentProposals(s.pool, 10),
       traffic(s.pool, s.tInMs),
+      recentCommands(s.pool, 10),
+      suspensions(s.pool),
     ]);
     const here = siteReport(s);
     const others = rows
@@ -126,6 +135,10 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
         a.site.localeCompare(b.site),
       ),
       proposals,
+      commands,
+      participants: s.participants(),
+      suspensions: suspended,
+      sessions: ctx.sessions(),
       traffic: t,
       fourEyes: ctx.config.fourEyes,
     };
@@ -192,55 +205,75 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
     }
   });
 
-  app.post(`${CONSOLE_PREFIX}/api/actions/drain`, acting('drain'), async (req, reply) => {
-    const body = drainBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'give site and connection (DC1-1) or dc (DC1)' });
-    const b = body.data;
-    const target = 'dc' in b ? `${b.site}/${b.dc}` : `${b.site}/${b.connection}`;
+  /**
+   * A drain or undrain of another site's connections: a command row for it in the ledger (naming
+   * this request's audit row), and a signal; that site applies it and records the result.
+   */
+  const send = async (
+    req: FastifyRequest,
+    command: SiteCommandName,
+    targetSite: string,
+    target: ConnectionTarget,
+  ): Promise<Done> => {
     const s = site();
-    if ('dc' in b && ctx.config.fourEyes) {
-      const p = await propose(s.pool, {
-        action: 'drain-dc',
-        target,
-        by: req.operator!.name,
-        ttlMs: ctx.config.proposalTtlMs,
-      });
-      return answer(req, reply, 'propose drain-dc', target, {
-        ok: true,
-        message: `proposal ${p.id}: drain every connection of ${b.site} to ${b.dc}; a different operator must approve it on ${b.site}'s console`,
-        proposal: p,
-      });
-    }
-    const elsewhere = wrongSite(s, b.site, 'drain');
-    if (elsewhere !== undefined) return answer(req, reply, 'drain', target, elsewhere);
-    try {
-      return answer(
-        req,
-        reply,
-        'drain',
-        target,
-        await drain(s, 'dc' in b ? { dc: b.dc } : { connection: b.connection }),
-      );
-    } catch (e) {
-      return failed(req, reply, 'drain', target, e);
-    }
-  });
-
-  app.post(`${CONSOLE_PREFIX}/api/actions/undrain`, acting('undrain'), async (req, reply) => {
-    const body = drainBody.safeParse(req.body);
-    if (!body.success) return reply.code(400).send({ error: 'give site and connection (DC1-1) or dc (DC1)' });
-    const b = body.data;
-    const target = 'dc' in b ? `${b.site}/${b.dc}` : `${b.site}/${b.connection}`;
-    const s = site();
-    const elsewhere = wrongSite(s, b.site, 'undrain');
-    if (elsewhere !== undefined) return answer(req, reply, 'undrain', target, elsewhere);
-    const r = s.undrain('dc' in b ? { dc: b.dc } : { connection: b.connection });
-    return answer(req, reply, 'undrain', target, {
-      ok: r.ok,
-      message: r.ok ? `reconnecting and signing on again: ${r.connections.join(', ')}` : r.reason,
+    const name = targetName(targetSite, target);
+    if (!(await siteStatuses(s.pool)).some((r) => r.site === targetSite))
+      return { ok: false, message: `no site ${targetSite} has reported to the ledger: nothing to send it` };
+    const auditId = await ctx.audit(req, `request ${command}`, 'ok', name, `sent to ${targetSite} as a site command`);
+    if (auditId === undefined) throw new Error('the audit row of the request could not be written: nothing sent');
+    const c = await sendCommand(s.pool, {
+      targetSite,
+      command,
+      arguments: target,
+      by: req.operator!.name,
+      on: s.site,
+      auditId,
+      ttlMs: ctx.config.commandTtlMs,
     });
-  });
+    s.signal(targetSite, String(c.id));
+    return {
+      ok: true,
+      message: `sent to ${targetSite} as command ${c.id}: pending until ${targetSite} applies it (it looks at once when signalled, else within ${Math.ceil(ctx.config.commandPollMs / 1000)} s); not applied after ${Math.round(ctx.config.commandTtlMs / 1000)} s`,
+      command: c,
+    };
+  };
 
+  for (const verb of ['drain', 'undrain'] as const) {
+    app.post(`${CONSOLE_PREFIX}/api/actions/${verb}`, acting(verb), async (req, reply) => {
+      const body = drainBody.safeParse(req.body);
+      if (!body.success) return reply.code(400).send({ error: 'give site and connection (DC1-1) or dc (DC1)' });
+      const b = body.data;
+      const target: ConnectionTarget = 'dc' in b ? { dc: b.dc } : { connection: b.connection };
+      const name = targetName(b.site, target);
+      const s = site();
+      if (verb === 'drain' && 'dc' in b && ctx.config.fourEyes) {
+        const p = await propose(s.pool, {
+          action: 'drain-dc',
+          target: name,
+          by: req.operator!.name,
+          ttlMs: ctx.config.proposalTtlMs,
+        });
+        return answer(req, reply, 'propose drain-dc', name, {
+          ok: true,
+          message: `proposal ${p.id}: drain every connection of ${b.site} to ${b.dc}; a different operator must approve it`,
+          proposal: p,
+        });
+      }
+      try {
+        if (b.site === s.site)
+          return answer(req, reply, verb, name, verb === 'drain' ? await drainHere(s, target) : undrainHere(s, target));
+        const sent = await send(req, verb, b.site, target);
+        // Sent: audited as the request; refused: audited here.
+        if (!sent.ok) return answer(req, reply, verb, name, sent);
+        return reply.code(202).send(sent);
+      } catch (e) {
+        return failed(req, reply, verb, name, e);
+      }
+    });
+  }
+
+  // Suspensions are the ledger's, so that they hold whichever site is open: written here, applied
+  // by the open site (at once when it is this one, else on its signal or poll) and by any site that opens.
   for (const verb of ['suspend', 'resume'] as const) {
     app.post(`${CONSOLE_PREFIX}/api/actions/${verb}`, acting(verb), async (req, reply) => {
       const body = participantBody.safeParse(req.body);
@@ -250,15 +283,21 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
       if (!s.participants().includes(p))
         return answer(req, reply, verb, p, { ok: false, message: `no participant ${p} on ${s.site}` });
       try {
-        const changed = verb === 'suspend' ? await s.suspend(p) : await s.resume(p);
+        const changed =
+          verb === 'suspend'
+            ? await suspendParticipant(s.pool, p, req.operator!.name, s.site)
+            : await resumeParticipant(s.pool, p, req.operator!.name);
+        await s.applySuspended((await suspensions(s.pool)).map((x) => x.participant));
         const open = s.status().open;
+        if (changed && !open) s.signal(OPEN_SITE, p);
+        const where = open ? `${s.site} (open)` : 'the open site';
         return answer(req, reply, verb, p, {
           ok: true,
           message: !changed
-            ? `participant ${p} was already ${verb === 'suspend' ? 'suspended' : 'read'} on ${s.site}`
+            ? `participant ${p} was already ${verb === 'suspend' ? 'suspended' : 'read'}`
             : verb === 'suspend'
-              ? `${s.site} no longer reads ${p}'s TO.GATEWAY${open ? '' : ' when it opens'}; its messages wait on the queue`
-              : `${s.site} reads ${p}'s TO.GATEWAY again${open ? '' : ' when it opens'}`,
+              ? `suspended in the ledger: ${where} no longer reads ${p}'s TO.GATEWAY${open ? '' : ' (within a poll)'}, and no site that opens reads it until resumed; its messages wait on the queue`
+              : `resumed in the ledger: ${where} reads ${p}'s TO.GATEWAY again${open ? '' : ' (within a poll)'}`,
         });
       } catch (e) {
         return failed(req, reply, verb, p, e);
@@ -283,22 +322,26 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
           ok: false,
           message: `${what} needs a different operator: its proposer cannot approve it`,
         });
-      if (p.action === 'drain-dc') {
-        const elsewhere = wrongSite(s, p.target.split('/')[0]!, 'approve this drain');
-        if (elsewhere !== undefined) return answer(req, reply, 'approve', what, elsewhere);
-      }
       const approved = await approveProposal(s.pool, p.id, req.operator!.name);
       if (approved === undefined)
         return answer(req, reply, 'approve', what, { ok: false, message: `${what} expired or was decided meanwhile` });
       await ctx.audit(req, 'approve', 'ok', what, `proposed by ${p.proposedBy}`);
       const action = p.action === 'move' ? 'move' : 'drain';
       try {
+        const [targetSite, dc] = p.target.split('/');
+        const drainDc = () => ({ dc: DC.parse(dc) as Dc });
+        // A DC of another site is drained by that site: sent to it (audited as the request).
+        const sent = p.action === 'drain-dc' && targetSite !== s.site;
         const done =
           p.action === 'move'
             ? await move(s, `${p.proposedBy}+${req.operator!.name}`)
-            : await drain(s, { dc: DC.parse(p.target.split('/')[1]) as Dc });
+            : sent
+              ? await send(req, 'drain', targetSite!, drainDc())
+              : await drainHere(s, drainDc());
         await finishProposal(s.pool, p.id, done.ok, done.message);
-        return answer(req, reply, action, p.target, { ...done, proposal: (await proposalById(s.pool, p.id))! });
+        const result = { ...done, proposal: (await proposalById(s.pool, p.id))! };
+        if (sent && done.ok) return reply.code(202).send(result);
+        return answer(req, reply, action, p.target, result);
       } catch (e) {
         await finishProposal(s.pool, p.id, false, (e as Error).message).catch(() => undefined);
         return failed(req, reply, action, p.target, e);
@@ -323,15 +366,6 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ConsoleContext)
   );
 }
 
-/** A connection is drained by the site that holds it: refused here with where to go. */
-function wrongSite(s: ConsoleSite, target: string, what: string): Done | undefined {
-  if (target === s.site) return undefined;
-  return {
-    ok: false,
-    message: `${target}'s connections are ${target}'s own: ${what} from ${target}'s console (this is ${s.site}'s)`,
-  };
-}
-
 async function move(s: ConsoleSite, by: string): Promise<Done> {
   const asked = await s.requestMove(by);
   return asked === undefined
@@ -340,14 +374,4 @@ async function move(s: ConsoleSite, by: string): Promise<Done> {
         ok: true,
         message: `asked ${asked.holder} (epoch ${asked.epoch}) to hand over: it stops taking new work from MQ, finishes what it holds, releases the lease, and the other site opens`,
       };
-}
-
-async function drain(s: ConsoleSite, target: { connection: string } | { dc: Dc }): Promise<Done> {
-  const r = await s.drain(target);
-  return r.ok
-    ? {
-        ok: true,
-        message: `drained (R8: receive signed off, held payments answered, submit signed off): ${r.connections.join(', ')}`,
-      }
-    : { ok: false, message: r.reason };
 }

@@ -22,12 +22,17 @@ export interface ConsoleSite {
   /** Connections an operator drained (they stay closed until undrained). */
   drained(): string[];
   participants(): string[];
-  /** Participants whose TO.GATEWAY this site does not read while open. */
+  /** Participants whose TO.GATEWAY this site does not read while open (the ledger's suspensions, applied). */
   suspended(): string[];
   /** Marks the live lease: its holder, whichever site, steps down and the other opens. */
   requestMove(by: string): Promise<MoveRequested | undefined>;
   drain(target: { connection: string } | { dc: Dc }): Promise<DrainOutcome>;
   undrain(target: { connection: string } | { dc: Dc }): DrainOutcome;
-  suspend(participant: string): Promise<boolean>;
-  resume(participant: string): Promise<boolean>;
+  /** Makes the participants suspended here exactly `participants` (the ledger's): stops or starts their consumers. */
+  applySuspended(participants: readonly string[]): Promise<void>;
+  /**
+   * Tells `to` (a site, or whichever is open: OPEN_SITE) to look at its commands and the
+   * suspensions now rather than at its next poll; `about` names what changed. Best effort.
+   */
+  signal(to: string, about: string): void;
 }
