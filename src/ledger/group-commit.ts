@@ -25,9 +25,8 @@ export interface GroupCommitOptions {
 /**
  * Whether an item goes ahead of the others: under load, the steps of work already taken on (an
  * answer, a stand-in, a report) are written before new work (a payment's first record), so that
- * what is owed finishes in time however much new work waits behind it. Order per key holds within
- * each lane and from the urgent lane to the other; a key's later urgent item may pass its earlier
- * ordinary one, so a caller submits a key's next item only once the earlier has been written.
+ * what is owed finishes in time however much new work waits behind it. Order per key always holds:
+ * an urgent item whose key still has an ordinary one waiting queues behind it, in the ordinary lane.
  */
 export type Urgency<T> = (item: T) => boolean;
 
@@ -74,6 +73,8 @@ export class GroupCommitter<T, R> {
   /** Urgent items, then the others: each in submission order. */
   private urgentQueue: Pending<T, R>[] = [];
   private queue: Pending<T, R>[] = [];
+  /** Items of each key waiting in the ordinary lane: an urgent one of such a key must not pass them. */
+  private readonly ordinaryKeys = new Map<string, number>();
   private readonly busy = new Set<string>();
   private inFlight = 0;
   /** When the oldest item of each write in flight was submitted. */
@@ -105,11 +106,17 @@ export class GroupCommitter<T, R> {
    */
   submit(item: T): Promise<R> {
     const max = this.options.maxQueued ?? GROUP_COMMIT_QUEUED_MAX;
-    const urgent = this.urgent(item);
+    const key = this.keyOf(item);
+    const urgent = this.urgent(item) && !this.ordinaryKeys.has(key);
     if ((urgent ? this.urgentQueue.length : this.queued) >= max)
       return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
     return new Promise<R>((resolve, reject) => {
-      (urgent ? this.urgentQueue : this.queue).push({ item, at: this.now(), resolve, reject });
+      const pending = { item, at: this.now(), resolve, reject };
+      if (urgent) this.urgentQueue.push(pending);
+      else {
+        this.queue.push(pending);
+        this.ordinaryKeys.set(key, (this.ordinaryKeys.get(key) ?? 0) + 1);
+      }
       this.pump();
     });
   }
@@ -126,10 +133,17 @@ export class GroupCommitter<T, R> {
       const { maxBatch } = this.options;
       const taken = new Set<string>();
       const first = takeBatch(this.urgentQueue, maxBatch, key, this.busy, [], taken);
+      const urgentTaken = first.batch.length;
       const { batch, rest } = takeBatch(this.queue, maxBatch, key, this.busy, first.batch, taken);
       if (batch.length === 0) return;
       this.urgentQueue = first.rest;
       this.queue = rest;
+      for (const p of batch.slice(urgentTaken)) {
+        const k = key(p);
+        const left = (this.ordinaryKeys.get(k) ?? 1) - 1;
+        if (left === 0) this.ordinaryKeys.delete(k);
+        else this.ordinaryKeys.set(k, left);
+      }
       void this.run(batch);
     }
   }

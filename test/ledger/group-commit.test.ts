@@ -118,6 +118,17 @@ describe('GroupCommitter under load', () => {
     expect(g.writes).toEqual([['a:1'], ['d:1!', 'f:1!'], ['g:1!', 'b:1'], ['c:1', 'e:1']]);
   });
 
+  it('keeps an urgent item behind an ordinary one of its key still waiting: order per key holds', async () => {
+    const g = gated();
+    const all = ['a:1', 'b:1', 'c:1', 'c:2!', 'd:1!'].map((s) => g.committer.submit(s));
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setImmediate(r));
+      g.release();
+    }
+    await Promise.all(all);
+    expect(g.writes).toEqual([['a:1'], ['d:1!', 'b:1'], ['c:1'], ['c:2!']]);
+  });
+
   it('refuses an urgent item only when urgent items alone fill the queue', async () => {
     const g = gated(2);
     const inWrite = g.committer.submit('a:1');
