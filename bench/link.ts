@@ -11,6 +11,7 @@ import { SchemeConnection } from '../src/scheme/connection.js';
 import { paymentFields, businessDate } from '../src/scheme/messages.js';
 import { splitEndpoint } from '../src/base/config.js';
 import { launchScript, launchSimulator } from '../simulators/launch.js';
+import { processProbe, type Probe } from './measure.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,12 +90,18 @@ async function worker(): Promise<void> {
 
 const workers = Array.from({ length: inFlight }, () => worker());
 await new Promise((r) => setTimeout(r, warmup * 1000));
+// CPU per pair of each side: on a shared machine it holds still where pairs/s and latency do not.
+const sides = { client: processProbe(process.pid), peer: processProbe(sim.process.pid!) };
+const cpuUs = async (probe: Probe) => (await probe())?.cpuUs ?? NaN;
+const cpuAt = async () => ({ client: await cpuUs(sides.client), peer: await cpuUs(sides.peer) });
+const cpuBefore = await cpuAt();
 measuring = true;
 const start = process.hrtime.bigint();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 measuring = false;
 const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
 const pairs = latenciesUs.length;
+const cpuAfter = await cpuAt();
 stop = true;
 await Promise.all(workers);
 await conn.drain();
@@ -112,5 +119,9 @@ console.log(
     seconds: Number(elapsedS.toFixed(2)),
     pairs,
     peer: values.peer,
+    cpu_us_per_pair: {
+      client: Number(((cpuAfter.client - cpuBefore.client) / pairs).toFixed(1)),
+      peer: Number(((cpuAfter.peer - cpuBefore.peer) / pairs).toFixed(1)),
+    },
   }),
 );

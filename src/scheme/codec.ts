@@ -8,6 +8,7 @@ import {
   FunctionCode,
   ActionCode,
   type Charset,
+  type FieldFormat,
   type FieldSpec,
   type Mti,
 } from './profile.js';
@@ -171,27 +172,47 @@ const ACTION_CODES = new Set<string>(Object.values(ActionCode));
 const PAYMENT_TYPES = new Set<string>(Object.values(PaymentType));
 const FUNCTION_CODES = new Set<string>(Object.values(FunctionCode));
 
-const HEX = '0123456789ABCDEF';
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 
-function bitmapHex(bits: Uint8Array, from: number): string {
-  let s = '';
-  for (let i = from; i < from + 64; i += 4) {
-    s += HEX[(bits[i]! << 3) | (bits[i + 1]! << 2) | (bits[i + 2]! << 1) | bits[i + 3]!];
+/** Writes bitmap bits `from`..`from + 63` as 16 upper-case hex digits at `at`. */
+function writeBitmap(out: Buffer, at: number, bits: Uint8Array, from: number): void {
+  for (let i = 0; i < 16; i++) {
+    const b = from + 4 * i;
+    out[at + i] = HEX[(bits[b]! << 3) | (bits[b + 1]! << 2) | (bits[b + 2]! << 1) | bits[b + 3]!]!;
   }
-  return s;
 }
 
-function encodeValue(spec: FieldSpec, value: string): string {
-  const f = spec.format;
-  if (f.kind === 'fixed') return f.charset === 'n' ? value : value.padEnd(f.length, ' ');
-  const len = String(value.length).padStart(f.kind === 'llvar' ? 2 : 3, '0');
-  return len + value;
+/** Bytes a checked value takes on the wire: fixed fields their length, variable ones a prefix and the content. */
+function encodedLength(f: FieldFormat, value: string): number {
+  return f.kind === 'fixed' ? f.length : (f.kind === 'llvar' ? 2 : 3) + value.length;
+}
+
+/** Writes a checked value at `at` (its characters are all printable ASCII) and returns where it ends. */
+function writeValue(out: Buffer, at: number, f: FieldFormat, value: string): number {
+  if (f.kind === 'llvar') {
+    out[at++] = 48 + Math.floor(value.length / 10);
+    out[at++] = 48 + (value.length % 10);
+  } else if (f.kind === 'lllvar') {
+    out[at++] = 48 + Math.floor(value.length / 100);
+    out[at++] = 48 + (Math.floor(value.length / 10) % 10);
+    out[at++] = 48 + (value.length % 10);
+  }
+  for (let i = 0; i < value.length; i++) out[at++] = value.charCodeAt(i);
+  // Right padding of a fixed `an` field; a fixed `n` value already has its length.
+  if (f.kind === 'fixed') for (let i = value.length; i < f.length; i++) out[at++] = 0x20;
+  return at;
+}
+
+/** The value of field `n` to send: fields 7 and 11 from the stamp when there is one. */
+function sentValue(fields: Fields, n: number, stamp: Stamp | undefined): string | undefined {
+  return stamp === undefined ? fields.get(n) : n === 7 ? stamp.time : n === 11 ? stamp.stan : fields.get(n);
 }
 
 /**
  * Encodes a message body with its MAC, after `headroom` bytes left for the caller (a frame header),
  * with fields 7 and 11 taken from `stamp` when given. Field 128 is computed here and must not be given. Throws
  * ProfileError for a message that breaks the profile: the gateway never puts one on the wire.
+ * The body is written straight into its buffer, measured first, so that no text is built on the way.
  */
 export function encode(message: IsoMessage, key: Buffer, headroom = 0, stamp?: Stamp): Buffer {
   const fields = message.fields;
@@ -199,22 +220,30 @@ export function encode(message: IsoMessage, key: Buffer, headroom = 0, stamp?: S
   const invalid = validate(message.mti, fields, stamp !== undefined);
   if (invalid !== undefined) throw new ProfileError(invalid.field, invalid.reason);
   const bits = ENCODE_BITS.fill(0);
-  let body = '';
+  // The MTI and both bitmaps.
+  let length = 4 + 32;
   for (const n of FIELD_ORDER) {
-    const value = stamp === undefined ? fields.get(n) : n === 7 ? stamp.time : n === 11 ? stamp.stan : fields.get(n);
+    const value = sentValue(fields, n, stamp);
     if (value === undefined) continue;
     const spec = FIELD_TABLE[n]!;
     const wrong = checkValue(spec, value);
     if (wrong !== undefined) throw new ProfileError(n, wrong);
     bits[n] = 1;
-    body += encodeValue(spec, value);
+    length += encodedLength(spec.format, value);
   }
   bits[1] = 1;
   bits[MAC_FIELD] = 1;
-  const text = message.mti + bitmapHex(bits, 1) + bitmapHex(bits, 65) + body;
-  const out = Buffer.allocUnsafe(headroom + text.length + MAC_LENGTH);
-  const macAt = headroom + out.write(text, headroom, 'latin1');
-  writeMac(key, out, headroom, macAt);
+  const out = Buffer.allocUnsafe(headroom + length + MAC_LENGTH);
+  let at = headroom;
+  for (let i = 0; i < 4; i++) out[at++] = message.mti.charCodeAt(i);
+  writeBitmap(out, at, bits, 1);
+  writeBitmap(out, at + 16, bits, 65);
+  at += 32;
+  for (const n of FIELD_ORDER) {
+    if (bits[n] === 1 && n !== MAC_FIELD)
+      at = writeValue(out, at, FIELD_TABLE[n]!.format, sentValue(fields, n, stamp)!);
+  }
+  writeMac(key, out, headroom, at);
   return out;
 }
 

@@ -2,6 +2,7 @@ import { assert } from '../base/assert.js';
 import type { Clock, Timer } from '../base/clock.js';
 import type { IsoMessage } from './codec.js';
 import { RequestError } from './errors.js';
+import { StanTable } from './stan-table.js';
 
 interface Waiter {
   resolve(m: IsoMessage): void;
@@ -28,7 +29,7 @@ export const NETWORK_IN_FLIGHT_MAX = 8;
  * no timer of its own on the hot path.
  */
 export class InFlight {
-  private readonly waiters = new Map<number, Waiter>();
+  private readonly waiters = new StanTable<Waiter>();
   private next = 1;
   private sweep: Timer | undefined;
   private sweepAt = Infinity;
@@ -67,7 +68,7 @@ export class InFlight {
       throw new RequestError('busy', `${this.waiters.size} requests already in flight, network management included`);
     const deadline = this.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      this.waiters.set(stan, { resolve, reject, deadline, timeoutMs });
+      this.waiters.add(stan, { resolve, reject, deadline, timeoutMs });
       // Paired with the checks above and in `settle`: one waiter per field 11, the table bounded.
       assert(
         this.waiters.size <= this.cap + NETWORK_IN_FLIGHT_MAX,
@@ -79,9 +80,8 @@ export class InFlight {
 
   /** Hands a response to its waiter; false when nothing waits for that field 11. */
   settle(stan: number, response: IsoMessage): boolean {
-    const w = this.waiters.get(stan);
+    const w = this.waiters.delete(stan);
     if (w === undefined) return false;
-    this.waiters.delete(stan);
     assert(!this.waiters.has(stan), `field 11 ${stan} still in flight after its response`);
     w.resolve(response);
     return true;
@@ -89,10 +89,10 @@ export class InFlight {
 
   /** Every waiter learns at once that its response will not come. */
   failAll(reason: string): void {
-    const all = [...this.waiters.values()];
+    const all = this.waiters.entries();
     this.waiters.clear();
     this.disarm();
-    for (const w of all) w.reject(new RequestError('closed', reason));
+    for (const [, w] of all) w.reject(new RequestError('closed', reason));
   }
 
   private armSweep(at: number): void {
@@ -111,7 +111,7 @@ export class InFlight {
     this.disarm();
     const now = this.clock.now();
     let earliest = Infinity;
-    for (const [stan, w] of this.waiters) {
+    for (const [stan, w] of this.waiters.entries()) {
       if (w.deadline <= now) {
         this.waiters.delete(stan);
         w.reject(new RequestError('timeout', `no response to field 11 ${stan} within ${w.timeoutMs} ms`));
