@@ -10,7 +10,7 @@ import { systemClock } from '../src/base/clock.js';
 import { kafkaBrokers } from '../src/events/config.js';
 import { EVENT_BATCH, PaymentEventRelay } from '../src/events/kafka-relay.js';
 import { openDatabase } from '../src/ledger/database.js';
-import { migrate } from '../src/ledger/migrate.js';
+import { freshDatabase } from './fresh-database.js';
 import { outboxLag } from '../src/ledger/outbox.js';
 import { createPool } from '../src/ledger/pool.js';
 import { paymentEvent, PAYMENT_EVENT_TOPICS } from '../src/payments/payment-event.js';
@@ -28,15 +28,8 @@ if (brokers === undefined) {
 const server = await openDatabase({ name: 'bench' }, logger);
 let pool: pg.Pool | undefined;
 try {
-  const admin = new pg.Client(server.migrationUrl);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
-  await admin.query(`CREATE DATABASE ${DATABASE}`);
-  await admin.end();
-  const url = new URL(server.migrationUrl);
-  url.pathname = `/${DATABASE}`;
-  await migrate(url.toString(), logger);
-  const benchPool = createPool({ url: url.toString(), max: 4 }, logger);
+  const url = await freshDatabase(server.migrationUrl, DATABASE, logger);
+  const benchPool = createPool({ url, max: 4 }, logger);
   pool = benchPool;
 
   // The backlog, written straight to the outbox in chunks: the relay reads rows, not payments.

@@ -8,8 +8,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { systemClock } from '../src/base/clock.js';
 import { openDatabase } from '../src/ledger/database.js';
+import { freshDatabase } from './fresh-database.js';
 import { DEFAULT_LEDGER_OPTIONS, Ledger } from '../src/ledger/ledger.js';
-import { migrate } from '../src/ledger/migrate.js';
 import { createPool } from '../src/ledger/pool.js';
 import type { Transition } from '../src/ledger/transition.js';
 
@@ -27,16 +27,8 @@ const logger = pino({ name: 'bench-ledger', level: process.env.LOG_LEVEL ?? 'war
 const server = await openDatabase({ name: 'bench' }, logger);
 let pool: pg.Pool | undefined;
 try {
-  // A fresh database each run, so every run starts from empty tables.
-  const admin = new pg.Client(server.migrationUrl);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
-  await admin.query(`CREATE DATABASE ${DATABASE}`);
-  await admin.end();
-  const url = new URL(server.migrationUrl);
-  url.pathname = `/${DATABASE}`;
-  await migrate(url.toString(), logger);
-  const ledgerPool = createPool({ url: url.toString(), max: MAX_IN_FLIGHT + 2 }, logger);
+  const url = await freshDatabase(server.migrationUrl, DATABASE, logger);
+  const ledgerPool = createPool({ url, max: MAX_IN_FLIGHT + 2 }, logger);
   pool = ledgerPool;
 
   const show = async (setting: 'fsync' | 'synchronous_commit'): Promise<string> =>

@@ -5,7 +5,7 @@
  * Everything else (connections, lease, memory, outbox lag, lease changes) is read when scraped.
  */
 import type pg from 'pg';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
 import type { Logger } from '../base/log.js';
 import type { BatchWritten } from '../ledger/ledger.js';
 import { leaseChanges, outboxLag, type OutboxLag } from '../ledger/observed.js';
@@ -248,79 +248,74 @@ export class GatewayMetrics {
   private scraped(): void {
     const registers = [this.registry];
     const status = () => this.sources?.status();
-    new Gauge({
-      name: 'gateway_scheme_connections',
-      help: 'Scheme connections of this site by DC and state',
-      labelNames: ['dc', 'state'],
-      registers,
-      collect() {
-        const s = status();
-        if (s === undefined) return;
-        for (const dc of DCS)
-          for (const state of STATES)
-            this.set({ dc, state }, s.connections.filter((c) => c.dc === dc && c.state === state).length);
-      },
-    });
-    new Gauge({
-      name: 'gateway_scheme_connection_signed_on',
-      help: 'Whether a connection is signed on (R8), per direction: submit (881) and receive (891)',
-      labelNames: ['connection', 'dc', 'direction'],
-      registers,
-      collect() {
-        for (const c of status()?.connections ?? []) {
-          this.set({ connection: c.id, dc: c.dc, direction: 'submit' }, c.submit ? 1 : 0);
-          this.set({ connection: c.id, dc: c.dc, direction: 'receive' }, c.receive ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'gateway_scheme_in_flight',
-      help: 'Requests this site sent on a connection and awaits the response of',
-      labelNames: ['connection', 'dc'],
-      registers,
-      collect() {
-        for (const c of status()?.connections ?? []) this.set({ connection: c.id, dc: c.dc }, c.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'gateway_scheme_unanswered',
-      help: 'Requests the scheme sent on a connection not yet answered',
-      labelNames: ['connection', 'dc'],
-      registers,
-      collect() {
-        for (const c of status()?.connections ?? []) this.set({ connection: c.id, dc: c.dc }, c.unanswered);
-      },
-    });
-    new Gauge({
-      name: 'gateway_scheme_reconnects',
-      help: 'Reconnections of a connection since the site started',
-      labelNames: ['connection', 'dc'],
-      registers,
-      collect() {
-        for (const c of status()?.connections ?? []) this.set({ connection: c.id, dc: c.dc }, c.reconnects);
-      },
-    });
-    new Gauge({
-      name: 'gateway_scheme_suspended',
-      help: 'The scheme said 971 SUSPENDED (R10): nothing is submitted',
-      registers,
-      collect() {
-        const s = status();
-        if (s !== undefined) this.set(s.suspended ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'gateway_payments_in_memory',
-      help: 'Payments held in memory (not yet settled), by direction',
-      labelNames: ['direction'],
-      registers,
-      collect() {
-        const s = status();
-        if (s === undefined) return;
-        this.set({ direction: 'inbound' }, s.inFlight.inbound);
-        this.set({ direction: 'outbound' }, s.inFlight.outbound);
-      },
-    });
+    /** A gauge set from the site's status at each scrape: one value, or one a set of labels; none before the site reports. */
+    const fromStatus = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      read: (s: SiteStatus) => number | [LabelValues<string>, number][],
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          const s = status();
+          if (s === undefined) return;
+          const r = read(s);
+          if (typeof r === 'number') this.set(r);
+          else for (const [labels, value] of r) this.set(labels, value);
+        },
+      });
+    fromStatus('gateway_scheme_connections', 'Scheme connections of this site by DC and state', ['dc', 'state'], (s) =>
+      DCS.flatMap((dc) =>
+        STATES.map((state): [LabelValues<string>, number] => [
+          { dc, state },
+          s.connections.filter((c) => c.dc === dc && c.state === state).length,
+        ]),
+      ),
+    );
+    fromStatus(
+      'gateway_scheme_connection_signed_on',
+      'Whether a connection is signed on (R8), per direction: submit (881) and receive (891)',
+      ['connection', 'dc', 'direction'],
+      (s) =>
+        s.connections.flatMap((c): [LabelValues<string>, number][] => [
+          [{ connection: c.id, dc: c.dc, direction: 'submit' }, c.submit ? 1 : 0],
+          [{ connection: c.id, dc: c.dc, direction: 'receive' }, c.receive ? 1 : 0],
+        ]),
+    );
+    fromStatus(
+      'gateway_scheme_in_flight',
+      'Requests this site sent on a connection and awaits the response of',
+      ['connection', 'dc'],
+      (s) => s.connections.map((c) => [{ connection: c.id, dc: c.dc }, c.inFlight]),
+    );
+    fromStatus(
+      'gateway_scheme_unanswered',
+      'Requests the scheme sent on a connection not yet answered',
+      ['connection', 'dc'],
+      (s) => s.connections.map((c) => [{ connection: c.id, dc: c.dc }, c.unanswered]),
+    );
+    fromStatus(
+      'gateway_scheme_reconnects',
+      'Reconnections of a connection since the site started',
+      ['connection', 'dc'],
+      (s) => s.connections.map((c) => [{ connection: c.id, dc: c.dc }, c.reconnects]),
+    );
+    fromStatus('gateway_scheme_suspended', 'The scheme said 971 SUSPENDED (R10): nothing is submitted', [], (s) =>
+      s.suspended ? 1 : 0,
+    );
+    fromStatus(
+      'gateway_payments_in_memory',
+      'Payments held in memory (not yet settled), by direction',
+      ['direction'],
+      (s) => [
+        [{ direction: 'inbound' }, s.inFlight.inbound],
+        [{ direction: 'outbound' }, s.inFlight.outbound],
+      ],
+    );
     new Gauge({
       name: 'gateway_admission_load',
       help: 'What admission control last sampled: offered (inbound offered, undecided), loop_delay_ms (event-loop p99), commit_delay_ms (oldest commit waiting)',
@@ -334,33 +329,16 @@ export class GatewayMetrics {
         this.set({ signal: 'commit_delay_ms' }, a.commitDelayMs);
       },
     });
-    new Gauge({
-      name: 'gateway_lease_open',
-      help: 'This site holds the open-site lease (1) or not (0)',
-      registers,
-      collect() {
-        const s = status();
-        if (s !== undefined) this.set(s.open ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'gateway_lease_epoch',
-      help: 'The epoch this site writes under while open; 0 while closed',
-      registers,
-      collect() {
-        const s = status();
-        if (s !== undefined) this.set(s.epoch);
-      },
-    });
-    new Gauge({
-      name: 'gateway_mq_bridging',
-      help: "The bridge reads the participants' queues (the open site only)",
-      registers,
-      collect() {
-        const s = status();
-        if (s !== undefined) this.set(s.mq.bridging ? 1 : 0);
-      },
-    });
+    fromStatus('gateway_lease_open', 'This site holds the open-site lease (1) or not (0)', [], (s) => (s.open ? 1 : 0));
+    fromStatus(
+      'gateway_lease_epoch',
+      'The epoch this site writes under while open; 0 while closed',
+      [],
+      (s) => s.epoch,
+    );
+    fromStatus('gateway_mq_bridging', "The bridge reads the participants' queues (the open site only)", [], (s) =>
+      s.mq.bridging ? 1 : 0,
+    );
     const sources = () => this.sources;
     const lag = () => this.outboxLagOfThisScrape();
     new Gauge({

@@ -7,24 +7,16 @@
 import { describe, expect, it } from 'vitest';
 import { stopAfterAll } from '../support/cleanup.js';
 import { expectEveryPaymentFinal } from '../support/final-states.js';
-import {
-  driveTraffic,
-  everyPaymentSettled,
-  gatewayConfig,
-  ledgerCounts,
-  offeredTwice,
-  prepareStack,
-  SORT_CODE,
-  startGateway,
-} from '../support/stack.js';
+import { driveTraffic, everyPaymentSettled, ledgerCounts, offeredTwice } from '../support/stack.js';
+import { startTestDatabase } from '../support/ledger.js';
 import {
   arrivalsNotReplied,
   firstReadFromMq,
   inboundPaths,
   openSite,
   overlappingEpochs,
-  sitesSignedOn,
   staleEpochWrites,
+  startTwoSites,
 } from '../support/two-sites.js';
 
 const cleanup = stopAfterAll();
@@ -35,29 +27,22 @@ const FAILOVER_MS_MAX = 5000;
 
 describe('failover (P3)', () => {
   it('opens the other site within 5 s of a kill -9 of the open one, losing no payment, offering or answering none twice, with no write under a stale epoch', async () => {
-    const { db, sim, bank, participant, config } = await prepareStack(cleanup, {
-      sim: { reversalRepeatMs: 1000 },
-      bank: { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 17 },
-      gateway: { site: 'site-a' },
-    });
-    const configB = await gatewayConfig(sim, {
-      site: 'site-b',
-      databaseUrl: db.url,
-      participant: { id: participant, sortCodes: [SORT_CODE] },
-    });
-    const siteA = await startGateway(config);
-    cleanup.push(async () => siteA.kill());
-    await sitesSignedOn(sim, 1, 20_000);
-    const siteB = await startGateway(configB);
-    cleanup.push(() => siteB.stop());
-    await sitesSignedOn(sim, 2, 20_000);
+    const db = await startTestDatabase();
+    cleanup.push(() => db.stop());
+    const { sim, bank, sites, start } = await startTwoSites(
+      cleanup,
+      db.url,
+      { reversalRepeatMs: 1000 },
+      { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 17 },
+      20_000,
+    );
     // The first site up opened; the second stays closed while the first renews.
     const before = await openSite(db.pool);
     expect(before?.holder).toBe('site-a');
 
     await driveTraffic(sim, bank, 5, RATES);
     const killedAt = Date.now();
-    siteA.kill();
+    sites.get('site-a')!.kill();
     await driveTraffic(sim, bank, 6, RATES);
 
     const after = await openSite(db.pool);
@@ -70,15 +55,13 @@ describe('failover (P3)', () => {
     expect(failoverMs).toBeLessThanOrEqual(FAILOVER_MS_MAX);
 
     // The killed site restarts and stays closed: the other holds the lease.
-    const siteA2 = await startGateway(config);
-    cleanup.push(() => siteA2.stop());
-    await sitesSignedOn(sim, 2, 20_000);
+    await start('site-a');
     await driveTraffic(sim, bank, 3, RATES);
     expect((await openSite(db.pool))?.holder).toBe('site-b');
 
     await everyPaymentSettled(sim, bank, 40_000);
-    await siteA2.stop();
-    await siteB.stop();
+    await sites.get('site-a')!.stop();
+    await sites.get('site-b')!.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();
 

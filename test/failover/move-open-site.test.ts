@@ -10,26 +10,18 @@ import { runMove } from '../../src/failover/move.js';
 import { participantQueues } from '../../src/participant/mq/queues.js';
 import { stopAfterAll } from '../support/cleanup.js';
 import { expectEveryPaymentFinal } from '../support/final-states.js';
-import {
-  AMQP_URL,
-  driveTraffic,
-  everyPaymentSettled,
-  gatewayConfig,
-  ledgerCounts,
-  offeredTwice,
-  prepareStack,
-  SORT_CODE,
-  startGateway,
-} from '../support/stack.js';
+import { AMQP_URL, driveTraffic, everyPaymentSettled, ledgerCounts, offeredTwice } from '../support/stack.js';
+import { startTestDatabase } from '../support/ledger.js';
 import { historyOf } from '../support/lease.js';
 import {
   connectionsNamed,
   firstReadFromMq,
   openSite,
   overlappingEpochs,
-  sitesSignedOn,
   staleEpochWrites,
+  startTwoSites,
   watchConsumers,
+  type ConsumerWatch,
 } from '../support/two-sites.js';
 
 const cleanup = stopAfterAll();
@@ -38,24 +30,22 @@ const RATES = { inbound: 5, outbound: 4 };
 
 describe('manual move of the open site (P3)', () => {
   it("moves the open site at an operator's request under traffic: a new epoch, reason manual, never two sites reading MQ, every payment final", async () => {
-    const { db, sim, bank, participant, config } = await prepareStack(cleanup, {
-      sim: { reversalRepeatMs: 1000 },
-      bank: { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 23 },
-      gateway: { site: 'site-a' },
-    });
-    const configB = await gatewayConfig(sim, {
-      site: 'site-b',
-      databaseUrl: db.url,
-      participant: { id: participant, sortCodes: [SORT_CODE] },
-    });
-    const consumers = await watchConsumers(AMQP_URL, participantQueues(participant).toGateway);
-    cleanup.push(() => consumers.stop());
-    const siteA = await startGateway(config);
-    cleanup.push(() => siteA.stop());
-    await sitesSignedOn(sim, 1, 20_000);
-    const siteB = await startGateway(configB);
-    cleanup.push(() => siteB.stop());
-    await sitesSignedOn(sim, 2, 20_000);
+    const db = await startTestDatabase();
+    cleanup.push(() => db.stop());
+    let consumers!: ConsumerWatch;
+    const { sim, bank, sites } = await startTwoSites(
+      cleanup,
+      db.url,
+      { reversalRepeatMs: 1000 },
+      { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 23 },
+      20_000,
+      {
+        beforeSites: async ({ participant }) => {
+          consumers = await watchConsumers(AMQP_URL, participantQueues(participant).toGateway);
+          cleanup.push(() => consumers.stop());
+        },
+      },
+    );
     const before = await openSite(db.pool);
     expect(before?.holder).toBe('site-a');
     // Each site's lease statements run on a pool of their own, of two connections at most.
@@ -110,8 +100,8 @@ describe('manual move of the open site (P3)', () => {
     expect(await openSite(db.pool)).toEqual(after);
 
     await everyPaymentSettled(sim, bank, 40_000);
-    await siteA.stop();
-    await siteB.stop();
+    await sites.get('site-a')!.stop();
+    await sites.get('site-b')!.stop();
     await consumers.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();

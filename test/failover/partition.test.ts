@@ -12,25 +12,16 @@ import { stopAfterAll } from '../support/cleanup.js';
 import { expectEveryPaymentFinal } from '../support/final-states.js';
 import { startTestDatabase } from '../support/ledger.js';
 import { historyOf } from '../support/lease.js';
-import {
-  AMQP_URL,
-  driveTraffic,
-  everyPaymentSettled,
-  gatewayConfig,
-  ledgerCounts,
-  offeredTwice,
-  prepareStack,
-  SORT_CODE,
-  startGateway,
-} from '../support/stack.js';
+import { AMQP_URL, driveTraffic, everyPaymentSettled, ledgerCounts, offeredTwice } from '../support/stack.js';
 import { inFrontOf } from '../support/transport-proxy.js';
 import {
   firstReadFromMq,
   openSite,
   overlappingEpochs,
-  sitesSignedOn,
   staleEpochWrites,
+  startTwoSites,
   watchConsumers,
+  type ConsumerWatch,
 } from '../support/two-sites.js';
 
 const cleanup = stopAfterAll();
@@ -45,25 +36,21 @@ describe('partition of the open site from the database (P3)', () => {
     cleanup.push(() => db.stop());
     const proxy = await inFrontOf(db.url);
     cleanup.push(() => proxy.close());
-    const { sim, bank, participant, config } = await prepareStack(cleanup, {
-      db,
-      sim: { reversalRepeatMs: 1000 },
-      bank: { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 29 },
-      gateway: { site: 'site-a', databaseUrl: proxy.url },
-    });
-    const configB = await gatewayConfig(sim, {
-      site: 'site-b',
-      databaseUrl: db.url,
-      participant: { id: participant, sortCodes: [SORT_CODE] },
-    });
-    const consumers = await watchConsumers(AMQP_URL, participantQueues(participant).toGateway);
-    cleanup.push(() => consumers.stop());
-    const siteA = await startGateway(config);
-    cleanup.push(() => siteA.stop());
-    await sitesSignedOn(sim, 1, 20_000);
-    const siteB = await startGateway(configB);
-    cleanup.push(() => siteB.stop());
-    await sitesSignedOn(sim, 2, 20_000);
+    let consumers!: ConsumerWatch;
+    const { sim, bank, sites } = await startTwoSites(
+      cleanup,
+      db.url,
+      { reversalRepeatMs: 1000 },
+      { latencyMs: '100-800', lateShare: 0, rejectShare: 0.1, drainMs: 5000, seed: 29 },
+      20_000,
+      {
+        databaseUrlOf: { 'site-a': proxy.url },
+        beforeSites: async ({ participant }) => {
+          consumers = await watchConsumers(AMQP_URL, participantQueues(participant).toGateway);
+          cleanup.push(() => consumers.stop());
+        },
+      },
+    );
     const before = await openSite(db.pool);
     expect(before?.holder).toBe('site-a');
 
@@ -95,8 +82,8 @@ describe('partition of the open site from the database (P3)', () => {
     expect(await openSite(db.pool)).toEqual(after);
 
     await everyPaymentSettled(sim, bank, 60_000);
-    await siteA.stop();
-    await siteB.stop();
+    await sites.get('site-a')!.stop();
+    await sites.get('site-b')!.stop();
     await consumers.stop();
     const bankReport = await bank.process.stop();
     const schemeReport = await sim.stop();

@@ -24,6 +24,13 @@ export interface TwoSites extends Simulators {
   start(site: SiteName): Promise<void>;
 }
 
+export interface TwoSitesOptions {
+  /** A site that reaches the ledger by another way than `databaseUrl` (a proxy in front of it). */
+  databaseUrlOf?: Partial<Record<SiteName, string>>;
+  /** Runs once the simulators are up, before any site starts: to watch the sites from their first moment. */
+  beforeSites?: (sims: Simulators) => Promise<void>;
+}
+
 /**
  * The scheme and bank simulators and two gateway sites on one ledger (`databaseUrl`), each site
  * its own process, started one after the other (site-a opens first) and signed on at both DCs;
@@ -35,6 +42,7 @@ export async function startTwoSites(
   simOptions: SimulatorOptions,
   bankOptions: SimulatorOptions,
   signOnTimeoutMs = 30_000,
+  options: TwoSitesOptions = {},
 ): Promise<TwoSites> {
   const sims = await startSimulators(cleanup, simOptions, bankOptions);
   const configs = new Map<SiteName, string>();
@@ -43,7 +51,7 @@ export async function startTwoSites(
       site,
       await gatewayConfig(sims.sim, {
         site,
-        databaseUrl,
+        databaseUrl: options.databaseUrlOf?.[site] ?? databaseUrl,
         participant: { id: sims.participant, sortCodes: [SORT_CODE] },
       }),
     );
@@ -67,6 +75,7 @@ export async function startTwoSites(
     }
     await sitesSignedOn(sims.sim, sites.size, signOnTimeoutMs);
   };
+  await options.beforeSites?.(sims);
   for (const site of SITES) await start(site);
   return { ...sims, sites, start };
 }
