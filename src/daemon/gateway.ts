@@ -220,11 +220,10 @@ export class Gateway {
       },
     );
     await signals.start();
-    const desk: { inbound?: InboundDesk } = {};
     const admission = new Admission(
       {
         clock,
-        sources: { offered: () => desk.inbound?.offeredHeld ?? 0, commitDelayMs: () => ledger.commitDelayMs },
+        sources: { offered: () => heard.inbound?.offeredHeld ?? 0, commitDelayMs: () => ledger.commitDelayMs },
       },
       config.admission,
     );
@@ -243,7 +242,6 @@ export class Gateway {
       admission,
     });
     heard.inbound = inbound;
-    desk.inbound = inbound;
     const scheme = new SchemePool(
       config.scheme,
       { clock, log },

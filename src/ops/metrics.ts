@@ -316,19 +316,19 @@ export class GatewayMetrics {
         [{ direction: 'outbound' }, s.inFlight.outbound],
       ],
     );
-    new Gauge({
-      name: 'gateway_admission_load',
-      help: 'What admission control last sampled: offered (inbound offered, undecided), loop_delay_ms (event-loop p99), commit_delay_ms (oldest commit waiting)',
-      labelNames: ['signal'],
-      registers,
-      collect() {
-        const a = status()?.admission;
-        if (a === undefined) return;
-        this.set({ signal: 'offered' }, a.offered);
-        this.set({ signal: 'loop_delay_ms' }, a.loopDelayMs);
-        this.set({ signal: 'commit_delay_ms' }, a.commitDelayMs);
-      },
-    });
+    fromStatus(
+      'gateway_admission_load',
+      'What admission control last sampled: offered (inbound offered, undecided), loop_delay_ms (event-loop p99), commit_delay_ms (oldest commit waiting)',
+      ['signal'],
+      ({ admission: a }) =>
+        a === undefined
+          ? []
+          : [
+              [{ signal: 'offered' }, a.offered],
+              [{ signal: 'loop_delay_ms' }, a.loopDelayMs],
+              [{ signal: 'commit_delay_ms' }, a.commitDelayMs],
+            ],
+    );
     fromStatus('gateway_lease_open', 'This site holds the open-site lease (1) or not (0)', [], (s) => (s.open ? 1 : 0));
     fromStatus(
       'gateway_lease_epoch',

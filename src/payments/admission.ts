@@ -6,8 +6,8 @@ import type { Clock, Timer } from '../base/clock.js';
  * answer every inbound payment within T_in: a payment it cannot get decided in time is stood in at
  * once (R6: answered 0912, never offered, so the participant has nothing to learn), which costs a
  * fraction of an offer and its decision, instead of being offered into a queue where it and the
- * payments behind it would miss their deadlines. Decided where a payment would be offered, on the
- * open site, from a sample of the site's load taken every SAMPLE_MS.
+ * payments behind it would miss their deadlines. Decided on arrival (on any site) and again where
+ * the open site offers, from a sample of the site's load taken every SAMPLE_MS.
  */
 export interface AdmissionOptions {
   /** Inbound payments this site has offered and holds undecided, at most: Little's law, rate times decision time. */

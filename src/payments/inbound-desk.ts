@@ -40,7 +40,7 @@ import { newPayment, schemePaymentOf } from './records.js';
 import { loadContext, reportUnreadable, type ContextReader } from './stored-context.js';
 import { UNOBSERVED, type InboundAnswerResult, type PaymentObserver } from './observer.js';
 import { PaymentTraces } from './traces.js';
-import type { Admission } from './admission.js';
+import type { Admission, ShedReason } from './admission.js';
 
 export interface InboundTiming {
   /** R2: the scheme's deadline for the 9210, measured from its request. */
@@ -486,8 +486,7 @@ export class InboundDesk {
     }
     // [R6] Admission control on arrival: a payment this site cannot get decided in time is stood in
     // as it is recorded (one commit), whichever site is open. The open site checks again as it offers.
-    const shed = participant === null ? undefined : this.deps.admission?.shed(input.standInAt);
-    if (shed !== undefined) this.deps.log.debug({ fpid, reason: shed }, 'payment shed on arrival: stood in at once');
+    const shed = participant === null ? undefined : this.shed(fpid, input.standInAt, 'arrival');
     const { snapshot, effects } = startInbound(input, shed !== undefined);
     const record = newPayment('inbound', payment, {
       participantId: participant,
@@ -538,9 +537,15 @@ export class InboundDesk {
   private async offerOrShed(fpid: string): Promise<void> {
     const s = this.runtime.snapshot(fpid);
     if (s?.value !== 'recorded' || this.deps.clock.now() >= s.context.standInAt) return;
-    const shed = this.deps.admission?.shed(s.context.standInAt);
-    if (shed !== undefined) this.deps.log.debug({ fpid, reason: shed }, 'offer shed: stood in at once');
+    const shed = this.shed(fpid, s.context.standInAt, 'offer');
     await this.runtime.send(fpid, { type: shed === undefined ? 'OFFER' : 'SHED' }, shed === undefined ? {} : { shed });
+  }
+
+  /** Admission control's answer for a payment due at `standInAt`: undefined to go on, else why it is stood in now. */
+  private shed(fpid: string, standInAt: number, at: 'arrival' | 'offer'): ShedReason | undefined {
+    const reason = this.deps.admission?.shed(standInAt);
+    if (reason !== undefined) this.deps.log.debug({ fpid, reason, at }, 'payment shed: stood in at once');
+    return reason;
   }
 
   /** Inbound payments held here offered and undecided: what admission control bounds. */
