@@ -454,6 +454,7 @@ export class InboundDesk {
     cause: Record<string, string>,
     arrivedAt: number,
     asPayment = true,
+    mayOffer = true,
   ): Promise<void> {
     // Another arrival of the same FPID may have been recorded while this one awaited the ledger.
     if (this.runtime.has(fpid)) {
@@ -487,14 +488,17 @@ export class InboundDesk {
     // [R6] Admission control on arrival: a payment this site cannot get decided in time is stood in
     // as it is recorded (one commit), whichever site is open. The open site checks again as it offers.
     const shed = participant === null ? undefined : this.shed(fpid, input.standInAt, 'arrival');
-    const { snapshot, effects } = startInbound(input, shed !== undefined);
+    // [P3] The open site offers what it records in the same commit, fenced as any offer is: one
+    // commit less on the way to the participant. A closed site records, and the open site offers.
+    const offerNow = asPayment && mayOffer && participant !== null && shed === undefined && this.deps.isOpen();
+    const { snapshot, effects } = startInbound(input, shed !== undefined ? 'SHED' : offerNow ? 'OFFER' : undefined);
     const record = newPayment('inbound', payment, {
       participantId: participant,
       arrivalConnection: reply.connectionId,
       participantMsgId: offerMessageId,
       traceparent,
     });
-    const created = await this.runtime.create(fpid, snapshot, effects, record, 'received', {
+    const created = await this.runtime.create(fpid, snapshot, effects, record, offerNow ? 'offer' : 'received', {
       ...cause,
       ...(shed === undefined ? {} : { shed }),
     });
@@ -506,6 +510,8 @@ export class InboundDesk {
       this.offers.delete(offerMessageId);
       if (this.payments.get(fpid)?.offerMessageId === offerMessageId) this.payments.delete(fpid);
     }
+    // The lease moved away before the commit: nothing was recorded, so it is recorded as a closed site does.
+    if (created === 'fenced' && offerNow) return this.record(fpid, request, reply, cause, arrivedAt, asPayment, false);
     if (created === 'duplicate' && (await this.hold(fpid))) {
       // The ledger had it already (recorded elsewhere, or no longer in memory): this one is a repeat.
       if (asPayment) await this.sendKeeping(fpid, 'REPEAT', reply, cause);

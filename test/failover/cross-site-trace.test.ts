@@ -97,7 +97,7 @@ describe('tracing across the two sites', () => {
     );
     const { rows: crossSite } = await db.pool.query<{ fpid: string; trn: string; traceparent: string | null }>(
       `SELECT p.fpid, p.trn, p.traceparent FROM payments p
-         JOIN payment_journal r ON r.fpid = p.fpid AND r.event = 'received' AND r.site = 'site-b'
+         JOIN payment_journal r ON r.fpid = p.fpid AND r.from_state IS NULL AND r.site = 'site-b'
          JOIN payment_journal o ON o.fpid = p.fpid AND o.event = 'offer' AND o.site = 'site-a'
         WHERE p.state = 'replied' AND p.outcome = '0000'`,
     );

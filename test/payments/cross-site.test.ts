@@ -74,16 +74,21 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => db?.stop());
 
-function twoSites() {
-  const bus = signalBus();
-  const offers: Offer[] = [];
-  const port: ParticipantPort = {
+/** A participant port that keeps the offers put through it and takes every other message. */
+function offersKept(offers: Offer[]): ParticipantPort {
+  return {
     offer: async (o) => void offers.push(o),
     standIn: async () => undefined,
     answerLate: async () => undefined,
     reversal: async () => undefined,
     report: async () => undefined,
   };
+}
+
+function twoSites() {
+  const bus = signalBus();
+  const offers: Offer[] = [];
+  const port = offersKept(offers);
   const desk = (site: string, open: boolean) => {
     const d = new InboundDesk({
       ledger,
@@ -159,6 +164,64 @@ describe('cross-site inbound at the desks (P3)', () => {
       expect(await journal(fpid)).toEqual(['received@site-a', 'offer@site-b', 'decided@site-b', 'reply_sent@site-a']);
     } finally {
       s.stop();
+    }
+  });
+
+  it('records and offers in one commit what arrives on the open site; a record the fence refuses, the lease having moved, is recorded as a closed site records it (P3, R6)', async () => {
+    const s = twoSites();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('b', m);
+      await s.decide(await s.offerOf(fpid), true);
+      await until(() => s.channels.b.written.length > 0, 5_000, 'the 9210 on the arrival connection');
+      await eventually(
+        () => ledger.get(fpid),
+        (row) => row?.state === 'replied',
+        5_000,
+        'replied',
+      );
+      expect(await journal(fpid)).toEqual(['offer@site-b', 'decided@site-b', 'reply_sent@site-b']);
+    } finally {
+      s.stop();
+    }
+    // A site that still believes itself open at epoch 2 while the lease is at epoch 3.
+    const leaseName = `moved-${serial++}`;
+    await db.pool.query(
+      "INSERT INTO site_lease (name, holder, epoch, expires_at) VALUES ($1, 'site-a', 3, now() + interval '1 hour')",
+      [leaseName],
+    );
+    const fencedLedger = new Ledger(db.pool, systemClock, silentLogger, {
+      finalStates: [...INBOUND_SETTLED],
+      leaseName,
+    });
+    const offered: Offer[] = [];
+    const desk = new InboundDesk({
+      ledger: fencedLedger,
+      clock: systemClock,
+      log: silentLogger,
+      fence: fixedFence('site-b', 2),
+      isOpen: () => true,
+      participants: { owner: () => PARTICIPANT },
+      port: offersKept(offered),
+      newOfferMessageId: () => `offer-fenced-${serial++}`.padEnd(48, '0'),
+      signals: { send: () => undefined },
+      timing: TIMING,
+      crossSitePollMs: 50,
+    });
+    try {
+      const channel = connection('DC2-1');
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await desk.onRequest(m, new ReplyHandle(channel, m, Date.now(), () => undefined));
+      expect((await ledger.get(fpid))?.state).toBe('recorded');
+      // Nothing goes to a queue from a site the lease has left; the payment is answered in time, stood in.
+      await until(() => channel.written.length > 0, TIMING.tInMs, 'the 9210 within T_in');
+      expect(channel.written).toEqual([ActionCode.standIn]);
+      expect(offered).toEqual([]);
+      expect((await journal(fpid))[0]).toBe('received@site-b');
+    } finally {
+      desk.stop();
     }
   });
 

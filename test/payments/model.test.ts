@@ -166,8 +166,11 @@ class InboundArrives implements Command {
     readonly id: string,
     readonly conn: string,
     readonly routed: boolean,
-    /** Admission control shed it on arrival: stood in as it is recorded. */
-    readonly shed: boolean,
+    /**
+     * What it takes as it is recorded: `OFFER` on the open site, which offers what it records;
+     * `SHED` when admission control stands it in on arrival; nothing on a closed site.
+     */
+    readonly then: 'OFFER' | 'SHED' | undefined,
   ) {}
   check = () => true;
   run(_: object, w: World): void {
@@ -188,15 +191,15 @@ class InboundArrives implements Command {
           standInAt: w.now + T_IN - MARGIN,
           offerMessageId: `offer-${fpid}`,
         },
-        this.shed,
+        this.then,
       );
-      if (this.shed && this.routed) w.shedOnArrival.add(fpid);
+      if (this.then === 'SHED' && this.routed) w.shedOnArrival.add(fpid);
       w.inbound.set(fpid, snapshot);
       w.runInbound(fpid, effects);
     }
     w.checkInvariants();
   }
-  toString = () => `InboundArrives(${this.id}, ${this.conn}, routed=${this.routed}, shed=${this.shed})`;
+  toString = () => `InboundArrives(${this.id}, ${this.conn}, routed=${this.routed}, then=${this.then})`;
 }
 
 class InboundEventCmd implements Command {
@@ -341,7 +344,9 @@ const conn = fc.constantFrom(...CONNECTIONS);
 const code = fc.constantFrom<ActionCode>('0000', '1100', '1114', '1160', '9091');
 
 const commands = [
-  fc.tuple(id, conn, fc.boolean(), fc.boolean()).map(([i, c, r, shed]) => new InboundArrives(i, c, r, shed)),
+  fc
+    .tuple(id, conn, fc.boolean(), fc.constantFrom('OFFER' as const, 'SHED' as const, undefined))
+    .map(([i, c, r, then]) => new InboundArrives(i, c, r, then)),
   id.map((i) => new InboundEventCmd(i, () => ({ type: 'OFFER' }), 'Offer')),
   id.map((i) => new InboundEventCmd(i, () => ({ type: 'SHED' }), 'Shed')),
   fc

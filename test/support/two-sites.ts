@@ -202,7 +202,7 @@ export interface InboundPath {
   /** Of those, answered by a participant's decision, and stood in (0912). */
   decided: number;
   stoodIn: number;
-  /** Scheme request to 9210 written (journal `received` to `reply_sent`), ms. */
+  /** Scheme request to 9210 written (the journal's first row, to `reply_sent`), ms. */
   replyMs: { p50: number; p99: number; n: number };
 }
 
@@ -225,7 +225,7 @@ export async function inboundPaths(
        JOIN payments p ON p.fpid = r.fpid
        LEFT JOIN payment_journal o ON o.fpid = r.fpid AND o.event = 'offer'
        LEFT JOIN payment_journal s ON s.fpid = r.fpid AND s.event = 'reply_sent'
-      WHERE r.event = 'received' AND r.site = $1 AND p.direction = 'inbound'`,
+      WHERE r.from_state IS NULL AND r.site = $1 AND p.direction = 'inbound'`,
     [arrivalSite],
   );
   const path = (pick: (offeredBy: string) => boolean): InboundPath => {
@@ -255,7 +255,7 @@ export async function inboundPaths(
 export async function arrivalsNotReplied(pool: pg.Pool, site: string): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ state: string; n: string }>(
     `SELECT p.state, count(*) AS n FROM payment_journal r JOIN payments p ON p.fpid = r.fpid
-      WHERE r.event = 'received' AND r.site = $1 AND p.state <> 'replied' GROUP BY p.state`,
+      WHERE r.from_state IS NULL AND r.site = $1 AND p.state <> 'replied' GROUP BY p.state`,
     [site],
   );
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));

@@ -217,17 +217,18 @@ export const inboundMachine = setup({
 });
 
 /**
- * A new payment's first state and its effects. `shed` (admission control, on arrival): stood in as
- * it is recorded, in one step rather than two, when it would be offered.
+ * A new payment's first state and its effects. `then`, when it would be recorded: the event it
+ * takes in the same step, so that one commit records it and moves it on. `OFFER` on the open site,
+ * which offers what it records; `SHED` when admission control stands it in on arrival.
  */
 export function startInbound(
   input: InboundInput,
-  shed = false,
+  then?: 'OFFER' | 'SHED',
 ): { snapshot: InboundSnapshot; effects: InboundEffect[] } {
   const [snapshot, actions] = initialTransition(inboundMachine, input);
   const effects = toEffects(inboundEffect, actions);
-  if (!shed || snapshot.value !== 'recorded') return { snapshot, effects };
-  const next = step(inboundMachine, inboundEffect, snapshot, { type: 'SHED' });
+  if (then === undefined || snapshot.value !== 'recorded') return { snapshot, effects };
+  const next = step(inboundMachine, inboundEffect, snapshot, { type: then });
   return { snapshot: next.snapshot, effects: [...effects, ...next.effects] };
 }
 
