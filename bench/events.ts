@@ -11,6 +11,7 @@ import { kafkaBrokers } from '../src/events/config.js';
 import { EVENT_BATCH, PaymentEventRelay } from '../src/events/kafka-relay.js';
 import { openDatabase } from '../src/ledger/database.js';
 import { freshDatabase } from './fresh-database.js';
+import { benchFailed } from './stops.js';
 import { outboxLag } from '../src/ledger/outbox.js';
 import { createPool } from '../src/ledger/pool.js';
 import { paymentEvent, PAYMENT_EVENT_TOPICS } from '../src/payments/payment-event.js';
@@ -91,6 +92,8 @@ try {
       brokers,
     }),
   );
+} catch (err) {
+  benchFailed(err);
 } finally {
   await pool?.end();
   await server.stop();

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { everyPaymentSettled, offeredTwice } from '../test/support/stack.js';
 import { startTestDatabase } from '../test/support/ledger.js';
 import { firstReadFromMq, openSite, staleEpochWrites, startTwoSites } from '../test/support/two-sites.js';
-import { benchCleanup } from './stops.js';
+import { benchCleanup, benchFailed } from './stops.js';
 
 const { values } = parseArgs({
   options: {
@@ -103,6 +103,8 @@ try {
       instructions: bankReport.instructions_sent,
     }),
   );
+} catch (err) {
+  benchFailed(err);
 } finally {
   await cleanup.stopAll();
 }

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { driveTraffic, everyPaymentSettled, startStack, type Rates } from '../test/support/stack.js';
 import { rssMb } from './measure.js';
-import { benchCleanup } from './stops.js';
+import { benchCleanup, benchFailed } from './stops.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +54,8 @@ try {
       instructions_sent: bank.instructions_sent,
     })}\n`,
   );
+} catch (err) {
+  benchFailed(err);
 } finally {
   await cleanup.stopAll();
 }

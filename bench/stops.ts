@@ -17,3 +17,12 @@ export function benchCleanup(): Cleanup & { stopAll(): Promise<void> } {
     });
   return { push: (...stop) => void stops.push(...stop), stopAll };
 }
+
+/**
+ * A bench that could not run says why in one line and exits 1, rather than with a stack trace:
+ * most often a part it needs is not there (RabbitMQ not started, a port taken).
+ */
+export function benchFailed(err: unknown): void {
+  process.stderr.write(`bench: failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { lineOf, run } from './run.js';
 import { findMax, overload } from './search.js';
 import { startBenchStack } from './stack.js';
-import { benchCleanup } from './stops.js';
+import { benchCleanup, benchFailed } from './stops.js';
 
 const USAGE = `usage: npm run bench -- [--rate R] [--seconds S] [--mix IN:OUT] [--find-max] [--overload F]
   --rate R           total payments a second, both directions (default 1000; with --find-max the first step, default 100)
@@ -97,6 +97,8 @@ try {
     line.overload = base > 0 ? await overload(ctx, base, OVERLOAD, PHASE_SECONDS) : null;
   }
   process.stdout.write(`${JSON.stringify(line)}\n`);
+} catch (err) {
+  benchFailed(err);
 } finally {
   await cleanup.stopAll();
 }

@@ -322,10 +322,20 @@ export class InboundDesk {
       return;
     }
     if (request.mti === '9420' || request.mti === '9421') {
+      // [R3] A repeat of a reversal not yet answered here takes the place of the one before: having
+      // repeated it, the scheme waits for the answer to the newest only. So one reversal handle is
+      // kept per payment, however often the scheme repeats it while the ledger is slow.
+      const handle = `${this.site}/reversal:${fpid}`;
+      const superseded = this.handles.get(handle);
+      this.handles.set(handle, reply);
+      if (superseded !== undefined) {
+        superseded.leaveUnanswered();
+        return;
+      }
       // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
       // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
       if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, arrivedAt, false);
-      await this.sendKeeping(fpid, 'REVERSAL', reply, cause);
+      await this.sendKeeping(fpid, 'REVERSAL', handle, cause);
       return;
     }
     // [R5] A 9201, or a 9200 whose FPID was seen, gets the original outcome. A 9200 is looked up in
@@ -338,18 +348,19 @@ export class InboundDesk {
   }
 
   /**
-   * An event carrying a reply handle. A handle the machine did not take (the event ignored, or not
-   * committed) is dropped at once, so that the handles kept never outgrow the requests still owed.
+   * An event carrying a reply handle (or the id of one kept already). A handle the machine did not
+   * take (the event ignored, or not committed) is dropped at once, so that the handles kept never
+   * outgrow the requests still owed.
    */
   private async sendKeeping(
     fpid: string,
     type: 'REPEAT' | 'REVERSAL',
-    reply: ReplyHandle,
+    reply: ReplyHandle | string,
     cause: Record<string, string>,
   ): Promise<Applied> {
-    const handle = this.keep(reply);
+    const handle = typeof reply === 'string' ? reply : this.keep(reply);
     const applied = await this.runtime.send(fpid, { type, handle }, cause);
-    if (applied !== 'committed' && this.handles.delete(handle)) reply.leaveUnanswered();
+    if (applied !== 'committed') this.take(handle)?.leaveUnanswered();
     return applied;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Cross-site inbound at the desks (P3, R1, R5, R6): two inbound desks, one per site, on one real
  * ledger, with signals between them through a bus the test can make lose messages. Site A is
- * closed and receives the scheme's requests; site B is open, offers and takes the decisions.
+ * closed and receives the scheme's requests; site B is open, offers and takes the decisions. And
+ * the scheme's reversal repeats while the ledger is slow (R3), on the same desks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
@@ -286,6 +287,43 @@ describe('cross-site inbound at the desks (P3)', () => {
       expect(await noticesOf(fpid)).toEqual(['standIn', 'answerLate']);
       expect(s.channels.b.written).toEqual([]);
     } finally {
+      s.stop();
+    }
+  });
+});
+
+describe('reversal repeats at the desks (R3)', () => {
+  it('keeps one reversal handle per payment while the ledger is slow: the newest repeat is answered, those it superseded are not (R3)', async () => {
+    const s = twoSites();
+    const lock = await db.pool.connect();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      await s.arrive('b', m);
+      await s.offerOf(fpid);
+      // The ledger stops taking commits; the scheme, hearing nothing, repeats its reversal.
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
+      const channels = ['DC1-1', 'DC1-2', 'DC2-1', 'DC2-2', 'DC1-1#2'].map(connection);
+      const requests = channels.map((c, i) => {
+        const r: IsoMessage = { ...m, mti: i === 0 ? '9420' : '9421' };
+        const done = s.b.onRequest(r, new ReplyHandle(c, r, Date.now(), () => undefined));
+        return done;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      await lock.query('ROLLBACK');
+      await Promise.all(requests);
+      await until(() => channels.at(-1)!.written.length > 0, 5_000, 'the 9430 to the newest repeat');
+      expect(channels.map((c) => c.written)).toEqual([[], [], [], [], [ActionCode.accepted]]);
+      expect((await journal(fpid)).filter((e) => e.startsWith('reversal'))).toEqual(['reversal@site-b']);
+      // A repeat after the answer is answered again, once recorded.
+      const again = connection('DC2-1#2');
+      const r: IsoMessage = { ...m, mti: '9421' };
+      await s.b.onRequest(r, new ReplyHandle(again, r, Date.now(), () => undefined));
+      await until(() => again.written.length > 0, 5_000, 'the 9430 to a later repeat');
+      expect(again.written).toEqual([ActionCode.accepted]);
+    } finally {
+      lock.release();
       s.stop();
     }
   });
