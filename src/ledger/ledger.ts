@@ -39,6 +39,13 @@ export interface BatchWritten {
   ok: boolean;
 }
 
+/**
+ * What goes ahead under load (the group committer's urgent lane): a payment's later steps (its
+ * answer, stand-in, report), and the record of a payment admission control stood in on arrival,
+ * whose answer waits on it alone. A new payment's record to be offered is new work, and waits.
+ */
+export const owedNow = (t: Transition): boolean => t.from !== null || t.cause?.shed !== undefined;
+
 /** The lease whose holder is the open site; fenced writes are checked against its epoch. */
 export const OPEN_SITE_LEASE = 'open-site';
 
@@ -97,8 +104,7 @@ export class Ledger {
       (batch) => this.write(batch),
       (t) => t.fpid,
       this.options,
-      // A payment's later steps (its answer, stand-in, report) before the first records of new ones.
-      (t) => t.from !== null,
+      owedNow,
       () => clock.now(),
     );
   }

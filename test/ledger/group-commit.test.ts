@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TransientFault } from '../../src/base/faults.js';
 import { GroupCommitter, takeBatch } from '../../src/ledger/group-commit.js';
+import { owedNow } from '../../src/ledger/ledger.js';
+import type { Transition } from '../../src/ledger/transition.js';
 
 const key = (s: string): string => s.split(':')[0] ?? s;
 
@@ -159,5 +161,25 @@ describe('GroupCommitter under load', () => {
     g.release();
     await b;
     expect(g.committer.oldestWaitMs).toBe(0);
+  });
+});
+
+describe("the ledger's urgent lane", () => {
+  const t = (from: string | null, cause?: Transition['cause']): Transition => ({
+    fpid: 'F',
+    from,
+    to: 'stood-in',
+    event: 'received',
+    at: 0,
+    site: 'site-a',
+    epoch: 1,
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+  it("puts a payment's later steps and the record of one shed on arrival ahead of new payments' records", () => {
+    expect(owedNow(t('offered'))).toBe(true);
+    expect(owedNow(t(null, { mti: '9200', shed: 'ledger' }))).toBe(true);
+    expect(owedNow(t(null, { mti: '9200' }))).toBe(false);
+    expect(owedNow(t(null))).toBe(false);
   });
 });
