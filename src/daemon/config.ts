@@ -44,6 +44,7 @@ export const gatewayConfigSchema = z
         decisionWindowMs: z.number().int().min(0).optional(),
         loopDelayMaxMs: z.number().int().min(1).default(ADMISSION_DEFAULTS.loopDelayMaxMs),
         commitDelayMaxMs: z.number().int().min(1).default(ADMISSION_DEFAULTS.commitDelayMaxMs),
+        congestedIntakePerSample: z.number().int().min(1).default(ADMISSION_DEFAULTS.congestedIntakePerSample),
       })
       .prefault({}),
     /**

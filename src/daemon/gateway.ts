@@ -249,9 +249,11 @@ export class Gateway {
         // A request that cannot be recorded (ledger down) goes unanswered: the scheme times it out
         // and reverses it (R2, R3), which the ledger learns when the 9420 comes.
         onRequest: (m, reply) =>
-          void inbound
-            .onRequest(m, reply)
-            .catch((e: Error) => log.error({ mti: m.mti, err: e.message }, 'scheme request not handled')),
+          void inbound.onRequest(m, reply).catch((e: Error) => {
+            log.error({ mti: m.mti, err: e.message }, 'scheme request not handled');
+            // Given up, so that a drain does not wait for it.
+            reply.leaveUnanswered();
+          }),
         onRefused: metrics.schemeRefusal,
       },
     );
@@ -264,6 +266,7 @@ export class Gateway {
       port: bridge,
       timing: config.timing,
       observer: metrics.payments,
+      intake: () => admission.intake(),
     });
 
     const gateway = new Gateway(

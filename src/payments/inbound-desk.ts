@@ -332,9 +332,15 @@ export class InboundDesk {
         superseded.leaveUnanswered();
         return;
       }
-      // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
-      // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
-      if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, arrivedAt, false);
+      try {
+        // [R3] Recorded first, then answered 9430 on the reversal's own connection. A reversal of a
+        // payment never seen here (its 9200 was lost with a crash) is recorded from its fields, unoffered.
+        if (!(await this.hold(fpid))) await this.record(fpid, request, reply, cause, arrivedAt, false);
+      } catch (err) {
+        // Not taken (the ledger away): no handle is kept for it, and the scheme's next repeat starts afresh.
+        this.take(handle)?.leaveUnanswered();
+        throw err;
+      }
       await this.sendKeeping(fpid, 'REVERSAL', handle, cause);
       return;
     }
@@ -359,9 +365,13 @@ export class InboundDesk {
     cause: Record<string, string>,
   ): Promise<Applied> {
     const handle = typeof reply === 'string' ? reply : this.keep(reply);
-    const applied = await this.runtime.send(fpid, { type, handle }, cause);
-    if (applied !== 'committed') this.take(handle)?.leaveUnanswered();
-    return applied;
+    let applied: Applied = 'failed';
+    try {
+      applied = await this.runtime.send(fpid, { type, handle }, cause);
+      return applied;
+    } finally {
+      if (applied !== 'committed') this.take(handle)?.leaveUnanswered();
+    }
   }
 
   /**

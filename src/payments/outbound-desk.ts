@@ -56,6 +56,8 @@ export interface OutboundDeps {
   instructionsInProgressMax?: number;
   /** Told of every step and every report (metrics); nothing by default. */
   observer?: PaymentObserver;
+  /** Resolves when a new instruction may be taken (admission control's `intake`); at once by default. */
+  intake?: () => Promise<void>;
 }
 
 /**
@@ -156,6 +158,8 @@ export class OutboundDesk {
       throw new TransientFault(`${max} instructions are being recorded already`);
     const run = (this.instructing.get(key) ?? Promise.resolve())
       .catch(() => undefined)
+      // Counted among those in progress while it waits its turn (admission control).
+      .then(() => this.deps.intake?.())
       .then(() => this.instructOnce(participant, instruction, mqMessageId, traceparent));
     this.instructing.set(key, run);
     try {

@@ -8,6 +8,22 @@ const calm: Load = { offered: 0, loopDelayMs: 0, commitDelayMs: 0 };
 const NOW = 1_000_000;
 const ample = NOW + o.decisionWindowMs + 5_000;
 
+/** A started Admission whose samples the test takes by hand (`sample`), on sources it sets. */
+function sampledByHand(options: Partial<typeof o>) {
+  let due: (() => void) | undefined;
+  const clock: Clock = {
+    now: () => NOW,
+    after: (_ms, fn) => ((due = fn), { cancel: () => (due = undefined) }),
+  };
+  const sources = { offered: 0, commitDelayMs: 0 };
+  const admission = new Admission(
+    { clock, sources: { offered: () => sources.offered, commitDelayMs: () => sources.commitDelayMs } },
+    { ...o, ...options },
+  );
+  admission.start();
+  return { admission, sources, sample: () => due!(), sampling: () => due !== undefined };
+}
+
 describe('admission control (R6 stand-in past capacity)', () => {
   it('offers when every signal is under its bound, and names the signal past its bound otherwise', () => {
     expect(shedReason(calm, ample, NOW, o)).toBeUndefined();
@@ -38,32 +54,53 @@ describe('admission control (R6 stand-in past capacity)', () => {
   });
 
   it('answers from the last sample of its sources, taken every SAMPLE_MS', () => {
-    let due: (() => void) | undefined;
-    const clock: Clock = {
-      now: () => NOW,
-      after: (_ms, fn) => ((due = fn), { cancel: () => (due = undefined) }),
-    };
-    const sources = { offered: 0, commitDelayMs: 0 };
-    const admission = new Admission(
-      {
-        clock,
-        sources: { offered: () => sources.offered, commitDelayMs: () => sources.commitDelayMs },
-      },
-      { ...o, offeredMax: 2 },
-    );
-    admission.start();
+    const { admission, sources, sample, sampling } = sampledByHand({ offeredMax: 2 });
     sources.offered = 5;
     // Not sampled yet: the load read is the last sample's.
     expect(admission.shed(ample)).toBeUndefined();
-    due!();
+    sample();
     expect(admission.sampled.offered).toBe(5);
     expect(admission.shed(ample)).toBe('offered');
     sources.offered = 0;
     sources.commitDelayMs = o.commitDelayMaxMs * 2;
-    due!();
+    sample();
     expect(admission.shed(ample)).toBe('ledger');
     admission.stop();
-    expect(due).toBeUndefined();
+    expect(sampling()).toBe(false);
     expect(SAMPLE_MS).toBeGreaterThan(0);
+  });
+
+  it('takes outbound instructions at once while the site keeps up, and a few a sample, in order, while it is congested', async () => {
+    const { admission, sources, sample } = sampledByHand({ congestedIntakePerSample: 2 });
+    const taken: number[] = [];
+    const take = async (n: number) => {
+      await admission.intake();
+      taken.push(n);
+    };
+    await take(0);
+    expect(taken).toEqual([0]);
+    // The ledger falls behind: instructions wait, and go two a sample, oldest first.
+    sources.commitDelayMs = o.commitDelayMaxMs + 1;
+    sample();
+    const waiting = [1, 2, 3, 4, 5].map(take);
+    await new Promise((r) => setImmediate(r));
+    expect(taken).toEqual([0]);
+    sample();
+    await new Promise((r) => setImmediate(r));
+    expect(taken).toEqual([0, 1, 2]);
+    // It catches up: the rest go at the next sample, and new ones at once after them.
+    sources.commitDelayMs = 0;
+    sample();
+    await Promise.all(waiting);
+    expect(taken).toEqual([0, 1, 2, 3, 4, 5]);
+    await take(6);
+    expect(taken.at(-1)).toBe(6);
+    // Stopping lets every waiter go.
+    sources.commitDelayMs = o.commitDelayMaxMs + 1;
+    sample();
+    const late = take(7);
+    admission.stop();
+    await late;
+    expect(taken.at(-1)).toBe(7);
   });
 });

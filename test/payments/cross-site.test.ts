@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/base/clock.js';
+import { TransientFault } from '../../src/base/faults.js';
 import { silentLogger } from '../../src/base/log.js';
 import { fixedFence } from '../../src/failover/fence.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { OPEN_SITE, type SignalKind } from '../../src/ledger/site-signals.js';
 import { INBOUND_SETTLED } from '../../src/payments/machines/inbound.js';
-import { InboundDesk } from '../../src/payments/inbound-desk.js';
+import { InboundDesk, type InboundDeps } from '../../src/payments/inbound-desk.js';
 import type { Offer, Participant, ParticipantPort } from '../../src/payments/participant-port.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
@@ -86,24 +87,30 @@ function offersKept(offers: Offer[]): ParticipantPort {
   };
 }
 
+/** One site's inbound desk on the test's ledger, open or closed, with `deps` in place of the defaults. */
+function inboundDesk(site: string, open: boolean, deps: Partial<InboundDeps> = {}): InboundDesk {
+  return new InboundDesk({
+    ledger,
+    clock: systemClock,
+    log: silentLogger,
+    fence: fixedFence(site),
+    isOpen: () => open,
+    participants: { owner: () => PARTICIPANT },
+    port: offersKept([]),
+    newOfferMessageId: () => `offer-${site}-${serial++}`.padEnd(48, '0'),
+    signals: { send: () => undefined },
+    timing: TIMING,
+    crossSitePollMs: 50,
+    ...deps,
+  });
+}
+
 function twoSites() {
   const bus = signalBus();
   const offers: Offer[] = [];
   const port = offersKept(offers);
   const desk = (site: string, open: boolean) => {
-    const d = new InboundDesk({
-      ledger,
-      clock: systemClock,
-      log: silentLogger,
-      fence: fixedFence(site),
-      isOpen: () => open,
-      participants: { owner: () => PARTICIPANT },
-      port,
-      newOfferMessageId: () => `offer-${site}-${serial++}`.padEnd(48, '0'),
-      signals: bus.sender,
-      timing: TIMING,
-      crossSitePollMs: 50,
-    });
+    const d = inboundDesk(site, open, { port, signals: bus.sender });
     bus.desks.set(site, { desk: d, open });
     return d;
   };
@@ -197,18 +204,10 @@ describe('cross-site inbound at the desks (P3)', () => {
       leaseName,
     });
     const offered: Offer[] = [];
-    const desk = new InboundDesk({
+    const desk = inboundDesk('site-b', true, {
       ledger: fencedLedger,
-      clock: systemClock,
-      log: silentLogger,
       fence: fixedFence('site-b', 2),
-      isOpen: () => true,
-      participants: { owner: () => PARTICIPANT },
       port: offersKept(offered),
-      newOfferMessageId: () => `offer-fenced-${serial++}`.padEnd(48, '0'),
-      signals: { send: () => undefined },
-      timing: TIMING,
-      crossSitePollMs: 50,
     });
     try {
       const channel = connection('DC2-1');
@@ -325,6 +324,34 @@ describe('reversal repeats at the desks (R3)', () => {
     } finally {
       lock.release();
       s.stop();
+    }
+  });
+
+  it('keeps no reversal handle for a reversal the ledger could not take: the next repeat is recorded and answered (R3)', async () => {
+    let away = true;
+    const flaky = new Proxy(ledger, {
+      get(target, prop) {
+        if (prop === 'get' && away) return async () => Promise.reject(new TransientFault('the ledger is away'));
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const desk = inboundDesk('site-b', true, { ledger: flaky });
+    try {
+      // A reversal of a payment this site never saw, while the ledger is away.
+      const m = payment('9420');
+      const fpid = fpidOf(m.fields);
+      const first = connection('DC1-1');
+      await expect(desk.onRequest(m, new ReplyHandle(first, m, Date.now(), () => undefined))).rejects.toThrow(/away/);
+      away = false;
+      const repeat: IsoMessage = { ...m, mti: '9421' };
+      const next = connection('DC1-2');
+      await desk.onRequest(repeat, new ReplyHandle(next, repeat, Date.now(), () => undefined));
+      await until(() => next.written.length > 0, 5_000, 'the 9430 to the repeat');
+      expect([first.written, next.written]).toEqual([[], [ActionCode.accepted]]);
+      expect((await ledger.get(fpid))?.state).toBe('reversed');
+    } finally {
+      desk.stop();
     }
   });
 });

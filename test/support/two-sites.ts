@@ -255,7 +255,7 @@ export async function inboundPaths(
 export async function arrivalsNotReplied(pool: pg.Pool, site: string): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ state: string; n: string }>(
     `SELECT p.state, count(*) AS n FROM payment_journal r JOIN payments p ON p.fpid = r.fpid
-      WHERE r.from_state IS NULL AND r.site = $1 AND p.state <> 'replied' GROUP BY p.state`,
+      WHERE r.from_state IS NULL AND r.site = $1 AND p.direction = 'inbound' AND p.state <> 'replied' GROUP BY p.state`,
     [site],
   );
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
