@@ -43,6 +43,13 @@ export async function deliverOutbox(
     throw ledgerError('outbox claim failed', e);
   }
   let failed = false;
+  // While `deliver` awaits the broker no query is active, and a checked-out client has no pool
+  // listener: an ended connection would be an unhandled 'error' event, ending the process. It is
+  // noted instead; the next query fails, and the client is not returned to the pool.
+  const lost = (): void => {
+    failed = true;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     if (claim.exclusiveLock !== undefined) {
@@ -69,6 +76,7 @@ export async function deliverOutbox(
     await client.query('ROLLBACK').catch(() => undefined);
     throw e instanceof Error && !('code' in e) ? e : ledgerError('outbox delivery failed', e);
   } finally {
+    client.off('error', lost);
     client.release(failed);
   }
 }

@@ -75,10 +75,12 @@ describe('payment events to Kafka', () => {
 
     // 1. The broker up: events flow and the lag stays near zero.
     await driveTraffic(sim, bank, 4, RATES);
+    // The first events also wait for the producer's connection and the topics' creation, which
+    // took over 10 s on a loaded CI machine once.
     await eventually(
       () => lag(db.pool),
       (n) => n === 0,
-      10_000,
+      20_000,
       'the outbox lag back to zero with the broker up',
     );
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { deliverOutbox, outboxLag, type OutboxRow } from '../../src/ledger/outbox.js';
+import { createPool } from '../../src/ledger/pool.js';
 import {
   create,
   FINAL_STATES,
@@ -62,6 +63,30 @@ describe('deliverOutbox', () => {
     expect((await outboxLag(db.pool, [topic])).rows).toBe(1);
     expect(await deliverOutbox(db.pool, { topics: [topic], limit: 10 }, async (rows) => ids(rows))).toBe(1);
     expect(await outboxLag(db.pool, [topic])).toEqual({ rows: 0, oldestMs: 0 });
+  });
+
+  it('fails the batch, leaving its rows unpublished, when the server ends the claiming connection while the broker is awaited', async () => {
+    const topic = 't.cut';
+    await payment(topic, 2);
+    const url = new URL(db.url);
+    url.searchParams.set('application_name', 'outbox-cut');
+    const pool = createPool({ url: url.toString(), max: 2 }, silentLogger);
+    try {
+      const delivery = deliverOutbox(pool, { topics: [topic], limit: 10 }, async (rows) => {
+        // The connection holding the claim ends (a restart, a cut) while no query is active on it.
+        await db.pool.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outbox-cut'",
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        return ids(rows);
+      });
+      await expect(delivery).rejects.toThrow(/connection/);
+      expect((await outboxLag(db.pool, [topic])).rows).toBe(2);
+      // The pool goes on with a new connection.
+      expect(await deliverOutbox(pool, { topics: [topic], limit: 10 }, async (rows) => ids(rows))).toBe(2);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('with an exclusive lock, a second claimer takes nothing while the first holds a batch', async () => {
