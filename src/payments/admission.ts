@@ -2,8 +2,9 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Clock, Timer } from '../base/clock.js';
 
 /**
- * Admission control of inbound offers, and of outbound intake (README "Overload"). Past its capacity the gateway must still
- * answer every inbound payment within T_in: a payment it cannot get decided in time is stood in at
+ * Admission control of inbound offers, and of outbound intake (README "Overload"). Past its
+ * capacity the gateway must still answer every inbound payment within T_in: a payment it cannot
+ * get decided in time is stood in at
  * once (R6: answered 0912, never offered, so the participant has nothing to learn), which costs a
  * fraction of an offer and its decision, instead of being offered into a queue where it and the
  * payments behind it would miss their deadlines. Decided on arrival (on any site) and again where
