@@ -146,6 +146,21 @@ describe('a participant pacs.008 (fixture)', () => {
     const prefixed = xml.replace('xmlns="urn:', 'xmlns:p8="urn:').replace(/<(\/?)(?!\?|!)([A-Za-z])/g, '<$1p8:$2');
     expect(parsePacs008(prefixed)).toEqual(parsePacs008(xml));
   });
+
+  it('reads text as XML means it: references decoded, CDATA kept verbatim, comments and instructions left out', () => {
+    const xml = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
+    const written = xml
+      .replace('<Nm>Jane Q Example &amp; Co</Nm>', '<Nm>Jane &#x51; Ex<!-- x -->ample<?note y?> &#38; Co</Nm>')
+      .replace('<Nm>Acme Widgets Ltd</Nm>', '<Nm><![CDATA[Acme &amp;]]> Widgets &apos;Ltd&quot;</Nm>')
+      .replace('Ccy="GBP"', "Ccy='GBP'");
+    expect(validateXml('pacs.008', written)).toEqual({ ok: true });
+    const parsed = parsePacs008(written);
+    expect(parsed.ok && parsed.instruction).toMatchObject({
+      originatorName: 'Jane Q Example & Co',
+      beneficiaryName: 'Acme &amp; Widgets \'Ltd"',
+      amountPence: 125050,
+    });
+  });
 });
 
 describe('pacs.002 round trip', () => {
