@@ -122,6 +122,12 @@ export class InboundDesk {
   private readonly payments = new Map<string, { payment: SchemePayment; offerMessageId: string }>();
   /** Offer message id (the MQ correlation id a decision comes back with) to FPID, for payments held here. */
   private readonly offers = new Map<string, string>();
+  /**
+   * Payments of other sites this site is offering (or shedding) now. The arrival site signals a
+   * payment again at each poll while it stays `recorded`; under load that is many times before the
+   * first offer commits, and each would queue one more step that finds nothing to do.
+   */
+  private readonly offering = new Set<string>();
   private nextHandle = 0;
   private readonly poll: CrossSitePoll;
   /** The trace of each payment held here: entries paired with `payments`, ended in `forget`. */
@@ -239,12 +245,16 @@ export class InboundDesk {
 
   /** [P3] Cross-site inbound: the open site offers a payment recorded on another site's connection. */
   private async offerFor(fpid: string): Promise<void> {
+    if (this.offering.has(fpid)) return;
+    this.offering.add(fpid);
     try {
-      if (!(await this.hold(fpid))) return;
+      if (!(await this.hold(fpid, 'recorded'))) return;
       await this.offerOrShed(fpid);
     } catch (e) {
       // The arrival site stands it in at its deadline; its next poll signals it again meanwhile.
       this.deps.log.warn({ fpid, err: (e as Error).message }, 'payment recorded by another site not offered');
+    } finally {
+      this.offering.delete(fpid);
     }
   }
 
@@ -580,11 +590,16 @@ export class InboundDesk {
     return this.runtime.held((s) => stateOf(s) === 'offered').length;
   }
 
-  /** True when the payment is held here, loading it from the ledger if needed. */
-  private async hold(fpid: string): Promise<boolean> {
+  /**
+   * True when the payment is held here, loading it from the ledger if needed; with `only`, loaded
+   * only in that state. A signal to offer that comes after the payment has moved on (the arrival
+   * site's poll saw it `recorded` just before) must not take it into memory, where nothing would
+   * ever release it.
+   */
+  private async hold(fpid: string, only?: string): Promise<boolean> {
     if (this.runtime.has(fpid)) return true;
     const row = await this.deps.ledger.get(fpid);
-    if (row === undefined || row.direction !== 'inbound') return false;
+    if (row === undefined || row.direction !== 'inbound' || (only !== undefined && row.state !== only)) return false;
     // It may have been loaded by another event while this one read the ledger.
     return this.runtime.has(fpid) || this.adopt(row) !== undefined;
   }

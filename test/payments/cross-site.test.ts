@@ -289,6 +289,74 @@ describe('cross-site inbound at the desks (P3)', () => {
       s.stop();
     }
   });
+
+  it('makes one offer of a payment signalled again while its offer is being recorded, and takes into memory none signalled after it moved on (P3)', async () => {
+    const bus = signalBus();
+    const offers: Offer[] = [];
+    let reads = 0;
+    const counted = new Proxy(ledger, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'get') reads += 1;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const a = inboundDesk('site-a', false, { port: offersKept(offers), signals: bus.sender });
+    // Site B opens once the ledger has stopped taking writes, so that its first offer waits.
+    let bOpen = false;
+    const b = inboundDesk('site-b', true, {
+      port: offersKept(offers),
+      signals: bus.sender,
+      ledger: counted,
+      isOpen: () => bOpen,
+    });
+    bus.desks.set('site-a', { desk: a, open: false });
+    const openSite = { desk: b, open: false };
+    bus.desks.set('site-b', openSite);
+    const lock = await db.pool.connect();
+    try {
+      const m = payment('9200');
+      const fpid = fpidOf(m.fields);
+      const arrival = connection('DC1-1');
+      // The ledger takes reads but no writes for a while: the open site's offer waits to commit, and
+      // the arrival site's poll (every 50 ms) signals the payment again and again meanwhile.
+      await a.onRequest(m, new ReplyHandle(arrival, m, Date.now(), () => undefined));
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE payments IN EXCLUSIVE MODE');
+      bOpen = true;
+      openSite.open = true;
+      await until(() => b.inFlight === 1, 5_000, 'the open site holding the payment');
+      for (let i = 0; i < 5; i += 1) b.onSignal('offer', [fpid]);
+      await new Promise((r) => setTimeout(r, 300));
+      await lock.query('COMMIT');
+      await until(() => offers.some((o) => o.fpid === fpid), 5_000, 'the offer');
+      const offer = offers.find((o) => o.fpid === fpid)!;
+      expect(
+        await b.decideOffer(
+          PARTICIPANT,
+          offer.offerMessageId,
+          { accept: true, code: ActionCode.accepted },
+          { mqMessageId: `decision-${serial++}`, msgId: `MSG${serial}`, trn: offer.payment.trn },
+        ),
+      ).toEqual({ taken: true });
+      await until(() => arrival.written.length > 0, 5_000, 'the 9210');
+      await until(() => b.inFlight === 0, 5_000, 'the open site letting the payment go');
+      expect(offers.filter((o) => o.fpid === fpid)).toHaveLength(1);
+      // One read to take the payment up; none for the signals that came while its offer was on its way.
+      expect(reads).toBe(1);
+      // A signal sent before the payment moved on, arriving after: nothing to offer, nothing held.
+      b.onSignal('offer', [fpid]);
+      await until(() => reads === 2, 5_000, 'the late signal looked up');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(b.inFlight).toBe(0);
+      expect(await journal(fpid)).toEqual(['received@site-a', 'offer@site-b', 'decided@site-b', 'reply_sent@site-a']);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+      a.stop();
+      b.stop();
+    }
+  });
 });
 
 describe('reversal repeats at the desks (R3)', () => {
