@@ -205,13 +205,18 @@ export class OutboundDesk {
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
     const fpid = fpidOf(paymentFields(payment));
     this.payments.set(fpid, payment);
-    const { snapshot, effects } = startOutbound({
-      fpid,
-      participant: participant.id,
-      instruction: reportTo,
-      instructedAt: now,
-      submitBy: now + this.deps.timing.tOutMs,
-    });
+    // Recorded and submitted in one commit (the journal's `instructed` goes straight to
+    // `submitted`): one commit less before the 9200. While the site drains it is only recorded.
+    const { snapshot, effects } = startOutbound(
+      {
+        fpid,
+        participant: participant.id,
+        instruction: reportTo,
+        instructedAt: now,
+        submitBy: now + this.deps.timing.tOutMs,
+      },
+      this.submitNew ? 'SUBMIT' : undefined,
+    );
     const record = newPayment('outbound', payment, {
       participantId: participant.id,
       participantMsgId: instruction.msgId,
@@ -227,7 +232,6 @@ export class OutboundDesk {
     }
     switch (created) {
       case 'created':
-        if (this.submitNew) this.trySubmit(fpid);
         return 'recorded';
       case 'unavailable':
         throw new TransientFault('the ledger could not record the instruction');

@@ -14,6 +14,7 @@ import { OutboundDesk } from '../../src/payments/outbound-desk.js';
 import type { Participant, ParticipantPort } from '../../src/payments/participant-port.js';
 import type { IsoMessage } from '../../src/scheme/codec.js';
 import { businessDate, fpidOf, paymentFields } from '../../src/scheme/messages.js';
+import { RequestError } from '../../src/scheme/errors.js';
 import { ReplyHandle, type ReplyChannel } from '../../src/scheme/reply.js';
 import { basePayment } from '../support/iso20022-arbitraries.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -199,6 +200,19 @@ describe('durable before effect', () => {
 });
 
 describe('outbound instructions at their bounds', () => {
+  /** A scheme whose first request finds no connection and whose later ones are never answered. */
+  const firstNotSent =
+    (submitted: string[]) =>
+    (m: IsoMessage): Promise<never> => {
+      submitted.push(m.mti);
+      return submitted.length === 1
+        ? Promise.reject(new RequestError('no-connection', 'no connection signed on'))
+        : new Promise<never>(() => undefined);
+    };
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  };
+
   function outboundDesk(
     limits: { inMemoryPaymentsMax?: number; instructionsInProgressMax?: number },
     ledger = memoryLedger(),
@@ -223,7 +237,8 @@ describe('outbound instructions at their bounds', () => {
   };
 
   it('takes up again, when the site reopens, a payment whose step was refused because the site had closed (P3)', async () => {
-    // The first submit is refused as fenced (the lease lost meanwhile); every other step commits.
+    // The first 9200 finds no connection; its second submit is refused as fenced (the lease lost
+    // meanwhile); every other step commits.
     let fenceNext = true;
     const ledger = memoryLedger((t) => {
       if (t.event === 'submit' && fenceNext) {
@@ -233,18 +248,21 @@ describe('outbound instructions at their bounds', () => {
       return { fpid: t.fpid, ok: true };
     });
     const submitted: string[] = [];
+    const clock = new ManualClock();
     const desk = new OutboundDesk({
       ledger,
-      clock: new ManualClock(),
+      clock,
       log: silentLogger,
       fence: fixedFence('test'),
-      scheme: { submit: (m) => (submitted.push(m.mti), new Promise<never>(() => undefined)) },
+      scheme: { submit: firstNotSent(submitted) },
       port: quietPort(),
       timing: { tOutMs: 15_000, retryMs: 250 },
     });
     await desk.instruct(PARTICIPANT, instruction(), 'mq-1');
-    await new Promise((r) => setImmediate(r));
-    expect(submitted).toEqual([]);
+    await settle();
+    clock.advance(250);
+    await settle();
+    expect(submitted).toEqual(['9200']);
     const recorded = ledger.commits[0]!;
     // Reopened: recovery reads the payment open in the ledger, still held here, and submits it.
     await desk.recover([
@@ -259,13 +277,14 @@ describe('outbound instructions at their bounds', () => {
         version: 1,
       },
     ]);
-    await new Promise((r) => setImmediate(r));
-    expect(submitted).toEqual(['9200']);
+    await settle();
+    expect(submitted).toEqual(['9200', '9200']);
     expect(ledger.commits.filter((t) => t.event === 'submit').length).toBe(2);
   });
 
   it('commits a step that waited out the database across its own close and reopen under the epoch it holds now (P3)', async () => {
-    // The submit meets the database away; meanwhile the site loses its lease and takes it again.
+    // The first 9200 finds no connection; the submit after it meets the database away; meanwhile
+    // the site loses its lease and takes it again.
     const epochs: number[] = [];
     let failNext = true;
     const ledger = memoryLedger();
@@ -289,17 +308,19 @@ describe('outbound instructions at their bounds', () => {
       clock,
       log: silentLogger,
       fence: () => fence,
-      scheme: { submit: (m) => (submitted.push(m.mti), new Promise<never>(() => undefined)) },
+      scheme: { submit: firstNotSent(submitted) },
       port: quietPort(),
       timing: { tOutMs: 15_000, retryMs: 250 },
     });
     await desk.instruct(PARTICIPANT, instruction(), 'mq-1');
-    await new Promise((r) => setImmediate(r));
+    await settle();
+    clock.advance(250);
+    await settle();
     fence = { site: 'test', epoch: 6 };
     clock.advance(1_000);
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    await settle();
     expect(epochs).toEqual([5, 6]);
-    expect(submitted).toEqual(['9200']);
+    expect(submitted).toEqual(['9200', '9200']);
   });
 
   it('refuses an instruction with a transient fault while the payments in memory are at their bound: its MQ message stays queued', async () => {

@@ -1,7 +1,7 @@
-import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { assign, setup, type SnapshotFrom } from 'xstate';
 import { z } from 'zod';
 import { ActionCode } from '../../scheme/profile.js';
-import { EFFECT_ACTION, step, toEffects, type EffectActions } from './step.js';
+import { EFFECT_ACTION, start, type EffectActions } from './step.js';
 
 const actionCode = z.enum(ActionCode);
 
@@ -217,19 +217,14 @@ export const inboundMachine = setup({
 });
 
 /**
- * A new payment's first state and its effects. `then`, when it would be recorded: the event it
- * takes in the same step, so that one commit records it and moves it on. `OFFER` on the open site,
- * which offers what it records; `SHED` when admission control stands it in on arrival.
+ * A new payment's first state and its effects (`start`): with `OFFER` on the open site, which
+ * offers what it records; with `SHED` when admission control stands it in on arrival.
  */
 export function startInbound(
   input: InboundInput,
   then?: 'OFFER' | 'SHED',
 ): { snapshot: InboundSnapshot; effects: InboundEffect[] } {
-  const [snapshot, actions] = initialTransition(inboundMachine, input);
-  const effects = toEffects(inboundEffect, actions);
-  if (then === undefined || snapshot.value !== 'recorded') return { snapshot, effects };
-  const next = step(inboundMachine, inboundEffect, snapshot, { type: then });
-  return { snapshot: next.snapshot, effects: [...effects, ...next.effects] };
+  return start(inboundMachine, inboundEffect, input, then === undefined ? undefined : { type: then });
 }
 
 export type InboundSnapshot = SnapshotFrom<typeof inboundMachine>;

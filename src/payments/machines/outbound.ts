@@ -1,7 +1,7 @@
-import { assign, initialTransition, setup, type SnapshotFrom } from 'xstate';
+import { assign, setup, type SnapshotFrom } from 'xstate';
 import { z } from 'zod';
 import { ActionCode } from '../../scheme/profile.js';
-import { EFFECT_ACTION, toEffects, type EffectActions } from './step.js';
+import { EFFECT_ACTION, start, type EffectActions } from './step.js';
 
 const actionCode = z.enum(ActionCode);
 
@@ -151,9 +151,12 @@ export const outboundMachine = setup({
 
 export type OutboundSnapshot = SnapshotFrom<typeof outboundMachine>;
 
-export function startOutbound(input: OutboundInput): { snapshot: OutboundSnapshot; effects: OutboundEffect[] } {
-  const [snapshot, actions] = initialTransition(outboundMachine, input);
-  return { snapshot, effects: toEffects(outboundEffect, actions) };
+/** A new outbound payment (`start`): with `SUBMIT` when it goes to the scheme as it is recorded. */
+export function startOutbound(
+  input: OutboundInput,
+  then?: 'SUBMIT',
+): { snapshot: OutboundSnapshot; effects: OutboundEffect[] } {
+  return start(outboundMachine, outboundEffect, input, then === undefined ? undefined : { type: then });
 }
 
 export function resumeOutbound(state: string, context: OutboundContext): OutboundSnapshot {

@@ -1,4 +1,11 @@
-import { transition, type AnyStateMachine, type SnapshotFrom, type EventFromLogic } from 'xstate';
+import {
+  initialTransition,
+  transition,
+  type AnyStateMachine,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
 import type { z } from 'zod';
 
 /**
@@ -41,6 +48,26 @@ export function step<M extends AnyStateMachine, E extends Effect>(
   const [next, actions] = transition(machine, snapshot, event);
   const typed = toEffects(effects, actions);
   return { snapshot: next, effects: typed, changed: next !== snapshot || typed.length > 0 };
+}
+
+/**
+ * A new payment's first state and its effects. `then`: an event it takes in the same step when its
+ * first state takes it, so that one commit records the payment and moves it on (the open site
+ * offers what it records, a desk submits what it is instructed).
+ */
+export function start<M extends AnyStateMachine, E extends Effect>(
+  machine: M,
+  effects: z.ZodType<E>,
+  input: InputFrom<M>,
+  then?: EventFromLogic<M>,
+): { snapshot: SnapshotFrom<M>; effects: E[] } {
+  const [snapshot, actions] = initialTransition(machine, input);
+  const first = toEffects(effects, actions);
+  if (then === undefined) return { snapshot, effects: first };
+  const next = step(machine, effects, snapshot as SnapshotFrom<M>, then);
+  return next.changed
+    ? { snapshot: next.snapshot, effects: [...first, ...next.effects] }
+    : { snapshot, effects: first };
 }
 
 /**
