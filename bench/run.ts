@@ -6,11 +6,11 @@
 import type { TimingsView } from '../simulators/timings.js';
 import type { SchemeSim } from '../test/support/scheme-sim.js';
 import type { Bank } from '../test/support/stack.js';
-import { drive, type DirectionRates, type Offered } from './drive.js';
+import { drive, NO_TRAFFIC, setRates, type DirectionRates } from './drive.js';
 import { joinFlows, summarize, type Flow, type FlowSummary } from './flows.js';
 import type { Meter, Usage } from './measure.js';
 import type { QueueDepth } from './queues.js';
-import { readCounts, showProgress, type Counts } from './progress.js';
+import { offeredSince, readCounts, showProgress, type Counts } from './progress.js';
 import { watchSites, type SiteFigures } from './sites.js';
 
 export interface Phase {
@@ -70,9 +70,8 @@ export async function run(ctx: RunContext, phases: readonly Phase[], label: stri
   const { sim, bank } = ctx;
   await Promise.all([sim.control('POST', '/timings/clear'), bank.control('POST', '/timings/clear')]);
   const from = await readCounts(sim, bank);
-  const offered: Offered = { inbound: 0, outbound: 0 };
   let phaseLabel = '';
-  const stopProgress = showProgress(sim, bank, from, offered, () => `${label}${phaseLabel}`);
+  const stopProgress = showProgress(sim, bank, from, () => `${label}${phaseLabel}`);
   const startsMs: number[] = [];
   const usages: Array<Record<string, Usage>> = [];
   const offeredAt: number[] = [];
@@ -83,19 +82,23 @@ export async function run(ctx: RunContext, phases: readonly Phase[], label: stri
     for (const [i, p] of phases.entries()) {
       phaseLabel = phases.length > 1 ? ` phase ${i + 1}/${phases.length} at ${p.rate}/s` : '';
       startsMs.push(Date.now());
-      await drive(sim, bank, splitRate(p.rate, ctx.inboundPerOutbound), p.seconds, offered);
+      await drive(sim, bank, splitRate(p.rate, ctx.inboundPerOutbound), p.seconds);
+      if (i === phases.length - 1) await setRates(sim, bank, NO_TRAFFIC);
+      const offered = offeredSince(from, await readCounts(sim, bank));
+      offeredAt.push(offered.inbound + offered.outbound);
       // The last phase's window runs on through the settling: its payments' work ends there.
       if (i < phases.length - 1) {
         usages.push(await window.end());
         window = await ctx.meter.window();
       }
-      offeredAt.push(offered.inbound + offered.outbound);
     }
     phaseLabel = ' settling';
-    settled = await settle(ctx, from, offered);
+    settled = await settle(ctx, from);
     usages.push(await window.end());
   } finally {
     stopProgress();
+    // A run cut short by an error leaves no traffic running behind it.
+    await setRates(sim, bank, NO_TRAFFIC).catch(() => undefined);
   }
   const sites = await watch.end();
   const to = await readCounts(sim, bank);
@@ -176,10 +179,11 @@ function errorCounts(from: Counts, to: Counts, phases: readonly PhaseResult[]): 
  * report for every instruction, and the participant's queues are empty; false if that has not
  * happened within SETTLE_TIMEOUT_MS.
  */
-async function settle(ctx: RunContext, from: Counts, offered: Offered): Promise<boolean> {
+async function settle(ctx: RunContext, from: Counts): Promise<boolean> {
   const end = Date.now() + SETTLE_TIMEOUT_MS;
   while (Date.now() < end) {
     const now = await readCounts(ctx.sim, ctx.bank);
+    const offered = offeredSince(from, now);
     const i = now.scheme.inbound;
     const f = from.scheme.inbound;
     const inboundDone = i.answered_in_time - f.answered_in_time + (i.reversed - f.reversed) >= offered.inbound;

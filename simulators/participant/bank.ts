@@ -131,6 +131,8 @@ export class ParticipantBanks {
   private readonly run: string;
   private serial = 0;
   private roundRobin = 0;
+  /** Instructions a second per participant: `--outbound-rate`, then what `setOutboundRate` set. */
+  private outboundRate = 0;
   private paused = false;
   private generating = false;
   private stopped = false;
@@ -198,12 +200,23 @@ export class ParticipantBanks {
       });
     }
     this.generating = true;
-    if (this.settings.outboundRate > 0) {
-      const now = this.deps.clock.now();
-      for (const b of this.banks) {
-        b.paceFrom = now;
-        this.pace(b);
-      }
+    this.setOutboundRate(this.settings.outboundRate);
+  }
+
+  /**
+   * Paces new outbound instructions at `perSecond` per participant from now on, as `--outbound-rate`
+   * does (0 stops it): a benchmark sets each phase's rate once rather than asking for every burst.
+   */
+  setOutboundRate(perSecond: number): void {
+    if (!this.generating) throw new NotRunning('the simulator is not running (stopping or not started)');
+    this.outboundRate = perSecond;
+    const now = this.deps.clock.now();
+    for (const b of this.banks) {
+      b.paceTimer?.cancel();
+      b.paceTimer = undefined;
+      b.paceFrom = now;
+      b.paced = 0;
+      if (perSecond > 0) this.pace(b);
     }
   }
 
@@ -295,7 +308,7 @@ export class ParticipantBanks {
   /** Tops the participant's instructions up to `--outbound-rate` times the time since start. */
   private pace(b: Bank): void {
     if (!this.generating) return;
-    const rate = this.settings.outboundRate;
+    const rate = this.outboundRate;
     const due = Math.floor(((this.deps.clock.now() - b.paceFrom) * rate) / 1000) - b.paced;
     const burst = Math.min(due, MAX_BURST);
     for (let i = 0; i < burst; i++) this.originate(b);

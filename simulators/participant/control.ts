@@ -15,6 +15,8 @@ const outboundBody = z
   })
   .strict();
 
+const rateBody = z.object({ perSecond: z.number().min(0).max(100_000) }).strict();
+
 function routes(banks: ParticipantBanks): Record<string, Route> {
   return {
     'GET /report': () => banks.report(),
@@ -22,6 +24,11 @@ function routes(banks: ParticipantBanks): Record<string, Route> {
       const { count, participant } = outboundBody.parse(b);
       const trns = banks.sendOutbound(count, participant);
       return { sent: trns.length, trns };
+    },
+    'POST /rate': (b) => {
+      const { perSecond } = rateBody.parse(b);
+      banks.setOutboundRate(perSecond);
+      return { perSecond };
     },
     'POST /pause-decisions': () => ({ changed: banks.pauseDecisions(), paused: true }),
     'POST /resume-decisions': () => ({ changed: banks.resumeDecisions(), paused: false }),

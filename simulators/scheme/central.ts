@@ -72,6 +72,8 @@ export class Central {
   /** `--timings N`: per-payment times for benchmarks, N payments at most; off at 0. */
   readonly timings: TimingTable;
   private timers: Timer[] = [];
+  /** The `--inbound-rate` generator, replaced by `setInboundRate`. */
+  private load: Timer | undefined;
   private turn = 0;
   private suspended = false;
   private stopped = false;
@@ -131,7 +133,7 @@ export class Central {
       suspend: () => this.suspend(),
       resume: () => this.resume(),
     });
-    if (this.settings.inboundRate > 0) this.timers.push(this.generateLoad(this.settings.inboundRate));
+    this.setInboundRate(this.settings.inboundRate);
     const addresses = this.addresses();
     this.log.info({ listeners: addresses }, 'central infrastructure listening');
     return addresses;
@@ -149,6 +151,7 @@ export class Central {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) t.cancel();
+    this.load?.cancel();
     for (const s of this.live) s.wire.close('simulator stopping', false);
     await Promise.all(this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.log.info('central infrastructure stopped');
@@ -181,6 +184,15 @@ export class Central {
       fpids.push(this.inbound.send(s, this.generator.next()));
     }
     return fpids;
+  }
+
+  /**
+   * Paces new inbound payments at `perSecond` from now on, as `--inbound-rate` does (0 stops it):
+   * a benchmark sets each phase's rate once rather than asking for every burst.
+   */
+  setInboundRate(perSecond: number): void {
+    this.load?.cancel();
+    this.load = perSecond > 0 && !this.stopped ? this.generateLoad(perSecond) : undefined;
   }
 
   /** Drops a session abruptly, `sessionId` or a random open one. Returns the id dropped, if any. */

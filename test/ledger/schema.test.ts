@@ -33,6 +33,24 @@ describe('migrations', () => {
   });
 });
 
+describe('ledger_commit', () => {
+  // A later CREATE OR REPLACE of the function drops settings it does not restate: this says so.
+  it('runs on generic plans of index lookups only, whatever the batch size', async () => {
+    const { rows } = await db.pool.query<{ proconfig: string[] }>(
+      "SELECT proconfig FROM pg_proc WHERE proname = 'ledger_commit'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.proconfig).toEqual(
+      expect.arrayContaining([
+        'plan_cache_mode=force_generic_plan',
+        'enable_seqscan=off',
+        'enable_hashjoin=off',
+        'enable_mergejoin=off',
+      ]),
+    );
+  });
+});
+
 describe('payment_journal', () => {
   beforeAll(async () => {
     await db.pool.query(

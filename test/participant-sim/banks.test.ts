@@ -282,6 +282,21 @@ describe('participant simulator: outbound instructions (TO.GATEWAY)', () => {
   });
 });
 
+describe('participant simulator: pacing set while running', () => {
+  it('paces instructions at the rate set, and sends none once it is set to 0', async () => {
+    const { banks, gw } = await setUp();
+    banks.setOutboundRate(100);
+    await waitFor('paced instructions', () => banks.report().instructions_sent >= 10);
+    banks.setOutboundRate(0);
+    // Puts already made may still be confirmed; after that the count holds.
+    await new Promise((r) => setTimeout(r, 100));
+    const n = banks.report().instructions_sent;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(banks.report().instructions_sent).toBe(n);
+    await waitFor('all instructions read', () => gw.received.length === n);
+  });
+});
+
 describe('participant simulator: decision rules', () => {
   const rules = { latency: { minMs: 50, maxMs: 500 }, lateShare: 0.05, lateMs: 12_000, rejectShare: 0.1 };
 

@@ -101,6 +101,11 @@ describe('participant simulator: the process', () => {
       expect(first).toMatchObject({ ok: true, instruction: { originatorSortCode: id, beneficiarySortCode: '300000' } });
       await gw.report(instructions[0]!, ActionCode.accepted);
 
+      expect(await control(address, 'POST', '/rate', { perSecond: 'fast' })).toMatchObject({ status: 400 });
+      expect(await control(address, 'POST', '/rate', { perSecond: 0 })).toMatchObject({
+        status: 200,
+        json: { perSecond: 0 },
+      });
       expect(await control(address, 'POST', '/pause-decisions')).toMatchObject({
         status: 200,
         json: { changed: true, paused: true },

@@ -244,6 +244,17 @@ describe('scheme simulator: inbound (R1-R4)', () => {
     });
   });
 
+  it('paces new inbound payments at a rate set while running, and sends none once it is set to 0', async () => {
+    const { ci, dc1 } = await startCentral();
+    await client(dc1, signOnReceive);
+    ci.setInboundRate(100);
+    await eventually(() => ci.report().inbound.sent >= 10, 'paced payments');
+    ci.setInboundRate(0);
+    const n = ci.report().inbound.sent;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ci.report().inbound.sent).toBe(n);
+  });
+
   it('keeps per-payment times by TRN only with --timings, at most that many, dropping the oldest', async () => {
     const { ci, dc1 } = await startCentral({ timings: 2 });
     const c = await client(dc1, signOnSubmit, signOnReceive);

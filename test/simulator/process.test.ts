@@ -74,6 +74,11 @@ describe('scheme simulator: the process', () => {
       expect((await control(ready.control, 'GET', '/sessions')).json).toMatchObject([
         { id: 'DC1#1', submit: true, receive: true },
       ]);
+      expect(await control(ready.control, 'POST', '/rate', { perSecond: -1 })).toMatchObject({ status: 400 });
+      expect(await control(ready.control, 'POST', '/rate', { perSecond: 0 })).toMatchObject({
+        status: 200,
+        json: { perSecond: 0 },
+      });
       expect(await control(ready.control, 'POST', '/mute', {})).toMatchObject({ status: 400 });
       expect(await control(ready.control, 'POST', '/drop', { session: 'DC9#9' })).toMatchObject({ status: 409 });
       expect(await control(ready.control, 'POST', '/suspend')).toMatchObject({ status: 200, json: { changed: true } });
