@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PERSONAL_ATTRIBUTES, PAYMENT_ATTRIBUTES } from '../../src/domain/payment.js';
 import { stopAfterAll } from '../support/cleanup.js';
+import { deleteQueues } from '../support/bank-gateway.js';
 import { startTestDatabase } from '../support/ledger.js';
 import { scrape } from '../support/metrics.js';
 import { MAC_KEY, startSchemeSim } from '../support/scheme-sim.js';
@@ -40,6 +41,8 @@ describe('observability', () => {
     const db = await startTestDatabase();
     cleanup.push(() => db.stop());
     const participant = runParticipantId();
+    // Last of all: a broker that keeps every run's quorum queues slows down for all.
+    cleanup.push(() => deleteQueues([participant]));
     const sim = await startSchemeSim(['--sort-codes', SORT_CODE, '--corrupt-mac-rate', '0.05'], DEBUG, CAPTURE);
     cleanup.push(() => sim.stop());
     const bank = await startBank(

@@ -13,6 +13,7 @@ import { ensureParticipantQueues, newMessageId, type IncomingMessage } from '../
 import { basePayment } from '../support/iso20022-arbitraries.js';
 import { inFrontOf, type ProxiedUrl } from '../support/transport-proxy.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
+import { deleteQueues } from '../support/bank-gateway.js';
 import { until } from '../support/tcp.js';
 
 let proxy: ProxiedUrl;
@@ -52,6 +53,7 @@ afterAll(async () => {
   await viaProxy.close();
   await direct.close();
   await proxy.close();
+  await deleteQueues([bank.id]);
 });
 
 describe('a broker outage', () => {

@@ -21,6 +21,7 @@ import { inboundFields } from '../support/iso20022-arbitraries.js';
 import { schemePeer, startSignedOn, type SchemePeer } from '../support/gateway-here.js';
 import { MAC_KEY } from '../support/scheme-sim.js';
 import { AMQP_URL, runParticipantId } from '../support/stack.js';
+import { deleteQueues } from '../support/bank-gateway.js';
 import { until } from '../support/tcp.js';
 
 const FIXTURE = readFileSync(new URL('../support/fixtures/pacs008-outbound-sip.xml', import.meta.url), 'utf8');
@@ -67,6 +68,7 @@ afterAll(async () => {
   await transport.close();
   for (const p of peers) p.close();
   await db.stop();
+  await deleteQueues([PARTICIPANT]);
 });
 
 const stateOf = async (trn: string) =>
