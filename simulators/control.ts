@@ -9,6 +9,17 @@ const MAX_BODY = 64 * 1024;
 /** One route of a simulator's control endpoint: the parsed JSON body in, a JSON answer out. */
 export type Route = (body: unknown) => unknown;
 
+const rateBody = z.object({ perSecond: z.number().min(0).max(100_000) }).strict();
+
+/** `POST /rate` of either simulator: `{"perSecond": R}` hands R to `setRate` and is echoed back. */
+export function rateRoute(setRate: (perSecond: number) => void): Route {
+  return (body) => {
+    const { perSecond } = rateBody.parse(body);
+    setRate(perSecond);
+    return { perSecond };
+  };
+}
+
 class BadRequest extends Error {}
 
 export interface ControlServer {

@@ -305,7 +305,7 @@ export class ParticipantBanks {
 
   // --- outbound ---------------------------------------------------------------------------------
 
-  /** Tops the participant's instructions up to `--outbound-rate` times the time since start. */
+  /** Tops the participant's instructions up to the rate times the time since the rate was set. */
   private pace(b: Bank): void {
     if (!this.generating) return;
     const rate = this.outboundRate;

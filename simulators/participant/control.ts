@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../src/base/log.js';
 import { NotRunning, UnknownParticipant, type ParticipantBanks } from './bank.js';
-import { startControlServer, type ControlServer, type Route } from '../control.js';
+import { rateRoute, startControlServer, type ControlServer, type Route } from '../control.js';
 
 export type { ControlServer } from '../control.js';
 
@@ -15,8 +15,6 @@ const outboundBody = z
   })
   .strict();
 
-const rateBody = z.object({ perSecond: z.number().min(0).max(100_000) }).strict();
-
 function routes(banks: ParticipantBanks): Record<string, Route> {
   return {
     'GET /report': () => banks.report(),
@@ -25,11 +23,7 @@ function routes(banks: ParticipantBanks): Record<string, Route> {
       const trns = banks.sendOutbound(count, participant);
       return { sent: trns.length, trns };
     },
-    'POST /rate': (b) => {
-      const { perSecond } = rateBody.parse(b);
-      banks.setOutboundRate(perSecond);
-      return { perSecond };
-    },
+    'POST /rate': rateRoute((perSecond) => banks.setOutboundRate(perSecond)),
     'POST /pause-decisions': () => ({ changed: banks.pauseDecisions(), paused: true }),
     'POST /resume-decisions': () => ({ changed: banks.resumeDecisions(), paused: false }),
     'GET /timings': () => banks.timings.view(),

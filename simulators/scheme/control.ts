@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import type { Logger } from '../../src/base/log.js';
-import { startControlServer, type ControlServer, type Route } from '../control.js';
+import { rateRoute, startControlServer, type ControlServer, type Route } from '../control.js';
 import { SessionUnavailable, type Central } from './central.js';
 
 export type { ControlServer } from '../control.js';
 
 const inboundBody = z.object({ count: z.number().int().min(1).max(100_000), session: z.string().optional() });
-const rateBody = z.object({ perSecond: z.number().min(0).max(100_000) }).strict();
 const dropBody = z.object({ session: z.string().optional() });
 const muteBody = z.object({ session: z.string() });
 
@@ -19,11 +18,7 @@ function routes(central: Central): Record<string, Route> {
       const fpids = central.sendInbound(count, session);
       return { sent: fpids.length, fpids };
     },
-    'POST /rate': (b) => {
-      const { perSecond } = rateBody.parse(b);
-      central.setInboundRate(perSecond);
-      return { perSecond };
-    },
+    'POST /rate': rateRoute((perSecond) => central.setInboundRate(perSecond)),
     'POST /drop': (b) => ({ dropped: central.drop(dropBody.parse(b).session) ?? null }),
     'POST /mute': (b) => {
       const { session } = muteBody.parse(b);
