@@ -30,13 +30,14 @@ const OPTIONS = {
   control: { flag: 'control', read: 'text' },
   seed: { flag: 'seed', read: 'number' },
   timings: { flag: 'timings', read: 'number' },
+  validate: { flag: 'validate', read: 'text' },
 } as const satisfies OptionTable;
 
 const USAGE = `usage: npm run sim:participant -- --participant ID:SORTCODE[,SORTCODE...] [options]
   --mq URL|JSON (default $AMQP_URL or ${DEFAULT_AMQP_URL})   --participant may be repeated
   inbound:  --latency-ms MIN-MAX  --late-share P  --late-ms MS  --reject-share P  --return-share P
   outbound: --outbound-rate N/s  --beneficiary-sort-codes A,B  --bad-account-share P
-  process:  --duration S  --drain-ms MS  --control HOST:PORT  --seed N  --timings N
+  process:  --duration S  --drain-ms MS  --control HOST:PORT  --seed N  --timings N  --validate on|off
   see simulators/participant/README.md`;
 
 function readOptions(argv: string[]): z.output<typeof cliSchema> {

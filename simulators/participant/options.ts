@@ -66,6 +66,11 @@ export const bankSettingsSchema = z
     seed: z.number().int().min(0).max(0xffffffff).optional(),
     /** Benchmarks: per-payment times for this many payments at most (simulators/timings.ts); 0 records none. */
     timings: z.number().int().min(0).default(0),
+    /**
+     * `off`: what the gateway sends is read as it is, not checked against its XSD first (ParseOptions
+     * `trusted`), so that a benchmark measures the gateway rather than this simulator's checks.
+     */
+    validate: z.enum(['on', 'off']).default('on'),
   })
   .superRefine((s, ctx) => {
     // Zod runs this even when an item above failed: look only at what parsed.

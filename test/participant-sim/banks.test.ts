@@ -58,60 +58,73 @@ async function setUp(
 const correlatedTo = (messageId: string) => (m: { correlationId: string | null }) => m.correlationId === messageId;
 
 describe('participant simulator: inbound payments (FROM.GATEWAY)', () => {
-  it('answers an offered pacs.008 with a valid pacs.002 correlated to it, and counts a second offer as a duplicate', async () => {
-    const { banks, gw, sortCode } = await setUp();
-    const payment = inboundPayment(sortCode);
-    const offer = await gw.offer(payment);
+  it.each(['on', 'off'] as const)(
+    'answers an offered pacs.008 with a valid pacs.002 correlated to it, and counts a second offer as a duplicate (--validate %s)',
+    async (validate) => {
+      const { banks, gw, sortCode } = await setUp({ validate });
+      const payment = inboundPayment(sortCode);
+      const offer = await gw.offer(payment);
 
-    const answer = await gw.next('the decision', correlatedTo(offer.messageId));
-    expect(validateXml('pacs.002', answer.body)).toEqual({ ok: true });
-    expect(answer.messageId).toMatch(/^[0-9a-f]{48}$/);
-    const status = parsePacs002(answer.body);
-    expect(status).toMatchObject({
-      ok: true,
-      status: { status: 'ACSC', originalTrn: payment.trn, originalMsgId: offer.msgId, originalEndToEndId: 'E2E-TEST' },
-    });
+      const answer = await gw.next('the decision', correlatedTo(offer.messageId));
+      expect(validateXml('pacs.002', answer.body)).toEqual({ ok: true });
+      expect(answer.messageId).toMatch(/^[0-9a-f]{48}$/);
+      const status = parsePacs002(answer.body);
+      expect(status).toMatchObject({
+        ok: true,
+        status: {
+          status: 'ACSC',
+          originalTrn: payment.trn,
+          originalMsgId: offer.msgId,
+          originalEndToEndId: 'E2E-TEST',
+        },
+      });
 
-    // The same message again (a redelivery), and the same payment under a new MQ message id.
-    await gw.offer(payment, { messageId: offer.messageId, msgId: offer.msgId });
-    await gw.offer(payment, { msgId: offer.msgId });
-    await waitFor('two duplicates', () => banks.report().duplicates_seen === 2);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(gw.received).toHaveLength(1);
-    expect(banks.report()).toMatchObject({
-      inbound_offered: 1,
-      inbound_decided: 1,
-      inbound_accepted: 1,
-      inbound_rejected: 0,
-      duplicates_seen: 2,
-      invalid_messages: 0,
-    });
-  });
+      // The same message again (a redelivery), and the same payment under a new MQ message id.
+      await gw.offer(payment, { messageId: offer.messageId, msgId: offer.msgId });
+      await gw.offer(payment, { msgId: offer.msgId });
+      await waitFor('two duplicates', () => banks.report().duplicates_seen === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(gw.received).toHaveLength(1);
+      expect(banks.report()).toMatchObject({
+        inbound_offered: 1,
+        inbound_decided: 1,
+        inbound_accepted: 1,
+        inbound_rejected: 0,
+        duplicates_seen: 2,
+        invalid_messages: 0,
+      });
+    },
+  );
 
-  it('counts a stand-in notice and a reversal matched to the offer; unknown ones are unexpected, garbage is invalid (P10, P11)', async () => {
-    const { banks, gw, sortCode } = await setUp();
-    const payment = inboundPayment(sortCode);
-    const offer = await gw.offer(payment);
-    await gw.next('the decision', correlatedTo(offer.messageId));
+  it.each(['on', 'off'] as const)(
+    'counts a stand-in notice and a reversal matched to the offer; unknown ones are unexpected, garbage is invalid (P10, P11; --validate %s)',
+    async (validate) => {
+      const { banks, gw, sortCode } = await setUp({ validate });
+      const payment = inboundPayment(sortCode);
+      const offer = await gw.offer(payment);
+      await gw.next('the decision', correlatedTo(offer.messageId));
 
-    await gw.standIn(offer, payment);
-    await gw.reversal(offer, payment);
-    const stranger = inboundPayment(sortCode);
-    await gw.reversal({ messageId: '0'.repeat(48), msgId: 'GWUNKNOWN' }, stranger);
-    await gw.putRaw('this is not XML');
-    await gw.putRaw('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf/></Document>');
-    await waitFor('everything counted', () => {
-      const r = banks.report();
-      return r.stand_in_notices + r.reversed + r.unexpected_messages + r.invalid_messages === 5;
-    });
-    expect(banks.report()).toMatchObject({
-      stand_in_notices: 1,
-      reversed: 1,
-      unexpected_messages: 1,
-      invalid_messages: 2,
-      inbound_offered: 1,
-    });
-  });
+      await gw.standIn(offer, payment);
+      await gw.reversal(offer, payment);
+      const stranger = inboundPayment(sortCode);
+      await gw.reversal({ messageId: '0'.repeat(48), msgId: 'GWUNKNOWN' }, stranger);
+      await gw.putRaw('this is not XML');
+      await gw.putRaw(
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"><FIToFICstmrCdtTrf/></Document>',
+      );
+      await waitFor('everything counted', () => {
+        const r = banks.report();
+        return r.stand_in_notices + r.reversed + r.unexpected_messages + r.invalid_messages === 5;
+      });
+      expect(banks.report()).toMatchObject({
+        stand_in_notices: 1,
+        reversed: 1,
+        unexpected_messages: 1,
+        invalid_messages: 2,
+        inbound_offered: 1,
+      });
+    },
+  );
 
   it('rejects by --reject-share, answers late by --late-share, holds decisions while paused, and rejects a sort code it does not own', async () => {
     const rejecting = await setUp({ rejectShare: 1 });

@@ -24,6 +24,8 @@ import {
 } from '../support/iso20022-arbitraries.js';
 
 const createdAt = Date.UTC(2026, 10, 22, 9, 30, 15);
+/** What the bank simulator reads with under `--validate off`: the gateway's own XML, unchecked. */
+const TRUSTED = { trusted: true } as const;
 
 describe('pacs.008 round trip', () => {
   it('builds valid XML whose scheme fields parse back exactly, inbound (with FPID and field 98) and as an instruction', () => {
@@ -38,6 +40,8 @@ describe('pacs.008 round trip', () => {
           expect(validateXml('pacs.008', xml)).toEqual({ ok: true });
           expect(detectMessage(xml)).toBe('pacs.008');
           expect(parsePacs008(xml)).toEqual({ ok: true, instruction: instructionOf(payment, msgId, inbound) });
+          expect(detectMessage(xml, TRUSTED)).toBe('pacs.008');
+          expect(parsePacs008(xml, TRUSTED)).toEqual(parsePacs008(xml));
         },
       ),
       { numRuns: 300 },
@@ -190,6 +194,8 @@ describe('pacs.002 round trip', () => {
             ),
           );
           expect(parsePacs002(xml)).toEqual({ ok: true, status: expected });
+          expect(detectMessage(xml, TRUSTED)).toBe('pacs.002');
+          expect(parsePacs002(xml, TRUSTED)).toEqual(parsePacs002(xml));
         },
       ),
       { numRuns: 200 },
@@ -252,9 +258,32 @@ describe('pacs.007 round trip', () => {
             }).filter(([, v]) => v !== undefined),
           );
           expect(parsePacs007(xml)).toEqual({ ok: true, reversal: expected });
+          expect(detectMessage(xml, TRUSTED)).toBe('pacs.007');
+          expect(parsePacs007(xml, TRUSTED)).toEqual(parsePacs007(xml));
         },
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('trusted reading (the bank simulator under a benchmark)', () => {
+  const decision = () => buildPacs002({ msgId: 'S1', createdAt, originalTrn: 'TRN00000000000001A', status: 'ACSC' });
+
+  it('skips only the XSD: a message the schema refuses is read, the profile still applies', () => {
+    // An element the schema does not know, after the transaction: refused when checked, read when trusted.
+    const extra = decision().replace('</FIToFIPmtStsRpt>', '<Extra>1</Extra></FIToFIPmtStsRpt>');
+    const checked = parsePacs002(extra);
+    expect(checked.ok === false && checked.reason).toMatch(/^not valid against pacs\.002/);
+    expect(parsePacs002(extra, TRUSTED)).toEqual(parsePacs002(decision()));
+    const badStatus = decision().replace('<TxSts>ACSC</TxSts>', '<TxSts>XXXX</TxSts>');
+    const trusted = parsePacs002(badStatus, TRUSTED);
+    expect(trusted.ok === false && trusted.reason).toMatch(/TxSts must be ACSC or RJCT/);
+  });
+
+  it('refuses text with no message in a Document, and detects nothing in it', () => {
+    expect(parsePacs002('<Other/>', TRUSTED)).toEqual({ ok: false, reason: 'no pacs.002 message in a Document' });
+    expect(detectMessage('<Other xmlns="urn:x"/>', TRUSTED)).toBe('unknown');
+    expect(detectMessage(decision().replace('pacs.002.001.11', 'pacs.999.001.01'), TRUSTED)).toBe('unknown');
   });
 });

@@ -2,7 +2,7 @@
 export type { MessageKind } from './kinds.js';
 export { validateXml, type Validation } from './schemas.js';
 export { detectMessage } from './detect.js';
-export type { Rejection } from './parse.js';
+export type { ParseOptions, Rejection } from './parse.js';
 export { buildPacs008, parsePacs008, type Pacs008Build, type Instruction, type Pacs008Parse } from './pacs008.js';
 export {
   buildPacs002,

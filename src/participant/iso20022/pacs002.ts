@@ -1,7 +1,7 @@
 import { ActionCode } from '../../scheme/profile.js';
 import { requiredField } from './formats.js';
 import { ORIGINAL_MESSAGE_NAME, checkOneTransaction, groupHeader, max35 } from './header.js';
-import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
+import { parseMessage, withoutAbsent, type ParseOptions, type Rejection } from './parse.js';
 import { Refusal, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
 
 export type TransactionStatus = 'ACSC' | 'RJCT';
@@ -63,8 +63,14 @@ export function buildPacs002(p: Pacs002Build): string {
 }
 
 /** A pacs.002 deciding one payment: ACSC, or RJCT with an action code, and the payment's TRN. */
-export function parsePacs002(xml: string): Pacs002Parse {
-  const r = parseMessage('pacs.002', xml, { endToEndId: `${TX}/OrgnlEndToEndId`, trn: `${TX}/OrgnlTxId` }, readStatus);
+export function parsePacs002(xml: string, options: ParseOptions = {}): Pacs002Parse {
+  const r = parseMessage(
+    'pacs.002',
+    xml,
+    { endToEndId: `${TX}/OrgnlEndToEndId`, trn: `${TX}/OrgnlTxId` },
+    readStatus,
+    options,
+  );
   return r.ok ? { ok: true, status: r.value } : r;
 }
 

@@ -1,7 +1,7 @@
 import { formatPence, readPence } from './amount.js';
 import { requiredField } from './formats.js';
 import { ORIGINAL_MESSAGE_NAME, checkOneTransaction, max35, settledGroupHeader } from './header.js';
-import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
+import { parseMessage, withoutAbsent, type ParseOptions, type Rejection } from './parse.js';
 import { Refusal, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
 
 /** [P11] The only reversal the link carries: the scheme timed the inbound payment out (TMOT, after R3). */
@@ -39,12 +39,13 @@ export function buildPacs007(p: Pacs007Build): string {
 }
 
 /** For tests and the bank simulator: a pacs.007 as the gateway writes it. */
-export function parsePacs007(xml: string): Pacs007Parse {
+export function parsePacs007(xml: string, options: ParseOptions = {}): Pacs007Parse {
   const r = parseMessage(
     'pacs.007',
     xml,
     { endToEndId: `${TX}/OrgnlEndToEndId`, trn: `${TX}/OrgnlTxId` },
     readReversal,
+    options,
   );
   return r.ok ? { ok: true, reversal: r.value } : r;
 }

@@ -7,7 +7,7 @@ export type { Instruction };
 import { formatPence, readPence } from './amount.js';
 import { optionalField, requiredField, schemeField } from './formats.js';
 import { checkOneTransaction, settledGroupHeader } from './header.js';
-import { parseMessage, withoutAbsent, type Rejection } from './parse.js';
+import { parseMessage, withoutAbsent, type ParseOptions, type Rejection } from './parse.js';
 import { Refusal, optionalElement, optionalText, requiredText, writeDocument, type XmlNode } from './xml.js';
 
 export interface Pacs008Build {
@@ -114,8 +114,14 @@ export function buildPacs008(p: Pacs008Build): string {
 }
 
 /** A participant's outbound pacs.008: schema first, then the scheme fields' formats. */
-export function parsePacs008(xml: string): Pacs008Parse {
-  const r = parseMessage('pacs.008', xml, { endToEndId: element('endToEndRef'), trn: element('trn') }, readInstruction);
+export function parsePacs008(xml: string, options: ParseOptions = {}): Pacs008Parse {
+  const r = parseMessage(
+    'pacs.008',
+    xml,
+    { endToEndId: element('endToEndRef'), trn: element('trn') },
+    readInstruction,
+    options,
+  );
   return r.ok ? { ok: true, instruction: r.value } : r;
 }
 

@@ -9,7 +9,8 @@ export type XmlNode = { readonly [name: string]: unknown };
 export class Refusal extends Error {}
 
 /*
- * Reading runs only on documents libxml2 has already parsed and validated: well-formed, with no
+ * Reading runs only on documents libxml2 has already parsed and validated (or that a trusted
+ * reader takes as they are, ParseOptions): well-formed, with no
  * DOCTYPE, so entities are the predefined ones and character references. tXml is lenient, which
  * is harmless on such input, and several times faster than a checking parser; `decodeEntities`
  * decodes both kinds (never inside CDATA). Values stay strings exactly as sent (no trimming):
