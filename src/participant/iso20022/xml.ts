@@ -34,9 +34,10 @@ function toNode(element: TNode): XmlNode | string {
   const node = Object.create(null) as Record<string, unknown>;
   let text = '';
   let empty = true;
-  for (const [name, value] of Object.entries(element.attributes)) {
+  const attributes = element.attributes;
+  for (const name of Object.keys(attributes)) {
     if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
-    node[`@_${localName(name)}`] = value ?? '';
+    node[`@_${localName(name)}`] = attributes[name] ?? '';
     empty = false;
   }
   for (const child of element.children) {
@@ -75,15 +76,30 @@ export function readMessage(kind: MessageKind, xml: string): XmlNode | undefined
   return typeof root === 'string' ? undefined : (elements(root, MESSAGES[kind].root)[0] as XmlNode | undefined);
 }
 
+/** Paths split once: the readers ask for the same few dozen paths for every message. */
+const STEPS = new Map<string, readonly string[]>();
+/** Paths kept split at most; the code names fewer, so this bound is never reached in practice. */
+const STEPS_MAX = 1_000;
+
+function stepsOf(path: string): readonly string[] {
+  let steps = STEPS.get(path);
+  if (steps === undefined) {
+    steps = path.split('/');
+    if (STEPS.size < STEPS_MAX) STEPS.set(path, steps);
+  }
+  return steps;
+}
+
 /** Every element at a slash-separated path of local names below `node`. */
 export function elements(node: XmlNode, path: string): unknown[] {
   let found: unknown[] = [node];
-  for (const name of path.split('/')) {
-    found = found.flatMap((n) =>
-      typeof n === 'object' && n !== null && Array.isArray((n as XmlNode)[name])
-        ? ((n as XmlNode)[name] as unknown[])
-        : [],
-    );
+  for (const name of stepsOf(path)) {
+    const next: unknown[] = [];
+    for (const n of found) {
+      const children = typeof n === 'object' && n !== null ? (n as XmlNode)[name] : undefined;
+      if (Array.isArray(children)) for (const child of children) next.push(child);
+    }
+    found = next;
   }
   return found;
 }
