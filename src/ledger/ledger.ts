@@ -5,6 +5,7 @@ import type { Logger } from '../base/log.js';
 import { LEDGER_DEFAULTS } from './config.js';
 import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
+import { ReadBatcher } from './read-batch.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
 import {
   transitionProblem,
@@ -59,6 +60,12 @@ export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
 
 export const DAY_MS = 86_400_000;
 
+/** Most keys in one coalesced point read. */
+const READ_BATCH_MAX = 500;
+
+/** A participant's TRN as one key: JSON, so no separator can be forged by either part. */
+const participantTrnKey = (participantId: string, trn: string): string => JSON.stringify([participantId, trn]);
+
 /** A deadlock between two in-flight batches aborts the whole statement, which is then safe to rerun. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
@@ -92,6 +99,9 @@ export function ledgerError(what: string, err: unknown): Error {
 export class Ledger {
   private readonly options: LedgerOptions;
   private readonly committer: GroupCommitter<Transition, CommitResult>;
+  /** Point reads asked for in one turn, one statement each (the desks' reads after signals and instructions). */
+  private readonly byFpid: ReadBatcher<string, Payment>;
+  private readonly byParticipantTrn: ReadBatcher<string, Payment>;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -100,6 +110,20 @@ export class Ledger {
     options: Partial<LedgerOptions> & Pick<LedgerOptions, 'finalStates'>,
   ) {
     this.options = { ...DEFAULT_LEDGER_OPTIONS, ...options };
+    this.byFpid = new ReadBatcher(async (fpids) => {
+      const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE fpid = ANY($1::text[])', [fpids]);
+      return new Map(rows.map((r) => [r.fpid, toPayment(r)]));
+    }, READ_BATCH_MAX);
+    this.byParticipantTrn = new ReadBatcher(async (keys) => {
+      const pairs = keys.map((k) => JSON.parse(k) as [string, string]);
+      const { rows } = await this.query<PaymentRow>(
+        `SELECT p.* FROM payments p JOIN unnest($1::text[], $2::text[]) AS k (participant_id, trn)
+           ON p.participant_id = k.participant_id AND p.trn = k.trn
+         WHERE p.direction = 'outbound'`,
+        [pairs.map(([participant]) => participant), pairs.map(([, trn]) => trn)],
+      );
+      return new Map(rows.map((r) => [participantTrnKey(r.participant_id!, r.trn), toPayment(r)]));
+    }, READ_BATCH_MAX);
     this.committer = new GroupCommitter(
       (batch) => this.write(batch),
       (t) => t.fpid,
@@ -127,9 +151,8 @@ export class Ledger {
     return this.committer.drained();
   }
 
-  async get(fpid: string): Promise<Payment | undefined> {
-    const { rows } = await this.query<PaymentRow>('SELECT * FROM payments WHERE fpid = $1', [fpid]);
-    return rows[0] && toPayment(rows[0]);
+  get(fpid: string): Promise<Payment | undefined> {
+    return this.byFpid.get(fpid);
   }
 
   /** The state of each of these payments the ledger holds (cross-site polling: primary key lookups only). */
@@ -151,12 +174,8 @@ export class Ledger {
   }
 
   /** The outbound payment a participant instructed under its own TRN, if any. */
-  async findByParticipantTrn(participantId: string, trn: string): Promise<Payment | undefined> {
-    const { rows } = await this.query<PaymentRow>(
-      "SELECT * FROM payments WHERE participant_id = $1 AND trn = $2 AND direction = 'outbound'",
-      [participantId, trn],
-    );
-    return rows[0] && toPayment(rows[0]);
+  findByParticipantTrn(participantId: string, trn: string): Promise<Payment | undefined> {
+    return this.byParticipantTrn.get(participantTrnKey(participantId, trn));
   }
 
   /** The payment whose offer to a participant went out under this message id, if any. */

@@ -195,6 +195,31 @@ describe('commit', () => {
   });
 });
 
+describe('point reads', () => {
+  it('answers reads asked in one turn together, each with its own row or none', async () => {
+    const ids = [fpid(), fpid(), fpid()];
+    const pay = (participantId: string, trn: string) =>
+      newPayment({ direction: 'outbound', participantId, trn, participantMsgId: `m-${trn}` });
+    await ledger.commit(create(ids[0]!, clock.now(), { payment: pay('BANKA', 'ATRN00000000000001') }));
+    await ledger.commit(create(ids[1]!, clock.now(), { payment: pay('BANKB', 'BTRN00000000000001') }));
+    const [a, b, missing, again] = await Promise.all([
+      ledger.get(ids[0]!),
+      ledger.get(ids[1]!),
+      ledger.get(ids[2]!),
+      ledger.get(ids[0]!),
+    ]);
+    expect([a?.fpid, b?.fpid, missing, again?.fpid]).toEqual([ids[0], ids[1], undefined, ids[0]]);
+    // Each TRN with its own participant only: the other participant's TRN in the same read is no match.
+    const found = await Promise.all([
+      ledger.findByParticipantTrn('BANKA', 'ATRN00000000000001'),
+      ledger.findByParticipantTrn('BANKB', 'BTRN00000000000001'),
+      ledger.findByParticipantTrn('BANKA', 'BTRN00000000000001'),
+      ledger.findByParticipantTrn('BANKB', 'ATRN00000000000001'),
+    ]);
+    expect(found.map((p) => p?.fpid)).toEqual([ids[0], ids[1], undefined, undefined]);
+  });
+});
+
 describe('group commit', () => {
   it('resolves 500 concurrent commits with their own results, journalling exactly what applied', async () => {
     const ids = Array.from({ length: 250 }, () => fpid());
