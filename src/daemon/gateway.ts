@@ -207,7 +207,7 @@ export class Gateway {
     );
     const heard: { inbound?: InboundDesk } = {};
     const signals = new SiteSignals(
-      { url: db.url, site: config.site, pool, clock, log },
+      { url: db.url, site: config.site, pool, clock, log, carrier: ledger },
       {
         onSignal: (kind, fpids) =>
           kind === 'notices'

@@ -60,6 +60,9 @@ export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
 
 export const DAY_MS = 86_400_000;
 
+/** Notifications one batch carries at most; past it a sender sends its own. */
+const CARRIED_MAX = 1_000;
+
 /** Most keys in one coalesced point read. */
 const READ_BATCH_MAX = 500;
 
@@ -102,6 +105,8 @@ export class Ledger {
   /** Point reads asked for in one turn, one statement each (the desks' reads after signals and instructions). */
   private readonly byFpid: ReadBatcher<string, Payment>;
   private readonly byParticipantTrn: ReadBatcher<string, Payment>;
+  /** Notifications for the next batch to carry (`carry`). */
+  private carried: { channel: string; payloads: string[] } | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -144,6 +149,19 @@ export class Ledger {
   /** How long the oldest transition not yet committed has waited: how far the database is behind the traffic. */
   get commitDelayMs(): number {
     return this.committer.oldestWaitMs;
+  }
+
+  /**
+   * Hands notifications to the next batch, when one waits to be written: they go out as it commits,
+   * in its transaction. False when none waits (or too many ride already): the caller sends them.
+   */
+  carry(channel: string, payloads: readonly string[]): boolean {
+    if (this.committer.queued === 0) return false;
+    const carried = this.carried ?? { channel, payloads: [] };
+    if (carried.channel !== channel || carried.payloads.length + payloads.length > CARRIED_MAX) return false;
+    carried.payloads.push(...payloads);
+    this.carried = carried;
+    return true;
   }
 
   /** Resolves once every commit submitted so far has settled. The pool stays the caller's to end. */
@@ -210,7 +228,9 @@ export class Ledger {
   }
 
   private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
-    const query = commitQuery(batch, this.options.leaseName);
+    const notices = this.carried;
+    this.carried = undefined;
+    const query = commitQuery(batch, this.options.leaseName, notices);
     // A duration, not a time of day: the monotonic clock, apart from the injected one.
     const started = performance.now();
     const written = (ok: boolean) =>

@@ -54,7 +54,7 @@ interface Wire {
  * else. A signal is a hint that saves a poll, never the truth: the payment's row is; a receiver
  * reads it before acting, and a signal lost (the listener reconnecting, a site dying before it
  * sent) is made good by the desks' polling. Sends made in one event-loop turn go as one
- * notification per addressee and kind.
+ * notification per addressee and kind, in the ledger's next batch when one waits to be written.
  */
 export class SiteSignals implements SignalSender {
   private client: pg.Client | undefined;
@@ -65,7 +65,15 @@ export class SiteSignals implements SignalSender {
   private delayMs = 0;
 
   constructor(
-    private readonly opts: { url: string; site: string; pool: pg.Pool; clock: Clock; log: Logger },
+    private readonly opts: {
+      url: string;
+      site: string;
+      pool: pg.Pool;
+      clock: Clock;
+      log: Logger;
+      /** The ledger: a batch waiting to be written carries the signals (`Ledger.carry`), saving a statement. */
+      carrier?: { carry(channel: string, payloads: readonly string[]): boolean };
+    },
     private readonly handler: SignalHandler,
   ) {}
 
@@ -102,6 +110,7 @@ export class SiteSignals implements SignalSender {
     for (const w of wires)
       for (let i = 0; i < w.fpids.length; i += FPIDS_PER_NOTIFY)
         payloads.push(JSON.stringify({ to: w.to, kind: w.kind, fpids: w.fpids.slice(i, i + FPIDS_PER_NOTIFY) }));
+    if (this.opts.carrier?.carry(CHANNEL, payloads) === true) return;
     try {
       await this.opts.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [CHANNEL, payloads]);
     } catch (e) {

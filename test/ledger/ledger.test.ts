@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -13,6 +14,7 @@ import {
   startMigratedDatabase,
   type TestDatabase,
 } from '../support/ledger.js';
+import { eventually } from '../support/stack.js';
 
 let db: TestDatabase;
 let ledger: Ledger;
@@ -217,6 +219,35 @@ describe('point reads', () => {
       ledger.findByParticipantTrn('BANKB', 'ATRN00000000000001'),
     ]);
     expect(found.map((p) => p?.fpid)).toEqual([ids[0], ids[1], undefined, undefined]);
+  });
+});
+
+describe('notifications carried by a batch', () => {
+  it('sends them as the waiting batch commits, in its transaction; with no batch waiting they are not taken', async () => {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (n) => heard.push(n.payload ?? ''));
+      await listener.query('LISTEN carried_test');
+      expect(ledger.carry('carried_test', ['alone'])).toBe(false);
+      // The first commit is written at once; the second waits for it, and carries the notification.
+      const [first, second] = [fpid(), fpid()];
+      const writes = [ledger.commit(create(first, clock.now())), ledger.commit(create(second, clock.now()))];
+      expect(ledger.carry('carried_test', ['one', 'two'])).toBe(true);
+      expect(ledger.carry('another_channel', ['three'])).toBe(false);
+      await Promise.all(writes);
+      await eventually(
+        async () => heard,
+        (h) => h.length === 2,
+        5_000,
+        'the carried notifications',
+      );
+      expect(heard).toEqual(['one', 'two']);
+      expect(await count('SELECT count(*) AS n FROM payments WHERE fpid = ANY($1)', [[first, second]])).toBe(2);
+    } finally {
+      await listener.end();
+    }
   });
 });
 
