@@ -3,9 +3,10 @@ import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
 import { LEDGER_DEFAULTS } from './config.js';
-import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
+import { commitQuery, commitResults, type Notices, type RefusedRow } from './commit-statement.js';
 import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
 import { ReadBatcher } from './read-batch.js';
+import { SIGNAL_CHANNEL, signalPayloads, type Wire } from './site-signals.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
 import {
   transitionProblem,
@@ -60,7 +61,7 @@ export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
 
 export const DAY_MS = 86_400_000;
 
-/** Notifications one batch carries at most; past it a sender sends its own. */
+/** Signal payloads one batch is handed at most; past it a sender sends its own. */
 const CARRIED_MAX = 1_000;
 
 /** Most keys in one coalesced point read. */
@@ -105,8 +106,8 @@ export class Ledger {
   /** Point reads asked for in one turn, one statement each (the desks' reads after signals and instructions). */
   private readonly byFpid: ReadBatcher<string, Payment>;
   private readonly byParticipantTrn: ReadBatcher<string, Payment>;
-  /** Notifications for the next batch to carry (`carry`). */
-  private carried: { channel: string; payloads: string[] } | undefined;
+  /** Signal payloads for the next batch to carry (`carrySignals`). */
+  private carried: string[] = [];
 
   constructor(
     private readonly pool: pg.Pool,
@@ -152,15 +153,13 @@ export class Ledger {
   }
 
   /**
-   * Hands notifications to the next batch, when one waits to be written: they go out as it commits,
-   * in its transaction. False when none waits (or too many ride already): the caller sends them.
+   * Hands cross-site signals (their payloads, site-signals.ts) to the next batch, when one waits to
+   * be written: they go out as it commits, in its transaction. False when none waits (or too many
+   * ride already): the caller sends them itself.
    */
-  carry(channel: string, payloads: readonly string[]): boolean {
-    if (this.committer.queued === 0) return false;
-    const carried = this.carried ?? { channel, payloads: [] };
-    if (carried.channel !== channel || carried.payloads.length + payloads.length > CARRIED_MAX) return false;
-    carried.payloads.push(...payloads);
-    this.carried = carried;
+  carrySignals(payloads: readonly string[]): boolean {
+    if (this.committer.queued === 0 || this.carried.length + payloads.length > CARRIED_MAX) return false;
+    this.carried.push(...payloads);
     return true;
   }
 
@@ -227,10 +226,23 @@ export class Ledger {
     }
   }
 
+  /** What a batch notifies as it commits: its transitions' own signals, and the signals it was handed. */
+  private noticesFor(batch: readonly Transition[]): Notices | undefined {
+    const wires = new Map<string, Wire>();
+    for (const t of batch) {
+      if (t.signal === undefined) continue;
+      const key = `${t.signal.to}\u0000${t.signal.kind}`;
+      const wire = wires.get(key) ?? { ...t.signal, fpids: [] };
+      wire.fpids.push(t.fpid);
+      wires.set(key, wire);
+    }
+    const payloads = [...this.carried, ...signalPayloads(wires.values())];
+    this.carried = [];
+    return payloads.length === 0 ? undefined : { channel: SIGNAL_CHANNEL, payloads };
+  }
+
   private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
-    const notices = this.carried;
-    this.carried = undefined;
-    const query = commitQuery(batch, this.options.leaseName, notices);
+    const query = commitQuery(batch, this.options.leaseName, this.noticesFor(batch));
     // A duration, not a time of day: the monotonic clock, apart from the injected one.
     const started = performance.now();
     const written = (ok: boolean) =>

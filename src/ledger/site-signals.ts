@@ -18,7 +18,7 @@ const KINDS: ReadonlySet<string> = new Set<SignalKind>(['offer', 'outcome', 'not
 export const OPEN_SITE = '*open*';
 
 /** The one channel every site listens on; a signal names its addressee. */
-const CHANNEL = 'fps_sites';
+export const SIGNAL_CHANNEL = 'fps_sites';
 
 /**
  * FPIDs in one notification: the payload must stay under PostgreSQL's 8000 bytes, and a FPID
@@ -43,10 +43,20 @@ export interface SignalHandler {
   onResumed(): void;
 }
 
-interface Wire {
+/** Signals to one addressee of one kind. */
+export interface Wire {
   to: string;
   kind: SignalKind;
   fpids: string[];
+}
+
+/** The notifications' payloads for these signals, each under PostgreSQL's size limit. */
+export function signalPayloads(wires: Iterable<Wire>): string[] {
+  const payloads: string[] = [];
+  for (const w of wires)
+    for (let i = 0; i < w.fpids.length; i += FPIDS_PER_NOTIFY)
+      payloads.push(JSON.stringify({ to: w.to, kind: w.kind, fpids: w.fpids.slice(i, i + FPIDS_PER_NOTIFY) }));
+  return payloads;
 }
 
 /**
@@ -71,8 +81,8 @@ export class SiteSignals implements SignalSender {
       pool: pg.Pool;
       clock: Clock;
       log: Logger;
-      /** The ledger: a batch waiting to be written carries the signals (`Ledger.carry`), saving a statement. */
-      carrier?: { carry(channel: string, payloads: readonly string[]): boolean };
+      /** The ledger: a batch waiting to be written carries the signals (`Ledger.carrySignals`), saving a statement. */
+      carrier?: { carrySignals(payloads: readonly string[]): boolean };
     },
     private readonly handler: SignalHandler,
   ) {}
@@ -106,13 +116,10 @@ export class SiteSignals implements SignalSender {
     const wires = [...this.pending.values()];
     this.pending = new Map();
     this.flushing = false;
-    const payloads: string[] = [];
-    for (const w of wires)
-      for (let i = 0; i < w.fpids.length; i += FPIDS_PER_NOTIFY)
-        payloads.push(JSON.stringify({ to: w.to, kind: w.kind, fpids: w.fpids.slice(i, i + FPIDS_PER_NOTIFY) }));
-    if (this.opts.carrier?.carry(CHANNEL, payloads) === true) return;
+    const payloads = signalPayloads(wires);
+    if (this.opts.carrier?.carrySignals(payloads) === true) return;
     try {
-      await this.opts.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [CHANNEL, payloads]);
+      await this.opts.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [SIGNAL_CHANNEL, payloads]);
     } catch (e) {
       this.opts.log.warn({ err: (e as Error).message, notifications: payloads.length }, 'cross-site signal not sent');
     }
@@ -136,7 +143,7 @@ export class SiteSignals implements SignalSender {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${SIGNAL_CHANNEL}`);
       if (this.delayMs > 0) {
         this.opts.log.info('cross-site listener back');
         this.handler.onResumed();

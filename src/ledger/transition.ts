@@ -1,4 +1,5 @@
 import type { AttributesOf, DomainValues } from '../domain/payment.js';
+import type { SignalKind } from './site-signals.js';
 
 /**
  * The ledger's vocabulary: a payment as recorded, the transitions that move it between states,
@@ -77,6 +78,11 @@ export interface Transition {
   cause?: Cause;
   /** Published only if the transition applies, in the same transaction. */
   outbox?: OutboxEvent[];
+  /**
+   * A cross-site signal about this payment, sent as the batch commits (whether or not this
+   * transition applies: a signal is only a hint), with no statement of its own.
+   */
+  signal?: { to: string; kind: SignalKind };
 }
 
 export type RefusalReason = 'duplicate' | 'conflict' | 'fenced';

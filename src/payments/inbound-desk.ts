@@ -529,10 +529,17 @@ export class InboundDesk {
       participantMsgId: offerMessageId,
       traceparent,
     });
-    const created = await this.runtime.create(fpid, snapshot, effects, record, offerNow ? 'offer' : 'received', {
-      ...cause,
-      ...(shed === undefined ? {} : { shed }),
-    });
+    // [P3] A closed site's record tells the open site, as it commits, that the payment waits for its offer.
+    const tellOpen = asPayment && stateOf(snapshot) === 'recorded' && !this.deps.isOpen();
+    const created = await this.runtime.create(
+      fpid,
+      snapshot,
+      effects,
+      record,
+      offerNow ? 'offer' : 'received',
+      { ...cause, ...(shed === undefined ? {} : { shed }) },
+      tellOpen ? { to: OPEN_SITE, kind: 'offer' } : undefined,
+    );
     if (created !== 'created' && !this.runtime.has(fpid)) this.traces.end(fpid);
     if (created !== 'created') {
       // Not recorded by this arrival: what it kept beside the machine goes, unless the payment is
@@ -564,7 +571,7 @@ export class InboundDesk {
     // undecided at its deadline, the payment is stood in here (R6).
     if (this.runtime.snapshot(fpid)?.value !== 'recorded') return;
     if (this.deps.isOpen()) await this.offerOrShed(fpid);
-    else this.deps.signals.send(OPEN_SITE, 'offer', fpid);
+    else if (!tellOpen) this.deps.signals.send(OPEN_SITE, 'offer', fpid);
   }
 
   /**

@@ -165,6 +165,8 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     payment: NewPayment,
     event: string,
     cause: Cause,
+    /** A cross-site signal the record's commit sends (the closed site telling the open one to offer it). */
+    signal?: Transition['signal'],
   ): Promise<Created> {
     const receivedAtMs = this.deps.clock.now();
     const facts: PaymentFacts = { amountPence: payment.amountPence, receivedAtMs };
@@ -198,6 +200,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
         patch: this.patch(snapshot),
         cause,
         outbox: [this.announce(taken, snapshot, facts), ...written],
+        ...(signal !== undefined && { signal }),
       });
       if (r === undefined) {
         this.entries.delete(fpid);

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/base/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { SIGNAL_CHANNEL } from '../../src/ledger/site-signals.js';
 import type { Transition } from '../../src/ledger/transition.js';
 import {
   create,
@@ -222,29 +223,37 @@ describe('point reads', () => {
   });
 });
 
-describe('notifications carried by a batch', () => {
-  it('sends them as the waiting batch commits, in its transaction; with no batch waiting they are not taken', async () => {
+describe('cross-site signals sent by a batch', () => {
+  it("sends a transition's signal and the signals handed to it as the batch commits; with no batch waiting none is taken", async () => {
     const listener = new pg.Client({ connectionString: db.url });
     await listener.connect();
     try {
-      const heard: string[] = [];
-      listener.on('notification', (n) => heard.push(n.payload ?? ''));
-      await listener.query('LISTEN carried_test');
-      expect(ledger.carry('carried_test', ['alone'])).toBe(false);
-      // The first commit is written at once; the second waits for it, and carries the notification.
-      const [first, second] = [fpid(), fpid()];
-      const writes = [ledger.commit(create(first, clock.now())), ledger.commit(create(second, clock.now()))];
-      expect(ledger.carry('carried_test', ['one', 'two'])).toBe(true);
-      expect(ledger.carry('another_channel', ['three'])).toBe(false);
+      const heard: unknown[] = [];
+      listener.on('notification', (n) => heard.push(JSON.parse(n.payload ?? 'null')));
+      await listener.query(`LISTEN ${SIGNAL_CHANNEL}`);
+      const handed = JSON.stringify({ to: 'site-b', kind: 'outcome', fpids: ['F1'] });
+      expect(ledger.carrySignals([handed])).toBe(false);
+      // The first commit is written at once; the second waits for it, and is handed the signal.
+      const [first, second, third] = [fpid(), fpid(), fpid()];
+      const writes = [
+        ledger.commit(create(first, clock.now())),
+        ledger.commit({ ...create(second, clock.now()), signal: { to: '*open*', kind: 'offer' } }),
+      ];
+      expect(ledger.carrySignals([handed])).toBe(true);
       await Promise.all(writes);
+      await ledger.commit({ ...create(third, clock.now()), signal: { to: '*open*', kind: 'offer' } });
       await eventually(
         async () => heard,
-        (h) => h.length === 2,
+        (h) => h.length === 3,
         5_000,
-        'the carried notifications',
+        'the signals',
       );
-      expect(heard).toEqual(['one', 'two']);
-      expect(await count('SELECT count(*) AS n FROM payments WHERE fpid = ANY($1)', [[first, second]])).toBe(2);
+      expect(heard).toEqual([
+        { to: 'site-b', kind: 'outcome', fpids: ['F1'] },
+        { to: '*open*', kind: 'offer', fpids: [second] },
+        { to: '*open*', kind: 'offer', fpids: [third] },
+      ]);
+      expect(await count('SELECT count(*) AS n FROM payments WHERE fpid = ANY($1)', [[first, second, third]])).toBe(3);
     } finally {
       await listener.end();
     }

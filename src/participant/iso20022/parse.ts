@@ -26,7 +26,7 @@ export interface ParseOptions {
   /**
    * `true` skips libxml2's well-formedness and XSD checks and reads the text as it is: only for a
    * reader that trusts its sender (the bank simulator under a benchmark, reading what the gateway
-   * wrote), never for what a participant sends [P8]. Default false.
+   * wrote), never for what a participant sends (P8). Default false.
    */
   trusted?: boolean;
 }
