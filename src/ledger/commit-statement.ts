@@ -1,4 +1,5 @@
 import { PAYMENT_ATTRIBUTES } from '../domain/payment.js';
+import { SIGNAL_CHANNEL } from './site-signals.js';
 import type { CommitResult, Transition } from './transition.js';
 
 /**
@@ -45,14 +46,8 @@ const FIELDS: readonly Field[] = [
 ];
 
 const TEXT = 'SELECT i, fenced, current_state FROM ledger_commit($1::json, $2)';
-/** The same, carrying NOTIFYs that go out when the batch commits (migrations/*_ledger-commit-notifying.sql). */
+/** The same, sending cross-site signals as the batch commits (migrations/*_ledger-commit-notifying.sql). */
 const NOTIFYING_TEXT = 'SELECT i, fenced, current_state FROM ledger_commit_notifying($1::json, $2, $3, $4::text[])';
-
-/** Notifications a batch carries: their channel and payloads. */
-export interface Notices {
-  channel: string;
-  payloads: readonly string[];
-}
 
 export interface RefusedRow {
   /** 1-based position in the batch. */
@@ -65,16 +60,13 @@ export interface RefusedRow {
 export function commitQuery(
   batch: readonly Transition[],
   leaseName: string,
-  notices?: Notices,
+  /** Signal payloads (site-signals.ts) to NOTIFY on the signal channel as the batch commits. */
+  signals: readonly string[] = [],
 ): { name: string; text: string; values: unknown[] } {
   const records = JSON.stringify(batch.map((t) => Object.fromEntries(FIELDS.map(([key, value]) => [key, value(t)]))));
-  return notices === undefined || notices.payloads.length === 0
+  return signals.length === 0
     ? { name: 'ledger-commit', text: TEXT, values: [records, leaseName] }
-    : {
-        name: 'ledger-commit-notifying',
-        text: NOTIFYING_TEXT,
-        values: [records, leaseName, notices.channel, notices.payloads],
-      };
+    : { name: 'ledger-commit-notifying', text: NOTIFYING_TEXT, values: [records, leaseName, SIGNAL_CHANNEL, signals] };
 }
 
 export function commitResults(batch: readonly Transition[], refused: readonly RefusedRow[]): CommitResult[] {

@@ -3,10 +3,10 @@ import type { Clock } from '../base/clock.js';
 import { TransientFault } from '../base/faults.js';
 import type { Logger } from '../base/log.js';
 import { LEDGER_DEFAULTS } from './config.js';
-import { commitQuery, commitResults, type Notices, type RefusedRow } from './commit-statement.js';
+import { commitQuery, commitResults, type RefusedRow } from './commit-statement.js';
 import { GROUP_COMMIT_QUEUED_MAX, GroupCommitter } from './group-commit.js';
 import { ReadBatcher } from './read-batch.js';
-import { SIGNAL_CHANNEL, signalPayloads, type Wire } from './site-signals.js';
+import { signalPayloads } from './site-signals.js';
 import { toJournalEntry, toPayment, type JournalRow, type PaymentRow } from './rows.js';
 import {
   transitionProblem,
@@ -226,23 +226,16 @@ export class Ledger {
     }
   }
 
-  /** What a batch notifies as it commits: its transitions' own signals, and the signals it was handed. */
-  private noticesFor(batch: readonly Transition[]): Notices | undefined {
-    const wires = new Map<string, Wire>();
-    for (const t of batch) {
-      if (t.signal === undefined) continue;
-      const key = `${t.signal.to}\u0000${t.signal.kind}`;
-      const wire = wires.get(key) ?? { ...t.signal, fpids: [] };
-      wire.fpids.push(t.fpid);
-      wires.set(key, wire);
-    }
-    const payloads = [...this.carried, ...signalPayloads(wires.values())];
+  /** What a batch notifies as it commits: the signals it was handed, and its transitions' own. */
+  private signalsFor(batch: readonly Transition[]): string[] {
+    const own = signalPayloads(batch.flatMap((t) => (t.signal === undefined ? [] : [{ ...t.signal, fpid: t.fpid }])));
+    const payloads = this.carried.length === 0 ? own : [...this.carried, ...own];
     this.carried = [];
-    return payloads.length === 0 ? undefined : { channel: SIGNAL_CHANNEL, payloads };
+    return payloads;
   }
 
   private async write(batch: readonly Transition[]): Promise<CommitResult[]> {
-    const query = commitQuery(batch, this.options.leaseName, this.noticesFor(batch));
+    const query = commitQuery(batch, this.options.leaseName, this.signalsFor(batch));
     // A duration, not a time of day: the monotonic clock, apart from the injected one.
     const started = performance.now();
     const written = (ok: boolean) =>

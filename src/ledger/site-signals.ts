@@ -43,17 +43,35 @@ export interface SignalHandler {
   onResumed(): void;
 }
 
-/** Signals to one addressee of one kind. */
-export interface Wire {
+/** One signal: its addressee, its kind, and the payment (or command, or participant) it is about. */
+export interface Signal {
+  to: string;
+  kind: SignalKind;
+  fpid: string;
+}
+
+/** A notification's payload: signals of one addressee and kind. */
+interface Wire {
   to: string;
   kind: SignalKind;
   fpids: string[];
 }
 
-/** The notifications' payloads for these signals, each under PostgreSQL's size limit. */
-export function signalPayloads(wires: Iterable<Wire>): string[] {
+/**
+ * The notifications' payloads for these signals: one per addressee and kind, each under
+ * PostgreSQL's size limit (FPIDS_PER_NOTIFY FPIDs at most). The one place signals are grouped, for
+ * a site's own sends and for those a ledger batch carries.
+ */
+export function signalPayloads(signals: Iterable<Signal>): string[] {
+  const wires = new Map<string, Wire>();
+  for (const { to, kind, fpid } of signals) {
+    const key = `${to}\u0000${kind}`;
+    const wire = wires.get(key) ?? { to, kind, fpids: [] };
+    wire.fpids.push(fpid);
+    wires.set(key, wire);
+  }
   const payloads: string[] = [];
-  for (const w of wires)
+  for (const w of wires.values())
     for (let i = 0; i < w.fpids.length; i += FPIDS_PER_NOTIFY)
       payloads.push(JSON.stringify({ to: w.to, kind: w.kind, fpids: w.fpids.slice(i, i + FPIDS_PER_NOTIFY) }));
   return payloads;
@@ -68,7 +86,8 @@ export function signalPayloads(wires: Iterable<Wire>): string[] {
  */
 export class SiteSignals implements SignalSender {
   private client: pg.Client | undefined;
-  private pending = new Map<string, Wire>();
+  /** Signals sent this event-loop turn, grouped at the flush. */
+  private pending: Signal[] = [];
   private flushing = false;
   private stopped = false;
   private reconnect: Timer | undefined;
@@ -94,10 +113,7 @@ export class SiteSignals implements SignalSender {
 
   send(to: string, kind: SignalKind, fpid: string): void {
     if (this.stopped) return;
-    const key = `${to}\u0000${kind}`;
-    const wire = this.pending.get(key) ?? { to, kind, fpids: [] };
-    wire.fpids.push(fpid);
-    this.pending.set(key, wire);
+    this.pending.push({ to, kind, fpid });
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => void this.flush());
@@ -113,10 +129,9 @@ export class SiteSignals implements SignalSender {
   }
 
   private async flush(): Promise<void> {
-    const wires = [...this.pending.values()];
-    this.pending = new Map();
+    const payloads = signalPayloads(this.pending);
+    this.pending = [];
     this.flushing = false;
-    const payloads = signalPayloads(wires);
     if (this.opts.carrier?.carrySignals(payloads) === true) return;
     try {
       await this.opts.pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) p', [SIGNAL_CHANNEL, payloads]);
