@@ -58,6 +58,8 @@ export interface GatewaySettings {
   events?: Record<string, unknown>;
   /** The gateway's `tracing` settings (an OTLP collector's URL); off unless given. */
   tracing?: Record<string, unknown>;
+  /** Admission control's settings (src/payments/admission.ts); the defaults otherwise. */
+  admission?: Record<string, number>;
 }
 
 /** Writes a gateway config for this run and returns its path. */
@@ -82,6 +84,7 @@ export async function gatewayConfig(sim: SchemeSim, s: GatewaySettings): Promise
     ...(s.timing === undefined ? {} : { timing: s.timing }),
     ...(s.events === undefined ? {} : { events: s.events }),
     ...(s.tracing === undefined ? {} : { tracing: s.tracing }),
+    ...(s.admission === undefined ? {} : { admission: s.admission }),
     ...(s.console === undefined ? {} : { console: s.console }),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
