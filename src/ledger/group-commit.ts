@@ -20,6 +20,8 @@ export interface GroupCommitOptions {
   maxInFlight: number;
   /** Items waiting for a write at most; defaults to GROUP_COMMIT_QUEUED_MAX. */
   maxQueued?: number;
+  /** How long lazy items alone wait for company before a write of their own; 0 (the default): not at all. */
+  lingerMs?: number;
 }
 
 /**
@@ -30,11 +32,18 @@ export interface GroupCommitOptions {
  */
 export type Urgency<T> = (item: T) => boolean;
 
+/**
+ * Whether an item may wait `lingerMs` for others: one nobody waits on (the record of an answer
+ * already written), which then rides in the next write instead of costing one of its own.
+ */
+export type Laziness<T> = (item: T) => boolean;
+
 /** Writes a batch in one transaction and returns one result per item, in order, once committed. */
 export type BatchWriter<T, R> = (batch: readonly T[]) => Promise<R[]>;
 
 interface Pending<T, R> {
   item: T;
+  lazy: boolean;
   /** When it was submitted (the committer's clock). */
   at: number;
   resolve(result: R): void;
@@ -80,6 +89,11 @@ export class GroupCommitter<T, R> {
   /** When the oldest item of each write in flight was submitted. */
   private readonly writing: number[] = [];
   private idle: (() => void)[] = [];
+  /** Items queued that are not lazy: while there are none, lazy ones linger. */
+  private eager = 0;
+  private lingering: ReturnType<typeof setTimeout> | undefined;
+  /** The lazy items queued have waited their `lingerMs`: they go in the next write, company or not. */
+  private lingered = false;
 
   constructor(
     private readonly write: BatchWriter<T, R>,
@@ -87,6 +101,7 @@ export class GroupCommitter<T, R> {
     private readonly options: GroupCommitOptions,
     private readonly urgent: Urgency<T> = () => false,
     private readonly now: () => number = () => 0,
+    private readonly lazy: Laziness<T> = () => false,
   ) {}
 
   /** How long the oldest item not yet written has waited: the queue's delay, 0 when all is written. */
@@ -100,6 +115,11 @@ export class GroupCommitter<T, R> {
     return this.urgentQueue.length + this.queue.length;
   }
 
+  /** Whether a write is due without lingering: some item not lazy waits for one. */
+  get writeDue(): boolean {
+    return this.eager > 0;
+  }
+
   /**
    * Queues an item for the next write; refused with a TransientFault while the queue is full. An
    * urgent item is refused only when urgent items alone fill it: new work cannot crowd it out.
@@ -111,7 +131,9 @@ export class GroupCommitter<T, R> {
     if ((urgent ? this.urgentQueue.length : this.queued) >= max)
       return Promise.reject(new TransientFault(`commit queue full: ${max} items wait for a write`));
     return new Promise<R>((resolve, reject) => {
-      const pending = { item, at: this.now(), resolve, reject };
+      const lazy = this.lazy(item);
+      const pending = { item, lazy, at: this.now(), resolve, reject };
+      if (!lazy) this.eager += 1;
       if (urgent) this.urgentQueue.push(pending);
       else {
         this.queue.push(pending);
@@ -130,7 +152,11 @@ export class GroupCommitter<T, R> {
   private pump(): void {
     const key = (p: Pending<T, R>) => this.keyOf(p.item);
     while (this.inFlight < this.options.maxInFlight && this.queued > 0) {
-      const { maxBatch } = this.options;
+      const { maxBatch, lingerMs = 0 } = this.options;
+      if (this.eager === 0 && !this.lingered && lingerMs > 0) {
+        this.linger(lingerMs);
+        return;
+      }
       const taken = new Set<string>();
       const first = takeBatch(this.urgentQueue, maxBatch, key, this.busy, [], taken);
       const urgentTaken = first.batch.length;
@@ -144,8 +170,22 @@ export class GroupCommitter<T, R> {
         if (left === 0) this.ordinaryKeys.delete(k);
         else this.ordinaryKeys.set(k, left);
       }
+      for (const p of batch) if (!p.lazy) this.eager -= 1;
+      clearTimeout(this.lingering);
+      this.lingering = undefined;
+      this.lingered = false;
       void this.run(batch);
     }
+  }
+
+  private linger(ms: number): void {
+    if (this.lingering !== undefined) return;
+    // A timer, not the injected clock: a few milliseconds of scheduling that no deadline reads.
+    this.lingering = setTimeout(() => {
+      this.lingering = undefined;
+      this.lingered = true;
+      this.pump();
+    }, ms);
   }
 
   private async run(batch: Pending<T, R>[]): Promise<void> {

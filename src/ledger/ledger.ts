@@ -31,6 +31,8 @@ export interface LedgerOptions {
   leaseName: string;
   /** Told of every batch written (metrics): its transitions and how long its statement took. */
   onBatch?: (batch: BatchWritten) => void;
+  /** How long a batch of after-the-fact transitions alone waits for others to ride with (Transition.afterTheFact). */
+  lingerMs: number;
 }
 
 /** One batch statement, as metrics see it. */
@@ -57,6 +59,9 @@ export const DEFAULT_LEDGER_OPTIONS: Omit<LedgerOptions, 'finalStates'> = {
   maxQueued: GROUP_COMMIT_QUEUED_MAX,
   duplicateWindowDays: LEDGER_DEFAULTS.duplicateWindowDays,
   leaseName: OPEN_SITE_LEASE,
+  // A commit a payment less on its way at a steady load, where another write comes within this;
+  // at a trickle the record waits this long for nothing, and nobody waits on it.
+  lingerMs: 5,
 };
 
 export const DAY_MS = 86_400_000;
@@ -136,6 +141,7 @@ export class Ledger {
       this.options,
       owedNow,
       () => clock.now(),
+      (t) => t.afterTheFact === true,
     );
   }
 
@@ -158,7 +164,7 @@ export class Ledger {
    * ride already): the caller sends them itself.
    */
   carrySignals(payloads: readonly string[]): boolean {
-    if (this.committer.queued === 0 || this.carried.length + payloads.length > CARRIED_MAX) return false;
+    if (!this.committer.writeDue || this.carried.length + payloads.length > CARRIED_MAX) return false;
     this.carried.push(...payloads);
     return true;
   }

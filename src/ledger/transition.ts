@@ -83,6 +83,11 @@ export interface Transition {
    * transition applies: a signal is only a hint), with no statement of its own.
    */
   signal?: { to: string; kind: SignalKind };
+  /**
+   * The record of an effect already performed (a 9210 written, a report put): nothing waits on its
+   * commit, so it may wait a few milliseconds to ride in a batch with others (LedgerOptions.lingerMs).
+   */
+  afterTheFact?: boolean;
 }
 
 export type RefusalReason = 'duplicate' | 'conflict' | 'fenced';

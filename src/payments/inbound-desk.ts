@@ -145,6 +145,8 @@ export class InboundDesk {
         context: (s) => s.context,
         // Offering and recording a decision use the participants' queues: the open site's alone.
         fenced: (event) => event === 'offer' || event === 'shed' || event === 'decided',
+        // The 9210 is written (or its connection gone) before these are recorded.
+        afterTheFact: (event) => event === 'reply_sent' || event === 'reply_lost',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => this.deadline(s),
         standInAt: (s) => s.context.standInAt,

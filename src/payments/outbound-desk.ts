@@ -122,6 +122,8 @@ export class OutboundDesk {
         context: (s) => s.context,
         // Taking an instruction from MQ and submitting it: the open site's alone, every step.
         fenced: () => true,
+        // The report is put before this is recorded.
+        afterTheFact: (event) => event === 'reported',
         perform: (fpid, effect, snapshot) => this.perform(fpid, effect, snapshot),
         deadline: (s) => (s.value === 'recorded' ? s.context.submitBy : undefined),
         settled: (s) => (OUTBOUND_SETTLED as readonly string[]).includes(stateOf(s)),

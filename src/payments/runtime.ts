@@ -31,6 +31,11 @@ export interface LifecycleSpec<M extends AnyStateMachine, E extends Effect> {
    * connections, its answers and stand-ins) any site makes.
    */
   fenced(event: string): boolean;
+  /**
+   * Whether a transition, by its journal event name, records an effect already performed (the
+   * answer written, the report put): nothing waits on its commit (Transition.afterTheFact).
+   */
+  afterTheFact?(event: string): boolean;
   /** Performs one effect after its state committed; returns events that follow at once from it. */
   perform(fpid: string, effect: E, snapshot: SnapshotFrom<M>): Promise<Array<EventFromLogic<M>>>;
   /** When the machine wants a DEADLINE event, if it waits for one in this state. */
@@ -329,6 +334,7 @@ export class PaymentRuntime<M extends AnyStateMachine, E extends Effect> {
     const r = await this.commitThroughFaults(deadline, {
       ...taken,
       fenced: this.spec.fenced(name),
+      ...(this.spec.afterTheFact?.(name) === true && { afterTheFact: true }),
       patch: this.patch(snapshot),
       cause,
       outbox: [this.announce(taken, snapshot, entry.facts), ...written],

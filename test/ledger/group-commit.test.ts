@@ -183,3 +183,51 @@ describe("the ledger's urgent lane", () => {
     expect(owedNow(t(null))).toBe(false);
   });
 });
+
+describe('GroupCommitter lingering', () => {
+  const LINGER_MS = 40;
+  /** Lazy items end in `~`: records nobody waits on. Each write is kept with when it began. */
+  const lingering = () => {
+    const writes: Array<{ batch: string[]; at: number }> = [];
+    const started = performance.now();
+    const committer = new GroupCommitter<string, string>(
+      async (batch) => {
+        writes.push({ batch: [...batch], at: performance.now() - started });
+        return [...batch];
+      },
+      key,
+      { maxBatch: 100, maxInFlight: 1, lingerMs: LINGER_MS },
+      () => false,
+      () => 0,
+      (s) => s.endsWith('~'),
+    );
+    return { committer, writes };
+  };
+
+  it('keeps lazy items back for company: the next ordinary item takes them in its write', async () => {
+    const { committer, writes } = lingering();
+    const lazy = committer.submit('a:2~');
+    expect(committer.writeDue).toBe(false);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toEqual([]);
+    const ordinary = committer.submit('b:1');
+    await expect(Promise.all([lazy, ordinary])).resolves.toEqual(['a:2~', 'b:1']);
+    expect(writes.map((w) => w.batch)).toEqual([['a:2~', 'b:1']]);
+    expect(writes[0]!.at).toBeLessThan(LINGER_MS);
+  });
+
+  it('writes lazy items alone once they have waited lingerMs, and nothing is left waiting', async () => {
+    const { committer, writes } = lingering();
+    const lazy = [committer.submit('a:2~'), committer.submit('b:3~')];
+    await expect(Promise.all(lazy)).resolves.toEqual(['a:2~', 'b:3~']);
+    expect(writes.map((w) => w.batch)).toEqual([['a:2~', 'b:3~']]);
+    expect(writes[0]!.at).toBeGreaterThanOrEqual(LINGER_MS - 1);
+    await committer.drained();
+    // A lazy item after that lingers afresh.
+    const later = committer.submit('c:2~');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toHaveLength(1);
+    await later;
+    expect(writes).toHaveLength(2);
+  });
+});
