@@ -19,6 +19,7 @@ import {
   type OutgoingMessage,
   registered,
 } from './port.js';
+import { coalesceWrites } from './amqp-coalesce.js';
 import { readByOneSite } from './queues.js';
 import { settle } from './settle.js';
 
@@ -192,6 +193,9 @@ export class AmqpTransport implements MqTransport {
     // 'error' always precedes 'close'; the close handler does the work, this keeps it from being thrown.
     model.on('error', (err: Error) => this.log.warn({ transport: this.name, err }, 'AMQP connection error'));
     model.on('close', () => this.lost(model));
+    if (!coalesceWrites(model)) {
+      this.log.warn({ transport: this.name }, 'AMQP frames not coalesced: amqplib is not the version expected');
+    }
     const link: Link = { model, publisher: await model.createConfirmChannel(), returned: new Set() };
     this.watchPublisher(link);
     return link;
