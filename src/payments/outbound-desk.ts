@@ -199,15 +199,13 @@ export class OutboundDesk {
       return 'rejected';
     }
     // [R7] Idempotent on the participant's TRN: a redelivered instruction is the same payment; another
-    // instruction reusing the TRN would be a second payment under one name, and is refused. The
-    // ledger's create refuses a TRN it holds (a unique index), so the TRN is looked up only then
-    // ('duplicate' below): no read before each new instruction's commit.
+    // instruction reusing the TRN would be a second payment under one name, and is refused.
+    const existing = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
+    if (existing !== undefined) return this.known(participant, existing, reportTo, traceparent);
     const now = this.deps.clock.now();
     const { msgId: _msgId, ...fields } = instruction;
     const payment: SchemePayment = { ...fields, institution: participant.id, dateSent: businessDate(now) };
     const fpid = fpidOf(paymentFields(payment));
-    // Held here: the same FPID in flight, whose fields stay its own.
-    if (this.runtime.has(fpid)) return this.duplicate(participant, instruction.trn, reportTo, traceparent);
     this.payments.set(fpid, payment);
     // Recorded and submitted in one commit (the journal's `instructed` goes straight to
     // `submitted`): one commit less before the 9200. While the site drains it is only recorded.
@@ -245,22 +243,15 @@ export class OutboundDesk {
         throw new TransientFault('the ledger refused the instruction: this site is not open');
       case 'full':
         throw new TransientFault('outbound payments in memory are at their bound');
-      case 'duplicate':
-        return this.duplicate(participant, instruction.trn, reportTo, traceparent);
+      case 'duplicate': {
+        // Recorded meanwhile under this FPID: the same instruction again, or another reusing its TRN.
+        const row = await this.deps.ledger.findByParticipantTrn(participant.id, instruction.trn);
+        if (row !== undefined) return this.known(participant, row, reportTo, traceparent);
+        return 'failed';
+      }
       default:
         return 'failed';
     }
-  }
-
-  /** The ledger holds this FPID or TRN: the same instruction again, or another reusing its TRN. */
-  private async duplicate(
-    participant: Participant,
-    trn: string,
-    reportTo: ReportTo,
-    traceparent: string | undefined,
-  ): Promise<Instructed> {
-    const row = await this.deps.ledger.findByParticipantTrn(participant.id, trn);
-    return row === undefined ? 'failed' : this.known(participant, row, reportTo, traceparent);
   }
 
   /**
